@@ -1,0 +1,922 @@
+//! The one table that turns every engine's value into canonical bytes.
+//!
+//! Connectors decode the wire format of their engine into a borrowed [`Cell`]; [`encode`]
+//! converts the cell to the column's comparison [`Kind`] and appends its canonical encoding:
+//! `tag: u8`, `len: u32 LE`, `payload`. The encoding is self-delimiting, so concatenating the
+//! cells of a row cannot collide (`'ab','c'` never equals `'a','bc'`).
+//!
+//! This module is the only place where cross-engine equivalence lives; `docs/canonical-values.md`
+//! documents it type by type and must be kept in step with it.
+
+use std::fmt::Write as _;
+
+/// Canonical type tags. A value's tag is part of its encoding, so a NULL never equals an empty
+/// string, a zero or the text `NULL`.
+pub mod tag {
+    /// SQL NULL.
+    pub const NULL: u8 = 0;
+    /// Boolean: payload one byte, 0 or 1.
+    pub const BOOL: u8 = 1;
+    /// Exact number (every integer width and every decimal): sign byte, exponent, digits.
+    pub const NUMBER: u8 = 2;
+    /// Floating point: the IEEE-754 bits of the double, big-endian.
+    pub const FLOAT: u8 = 3;
+    /// Text: the stored bytes (UTF-8; invalid bytes are kept as they are).
+    pub const TEXT: u8 = 4;
+    /// Bytes.
+    pub const BYTES: u8 = 5;
+    /// Date: days since 1970-01-01, i32 big-endian.
+    pub const DATE: u8 = 6;
+    /// Time of day (or MySQL duration): nanoseconds, i64 big-endian.
+    pub const TIME: u8 = 7;
+    /// Timestamp: UTC seconds since the epoch (i64 BE) then nanoseconds (u32 BE).
+    pub const TIMESTAMP: u8 = 8;
+    /// UUID: 16 bytes.
+    pub const UUID: u8 = 9;
+    /// JSON: serialised with sorted keys and no whitespace.
+    pub const JSON: u8 = 10;
+}
+
+/// The logical type a column is compared as. Each side maps its engine type to a `Kind`;
+/// [`Kind::unify`] chooses the comparison kind of a column from both sides' kinds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    /// Booleans, including MySQL `tinyint(1)`.
+    Bool,
+    /// Integers of every width and decimals: compared by exact numeric value.
+    Number,
+    /// `real`, `double`, `float`.
+    Float,
+    /// Variable-length text.
+    Text,
+    /// Fixed-length `CHAR(n)`: pad spaces removed, as the SQL standard compares them.
+    Char,
+    /// Binary strings.
+    Bytes,
+    /// Calendar date.
+    Date,
+    /// Time of day.
+    Time,
+    /// Timestamp, with or without time zone (naive ones are taken as they are, as if UTC).
+    Timestamp,
+    /// UUID.
+    Uuid,
+    /// JSON document, compared as a value.
+    Json,
+}
+
+impl Kind {
+    /// The kind a column is compared as when one side stores it as `a` and the other as `b`,
+    /// or `None` when no value of one could equal a value of the other.
+    pub fn unify(a: Kind, b: Kind) -> Option<Kind> {
+        use Kind::*;
+        let text = |k: Kind| matches!(k, Text | Char);
+        Some(match (a, b) {
+            (x, y) if x == y => x,
+            (x, y) if text(x) && text(y) => Text,
+            (Bool, Number) | (Number, Bool) => Bool,
+            (Float, Number) | (Number, Float) => Number,
+            (Date, Timestamp) | (Timestamp, Date) => Timestamp,
+            (x, other) | (other, x) if text(x) && !matches!(other, Bytes) => other,
+            _ => return None,
+        })
+    }
+
+    /// The name used in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Bool => "bool",
+            Kind::Number => "number",
+            Kind::Float => "float",
+            Kind::Text => "text",
+            Kind::Char => "char",
+            Kind::Bytes => "bytes",
+            Kind::Date => "date",
+            Kind::Time => "time",
+            Kind::Timestamp => "timestamp",
+            Kind::Uuid => "uuid",
+            Kind::Json => "json",
+        }
+    }
+}
+
+/// A value as a connector decoded it, borrowed from the connector's buffer.
+#[derive(Debug, Clone, Copy)]
+pub enum Cell<'a> {
+    /// SQL NULL.
+    Null,
+    /// A boolean.
+    Bool(bool),
+    /// A signed integer.
+    Int(i64),
+    /// An unsigned integer.
+    UInt(u64),
+    /// A decimal in text form, such as `-001.500` or `1.5E+3`.
+    DecimalText(&'a [u8]),
+    /// A decimal already split into sign, ASCII digits and exponent: value = ±0.digits × 10^exp.
+    Decimal {
+        negative: bool,
+        digits: &'a [u8],
+        exp: i32,
+    },
+    /// A double.
+    Float(f64),
+    /// A single-precision float (kept at its float32 value).
+    Float32(f32),
+    /// Text as stored; may hold bytes that are not UTF-8.
+    Text(&'a [u8]),
+    /// Binary data.
+    Bytes(&'a [u8]),
+    /// Days since 1970-01-01.
+    Date(i32),
+    /// Nanoseconds since midnight (may be negative or over a day for MySQL `TIME`).
+    Time(i64),
+    /// UTC seconds since the epoch and nanoseconds.
+    Timestamp { secs: i64, nanos: u32 },
+    /// A UUID.
+    Uuid([u8; 16]),
+    /// JSON text.
+    Json(&'a [u8]),
+}
+
+/// How a column of one side is encoded: its native kind there and the comparison kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ColumnCodec {
+    /// The kind the engine stores the column as.
+    pub native: Kind,
+    /// The kind both sides compare the column as.
+    pub compare: Kind,
+}
+
+/// What went wrong while encoding one value; counted per column, never fatal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EncodeNote {
+    /// Text that is not valid UTF-8; kept as bytes.
+    InvalidUtf8,
+    /// A value that could not be converted to the comparison kind; kept as its native value.
+    NotConvertible,
+}
+
+/// Appends the canonical encoding of `cell`, converted to `codec.compare`, to `out`.
+/// Returns a note when the value was kept as it was (invalid UTF-8, not convertible).
+pub fn encode(cell: Cell<'_>, codec: ColumnCodec, out: &mut Vec<u8>) -> Option<EncodeNote> {
+    let mut note = None;
+    match (cell, codec.compare) {
+        (Cell::Null, _) => put(out, tag::NULL, &[]),
+        (Cell::Bool(b), _) => put(out, tag::BOOL, &[b as u8]),
+        (Cell::Int(i), Kind::Bool) if i == 0 || i == 1 => put(out, tag::BOOL, &[i as u8]),
+        (Cell::UInt(i), Kind::Bool) if i <= 1 => put(out, tag::BOOL, &[i as u8]),
+        (Cell::Int(i), Kind::Float) => put_float(out, i as f64),
+        (Cell::Int(i), _) => put_number_digits(
+            out,
+            i < 0,
+            itoa_u128(i.unsigned_abs() as u128).as_bytes(),
+            None,
+        ),
+        (Cell::UInt(i), _) => put_number_digits(out, false, itoa_u128(i as u128).as_bytes(), None),
+        (Cell::DecimalText(t), _) => {
+            if !put_decimal_text(out, t) {
+                note = Some(EncodeNote::NotConvertible);
+                encode_text(t, codec, out, &mut note);
+            }
+        }
+        (
+            Cell::Decimal {
+                negative,
+                digits,
+                exp,
+            },
+            _,
+        ) => put_number_digits(out, negative, digits, Some(exp)),
+        (Cell::Float(f), Kind::Number) if f.is_finite() => put_float_as_number(out, f),
+        (Cell::Float32(f), Kind::Number) if f.is_finite() => put_float_as_number(out, f as f64),
+        (Cell::Float(f), _) => put_float(out, f),
+        (Cell::Float32(f), _) => put_float(out, f as f64),
+        (Cell::Text(t), _) => encode_text(t, codec, out, &mut note),
+        (Cell::Bytes(b), Kind::Uuid) if b.len() == 16 => put(out, tag::UUID, b),
+        (Cell::Bytes(b), _) => put(out, tag::BYTES, b),
+        (Cell::Date(d), Kind::Timestamp) => put_timestamp(out, d as i64 * 86_400, 0),
+        (Cell::Date(d), _) => put(out, tag::DATE, &d.to_be_bytes()),
+        (Cell::Time(t), _) => put(out, tag::TIME, &t.to_be_bytes()),
+        (Cell::Timestamp { secs, nanos }, _) => put_timestamp(out, secs, nanos),
+        (Cell::Uuid(u), _) => put(out, tag::UUID, &u),
+        (Cell::Json(j), _) => {
+            if !put_json(out, j) {
+                note = Some(EncodeNote::NotConvertible);
+                encode_text(j, codec, out, &mut note);
+            }
+        }
+    }
+    note
+}
+
+fn encode_text(t: &[u8], codec: ColumnCodec, out: &mut Vec<u8>, note: &mut Option<EncodeNote>) {
+    let t = if codec.native == Kind::Char {
+        trim_pad(t)
+    } else {
+        t
+    };
+    let converted = match codec.compare {
+        Kind::Text | Kind::Char | Kind::Bytes => false,
+        Kind::Number => put_decimal_text(out, t),
+        Kind::Float => std::str::from_utf8(t)
+            .ok()
+            .and_then(|s| s.trim().parse::<f64>().ok())
+            .map(|f| put_float(out, f))
+            .is_some(),
+        Kind::Bool => match t {
+            b"0" | b"f" | b"false" | b"FALSE" | b"False" => {
+                put(out, tag::BOOL, &[0]);
+                true
+            }
+            b"1" | b"t" | b"true" | b"TRUE" | b"True" => {
+                put(out, tag::BOOL, &[1]);
+                true
+            }
+            _ => false,
+        },
+        Kind::Date => parse_date(t)
+            .map(|d| put(out, tag::DATE, &d.to_be_bytes()))
+            .is_some(),
+        Kind::Time => parse_time(t)
+            .map(|n| put(out, tag::TIME, &n.to_be_bytes()))
+            .is_some(),
+        Kind::Timestamp => parse_timestamp(t)
+            .map(|(s, n)| put_timestamp(out, s, n))
+            .is_some(),
+        Kind::Uuid => parse_uuid(t).map(|u| put(out, tag::UUID, &u)).is_some(),
+        Kind::Json => put_json(out, t),
+    };
+    if converted {
+        return;
+    }
+    if !matches!(codec.compare, Kind::Text | Kind::Char | Kind::Bytes) {
+        *note = Some(EncodeNote::NotConvertible);
+    }
+    if std::str::from_utf8(t).is_err() {
+        *note = Some(EncodeNote::InvalidUtf8);
+    }
+    put(out, tag::TEXT, t);
+}
+
+/// Removes the pad spaces that `CHAR(n)` adds.
+fn trim_pad(t: &[u8]) -> &[u8] {
+    let end = t.iter().rposition(|&b| b != b' ').map_or(0, |p| p + 1);
+    &t[..end]
+}
+
+#[inline]
+fn put(out: &mut Vec<u8>, tag: u8, payload: &[u8]) {
+    out.push(tag);
+    out.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+    out.extend_from_slice(payload);
+}
+
+fn put_float(out: &mut Vec<u8>, f: f64) {
+    let f = if f == 0.0 {
+        0.0
+    } else if f.is_nan() {
+        f64::NAN
+    } else {
+        f
+    };
+    put(out, tag::FLOAT, &f.to_bits().to_be_bytes());
+}
+
+fn put_timestamp(out: &mut Vec<u8>, secs: i64, nanos: u32) {
+    let mut p = [0u8; 12];
+    p[..8].copy_from_slice(&secs.to_be_bytes());
+    p[8..].copy_from_slice(&nanos.to_be_bytes());
+    put(out, tag::TIMESTAMP, &p);
+}
+
+fn put_float_as_number(out: &mut Vec<u8>, f: f64) {
+    // Rust prints the shortest text that reads back as the same double.
+    let text = format!("{f:e}");
+    let ok = put_decimal_text(out, text.as_bytes());
+    debug_assert!(ok, "a finite float always has a decimal text");
+}
+
+/// Decimal digits of `v`, without allocation beyond the returned string.
+fn itoa_u128(v: u128) -> String {
+    v.to_string()
+}
+
+/// Encodes ±0.`digits` × 10^`exp` (or, with `exp = None`, the integer `digits`) canonically:
+/// payload = sign (0 negative, 1 zero, 2 positive), exponent i32 BE, significant digits
+/// without leading or trailing zeros.
+fn put_number_digits(out: &mut Vec<u8>, negative: bool, digits: &[u8], exp: Option<i32>) {
+    let lead = digits.iter().take_while(|&&d| d == b'0').count();
+    let digits = &digits[lead..];
+    let trail = digits.iter().rev().take_while(|&&d| d == b'0').count();
+    let sig = &digits[..digits.len() - trail];
+    out.push(tag::NUMBER);
+    if sig.is_empty() {
+        out.extend_from_slice(&1u32.to_le_bytes());
+        out.push(1);
+        return;
+    }
+    // For an integer the point sits after the last digit; for a fraction `exp` says where.
+    let exp = match exp {
+        None => digits.len() as i32,
+        Some(e) => e - lead as i32,
+    };
+    out.extend_from_slice(&((5 + sig.len()) as u32).to_le_bytes());
+    out.push(if negative { 0 } else { 2 });
+    out.extend_from_slice(&exp.to_be_bytes());
+    out.extend_from_slice(sig);
+}
+
+/// Parses decimal text (`-001.50`, `+.5`, `1.5E-3`) and encodes it; false if it is not a number.
+fn put_decimal_text(out: &mut Vec<u8>, t: &[u8]) -> bool {
+    let mut s = t;
+    while let [b' ' | b'\t', rest @ ..] = s {
+        s = rest;
+    }
+    while let [rest @ .., b' ' | b'\t'] = s {
+        s = rest;
+    }
+    let mut negative = false;
+    if let [sign @ (b'-' | b'+'), rest @ ..] = s {
+        negative = *sign == b'-';
+        s = rest;
+    }
+    let (mantissa, exponent) = match s.iter().position(|&b| b == b'e' || b == b'E') {
+        Some(p) => (&s[..p], Some(&s[p + 1..])),
+        None => (s, None),
+    };
+    let (int, frac) = match mantissa.iter().position(|&b| b == b'.') {
+        Some(p) => (&mantissa[..p], &mantissa[p + 1..]),
+        None => (mantissa, &mantissa[mantissa.len()..]),
+    };
+    if int.is_empty() && frac.is_empty() || !int.iter().chain(frac).all(u8::is_ascii_digit) {
+        return false;
+    }
+    let mut e: i64 = 0;
+    if let Some(x) = exponent {
+        let Some(v) = std::str::from_utf8(x)
+            .ok()
+            .and_then(|x| x.parse::<i32>().ok())
+        else {
+            return false;
+        };
+        e = v as i64;
+    }
+    let mut digits = Vec::with_capacity(int.len() + frac.len());
+    digits.extend_from_slice(int);
+    digits.extend_from_slice(frac);
+    let exp = int.len() as i64 + e;
+    let Ok(exp) = i32::try_from(exp) else {
+        return false;
+    };
+    put_number_digits(out, negative, &digits, Some(exp));
+    true
+}
+
+fn put_json(out: &mut Vec<u8>, t: &[u8]) -> bool {
+    // serde_json's default map is ordered by key, so re-serialising sorts every object.
+    match serde_json::from_slice::<serde_json::Value>(t) {
+        Ok(v) => {
+            let text = serde_json::to_vec(&v).unwrap_or_default();
+            put(out, tag::JSON, &text);
+            true
+        }
+        Err(_) => false,
+    }
+}
+
+/// Days from 1970-01-01 to the given civil date (proleptic Gregorian).
+pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m as i64 + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d as i64 - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The civil date (year, month, day) of a day count from 1970-01-01.
+pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+fn num(t: &[u8]) -> Option<i64> {
+    if t.is_empty() || t.len() > 18 || !t.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    Some(t.iter().fold(0i64, |a, &b| a * 10 + (b - b'0') as i64))
+}
+
+/// Parses `YYYY-MM-DD` into days since the epoch.
+pub fn parse_date(t: &[u8]) -> Option<i32> {
+    let t = t.trim_ascii();
+    let (neg, t) = match t {
+        [b'-', rest @ ..] => (true, rest),
+        _ => (false, t),
+    };
+    let mut parts = t.splitn(3, |&b| b == b'-');
+    let y = num(parts.next()?)?;
+    let m = num(parts.next()?)? as u32;
+    let d = num(parts.next()?)? as u32;
+    if !(1..=12).contains(&m) || d == 0 || d > days_in_month(if neg { -y } else { y }, m) {
+        return None;
+    }
+    i32::try_from(days_from_civil(if neg { -y } else { y }, m, d)).ok()
+}
+
+fn days_in_month(y: i64, m: u32) -> u32 {
+    match m {
+        2 if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Parses `HH:MM:SS[.fffffffff]` into nanoseconds.
+pub fn parse_time(t: &[u8]) -> Option<i64> {
+    let t = t.trim_ascii();
+    let (neg, t) = match t {
+        [b'-', rest @ ..] => (true, rest),
+        _ => (false, t),
+    };
+    let (hms, frac) = match t.iter().position(|&b| b == b'.') {
+        Some(p) => (&t[..p], &t[p + 1..]),
+        None => (t, &t[t.len()..]),
+    };
+    let mut parts = hms.splitn(3, |&b| b == b':');
+    let h = num(parts.next()?)?;
+    let m = num(parts.next()?)?;
+    let s = num(parts.next()?)?;
+    if m > 59 || s > 60 || frac.len() > 9 || (!frac.is_empty() && num(frac).is_none()) {
+        return None;
+    }
+    let mut nanos = 0i64;
+    for i in 0..9 {
+        nanos = nanos * 10 + frac.get(i).map_or(0, |&b| (b - b'0') as i64);
+    }
+    let v = ((h * 60 + m) * 60 + s) * 1_000_000_000 + nanos;
+    Some(if neg { -v } else { v })
+}
+
+/// Parses `YYYY-MM-DD[ T]HH:MM:SS[.f][Z|±HH[:MM]]` into UTC seconds and nanoseconds.
+/// Text without an offset is taken as it is (as if UTC).
+pub fn parse_timestamp(t: &[u8]) -> Option<(i64, u32)> {
+    let t = t.trim_ascii();
+    if t.len() < 10 {
+        return None;
+    }
+    let days = parse_date(&t[..10])? as i64;
+    let rest = &t[10..];
+    if rest.is_empty() {
+        return Some((days * 86_400, 0));
+    }
+    let rest = match rest {
+        [b' ' | b'T', r @ ..] => r,
+        _ => return None,
+    };
+    // Split off a zone suffix.
+    let (time, offset_secs) = if let [r @ .., b'Z'] = rest {
+        (r, 0)
+    } else if let Some(p) = rest
+        .iter()
+        .rposition(|&b| b == b'+' || b == b'-')
+        .filter(|&p| p >= 5)
+    {
+        let z = &rest[p + 1..];
+        let (hh, mm) = match z.iter().position(|&b| b == b':') {
+            Some(c) => (num(&z[..c])?, num(&z[c + 1..])?),
+            None if z.len() == 4 => (num(&z[..2])?, num(&z[2..])?),
+            None => (num(z)?, 0),
+        };
+        let off = hh * 3600 + mm * 60;
+        (&rest[..p], if rest[p] == b'-' { -off } else { off })
+    } else {
+        (rest, 0)
+    };
+    let nanos_of_day = parse_time(time)?;
+    if !(0..86_401 * 1_000_000_000).contains(&nanos_of_day) {
+        return None;
+    }
+    let secs = days * 86_400 + nanos_of_day / 1_000_000_000 - offset_secs;
+    Some((secs, (nanos_of_day % 1_000_000_000) as u32))
+}
+
+/// Parses a UUID in its hyphenated or plain hex form.
+pub fn parse_uuid(t: &[u8]) -> Option<[u8; 16]> {
+    let t = t.trim_ascii();
+    let t = t
+        .strip_prefix(b"{")
+        .and_then(|t| t.strip_suffix(b"}"))
+        .unwrap_or(t);
+    let mut out = [0u8; 16];
+    let mut n = 0;
+    let mut hi: Option<u8> = None;
+    for &b in t {
+        if b == b'-' {
+            continue;
+        }
+        let v = (b as char).to_digit(16)? as u8;
+        match hi.take() {
+            None => hi = Some(v),
+            Some(h) => {
+                *out.get_mut(n)? = h << 4 | v;
+                n += 1;
+            }
+        }
+    }
+    (n == 16 && hi.is_none()).then_some(out)
+}
+
+/// A decoded canonical value, for reports: `None` is NULL.
+pub fn display(cell: &[u8]) -> Option<String> {
+    let (tag, payload) = split(cell);
+    Some(match tag {
+        tag::NULL => return None,
+        tag::BOOL => (if payload[0] == 1 { "true" } else { "false" }).to_string(),
+        tag::NUMBER => display_number(payload),
+        tag::FLOAT => {
+            let f = f64::from_bits(u64::from_be_bytes(payload.try_into().unwrap_or_default()));
+            format!("{f:?}")
+        }
+        tag::TEXT => display_text(payload),
+        tag::BYTES => {
+            let mut s = String::from("\\x");
+            for b in payload {
+                let _ = write!(s, "{b:02x}");
+            }
+            s
+        }
+        tag::DATE => {
+            let (y, m, d) =
+                civil_from_days(i32::from_be_bytes(payload.try_into().unwrap_or_default()) as i64);
+            format!("{y:04}-{m:02}-{d:02}")
+        }
+        tag::TIME => display_time(i64::from_be_bytes(payload.try_into().unwrap_or_default())),
+        tag::TIMESTAMP => {
+            let secs = i64::from_be_bytes(payload[..8].try_into().unwrap_or_default());
+            let nanos = u32::from_be_bytes(payload[8..12].try_into().unwrap_or_default());
+            let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
+            let tod = secs.rem_euclid(86_400) * 1_000_000_000 + nanos as i64;
+            format!("{y:04}-{m:02}-{d:02} {}", display_time(tod))
+        }
+        tag::UUID => {
+            let h: String = payload.iter().map(|b| format!("{b:02x}")).collect();
+            format!(
+                "{}-{}-{}-{}-{}",
+                &h[..8],
+                &h[8..12],
+                &h[12..16],
+                &h[16..20],
+                &h[20..]
+            )
+        }
+        tag::JSON => String::from_utf8_lossy(payload).into_owned(),
+        _ => format!("<unknown tag {tag}>"),
+    })
+}
+
+/// The canonical kind name of an encoded cell, for reports.
+pub fn tag_name(cell: &[u8]) -> &'static str {
+    match cell.first().copied().unwrap_or(tag::NULL) {
+        tag::NULL => "null",
+        tag::BOOL => "bool",
+        tag::NUMBER => "number",
+        tag::FLOAT => "float",
+        tag::TEXT => "text",
+        tag::BYTES => "bytes",
+        tag::DATE => "date",
+        tag::TIME => "time",
+        tag::TIMESTAMP => "timestamp",
+        tag::UUID => "uuid",
+        tag::JSON => "json",
+        _ => "unknown",
+    }
+}
+
+/// Splits an encoded cell into its tag and payload.
+pub fn split(cell: &[u8]) -> (u8, &[u8]) {
+    (cell[0], &cell[5..])
+}
+
+/// The length of the encoded cell that starts at `buf[0]`.
+#[inline]
+pub fn cell_len(buf: &[u8]) -> usize {
+    5 + u32::from_le_bytes([buf[1], buf[2], buf[3], buf[4]]) as usize
+}
+
+fn display_time(nanos: i64) -> String {
+    let sign = if nanos < 0 { "-" } else { "" };
+    let n = nanos.unsigned_abs();
+    let (s, frac) = (n / 1_000_000_000, n % 1_000_000_000);
+    let mut out = format!("{sign}{:02}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60);
+    if frac != 0 {
+        let f = format!("{frac:09}");
+        out.push('.');
+        out.push_str(f.trim_end_matches('0'));
+    }
+    out
+}
+
+fn display_text(payload: &[u8]) -> String {
+    match std::str::from_utf8(payload) {
+        Ok(s) => s.to_string(),
+        Err(_) => {
+            // Show invalid bytes as \xNN so the report says exactly what is stored.
+            let mut out = String::new();
+            for chunk in payload.utf8_chunks() {
+                out.push_str(chunk.valid());
+                for b in chunk.invalid() {
+                    let _ = write!(out, "\\x{b:02X}");
+                }
+            }
+            out
+        }
+    }
+}
+
+fn display_number(p: &[u8]) -> String {
+    if p[0] == 1 {
+        return "0".to_string();
+    }
+    let exp = i32::from_be_bytes(p[1..5].try_into().unwrap_or_default()) as i64;
+    let digits = std::str::from_utf8(&p[5..]).unwrap_or("?");
+    let mut s = String::new();
+    if p[0] == 0 {
+        s.push('-');
+    }
+    let n = digits.len() as i64;
+    if exp <= 0 {
+        if exp < -30 {
+            return format!("{s}0.{digits}e{exp}");
+        }
+        s.push_str("0.");
+        s.extend(std::iter::repeat_n('0', (-exp) as usize));
+        s.push_str(digits);
+    } else if exp >= n {
+        if exp - n > 30 {
+            return format!("{s}0.{digits}e{exp}");
+        }
+        s.push_str(digits);
+        s.extend(std::iter::repeat_n('0', (exp - n) as usize));
+    } else {
+        s.push_str(&digits[..exp as usize]);
+        s.push('.');
+        s.push_str(&digits[exp as usize..]);
+    }
+    s
+}
+
+/// Appends an order-preserving encoding of an encoded cell to `out`: comparing two such
+/// encodings byte by byte orders keys the way the engines order them in binary collation
+/// (NULL first, numbers by value, text and bytes by bytes, times by instant).
+pub fn key_encode(cell: &[u8], out: &mut Vec<u8>) {
+    let (tag, p) = split(cell);
+    out.push(tag);
+    match tag {
+        tag::NULL => {}
+        tag::NUMBER => match p[0] {
+            1 => out.push(1),
+            sign => {
+                out.push(sign);
+                let exp = i32::from_be_bytes(p[1..5].try_into().unwrap_or_default());
+                let mut body = Vec::with_capacity(p.len());
+                body.extend_from_slice(&((exp as u32) ^ 0x8000_0000).to_be_bytes());
+                body.extend_from_slice(&p[5..]);
+                body.push(0);
+                if sign == 0 {
+                    body.iter_mut().for_each(|b| *b = !*b);
+                }
+                out.extend_from_slice(&body);
+            }
+        },
+        tag::FLOAT => {
+            let bits = u64::from_be_bytes(p.try_into().unwrap_or_default());
+            let ordered = if bits >> 63 == 1 {
+                !bits
+            } else {
+                bits ^ (1 << 63)
+            };
+            out.extend_from_slice(&ordered.to_be_bytes());
+        }
+        tag::DATE | tag::TIME | tag::TIMESTAMP => {
+            // Signed big-endian integers: flip the sign bit so they sort as unsigned bytes.
+            out.push(p[0] ^ 0x80);
+            out.extend_from_slice(&p[1..]);
+        }
+        tag::BOOL | tag::UUID => out.extend_from_slice(p),
+        _ => {
+            // Text, bytes, JSON: escape 0x00 so a prefix sorts first, then terminate.
+            for &b in p {
+                out.push(b);
+                if b == 0 {
+                    out.push(0xFF);
+                }
+            }
+            out.extend_from_slice(&[0, 0]);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn enc(cell: Cell<'_>, native: Kind, compare: Kind) -> Vec<u8> {
+        let mut out = Vec::new();
+        encode(cell, ColumnCodec { native, compare }, &mut out);
+        out
+    }
+
+    fn num(text: &str) -> Vec<u8> {
+        enc(
+            Cell::DecimalText(text.as_bytes()),
+            Kind::Number,
+            Kind::Number,
+        )
+    }
+
+    #[test]
+    fn decimals_are_scale_normalised() {
+        assert_eq!(num("1.50"), num("1.5"));
+        assert_eq!(num("001.5"), num("1.5"));
+        assert_eq!(num("1.5"), num("15E-1"));
+        assert_eq!(num("0"), num("-0.000"));
+        assert_eq!(num("100"), enc(Cell::Int(100), Kind::Number, Kind::Number));
+        assert_eq!(num("-7"), enc(Cell::Int(-7), Kind::Number, Kind::Number));
+        assert_ne!(num("1.5"), num("1.05"));
+        assert_ne!(num("10"), num("1"));
+        assert_eq!(display(&num("-0012.3400")).unwrap(), "-12.34");
+        assert_eq!(display(&num("1200")).unwrap(), "1200");
+        assert_eq!(display(&num("0.0012")).unwrap(), "0.0012");
+    }
+
+    #[test]
+    fn floats_are_exact() {
+        assert_eq!(
+            enc(Cell::Float(-0.0), Kind::Float, Kind::Float),
+            enc(Cell::Float(0.0), Kind::Float, Kind::Float)
+        );
+        let nan1 = enc(Cell::Float(f64::NAN), Kind::Float, Kind::Float);
+        let nan2 = enc(Cell::Float(-f64::NAN), Kind::Float, Kind::Float);
+        assert_eq!(nan1, nan2);
+        // A real widened to double keeps its float32 value: a difference, not noise.
+        assert_ne!(
+            enc(Cell::Float32(0.1), Kind::Float, Kind::Float),
+            enc(Cell::Float(0.1), Kind::Float, Kind::Float)
+        );
+        assert_eq!(enc(Cell::Float(0.1), Kind::Float, Kind::Number), num("0.1"));
+    }
+
+    #[test]
+    fn null_is_not_empty_or_zero() {
+        let null = enc(Cell::Null, Kind::Text, Kind::Text);
+        assert_ne!(null, enc(Cell::Text(b""), Kind::Text, Kind::Text));
+        assert_ne!(null, enc(Cell::Text(b"NULL"), Kind::Text, Kind::Text));
+        assert_ne!(null, num("0"));
+    }
+
+    #[test]
+    fn self_delimiting() {
+        let mut a = enc(Cell::Text(b"ab"), Kind::Text, Kind::Text);
+        a.extend(enc(Cell::Text(b"c"), Kind::Text, Kind::Text));
+        let mut b = enc(Cell::Text(b"a"), Kind::Text, Kind::Text);
+        b.extend(enc(Cell::Text(b"bc"), Kind::Text, Kind::Text));
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn char_padding_removed_varchar_kept() {
+        assert_eq!(
+            enc(Cell::Text(b"ab  "), Kind::Char, Kind::Text),
+            enc(Cell::Text(b"ab"), Kind::Text, Kind::Text)
+        );
+        assert_ne!(
+            enc(Cell::Text(b"ab "), Kind::Text, Kind::Text),
+            enc(Cell::Text(b"ab"), Kind::Text, Kind::Text)
+        );
+    }
+
+    #[test]
+    fn text_converts_to_the_other_sides_kind() {
+        assert_eq!(
+            enc(Cell::Text(b"2024-02-29"), Kind::Text, Kind::Date),
+            enc(
+                Cell::Date(days_from_civil(2024, 2, 29) as i32),
+                Kind::Date,
+                Kind::Date
+            )
+        );
+        let ts = enc(
+            Cell::Text(b"2024-01-01 10:00:00.5+02:00"),
+            Kind::Text,
+            Kind::Timestamp,
+        );
+        let secs = days_from_civil(2024, 1, 1) * 86_400 + 8 * 3600;
+        assert_eq!(
+            ts,
+            enc(
+                Cell::Timestamp {
+                    secs,
+                    nanos: 500_000_000
+                },
+                Kind::Timestamp,
+                Kind::Timestamp
+            )
+        );
+        assert_eq!(display(&ts).unwrap(), "2024-01-01 08:00:00.5");
+        let u = enc(
+            Cell::Text(b"A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11"),
+            Kind::Text,
+            Kind::Uuid,
+        );
+        assert_eq!(display(&u).unwrap(), "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11");
+        let j1 = enc(
+            Cell::Json(br#"{"b": 1, "a": [1, 2]}"#),
+            Kind::Json,
+            Kind::Json,
+        );
+        let j2 = enc(Cell::Text(br#"{"a":[1,2],"b":1}"#), Kind::Text, Kind::Json);
+        assert_eq!(j1, j2);
+    }
+
+    #[test]
+    fn invalid_utf8_is_kept_and_flagged() {
+        let mut out = Vec::new();
+        let note = encode(
+            Cell::Text(b"caf\xe9"),
+            ColumnCodec {
+                native: Kind::Text,
+                compare: Kind::Text,
+            },
+            &mut out,
+        );
+        assert_eq!(note, Some(EncodeNote::InvalidUtf8));
+        assert_eq!(display(&out).unwrap(), "caf\\xE9");
+    }
+
+    #[test]
+    fn civil_roundtrip() {
+        for d in [-800_000i64, -1, 0, 1, 19_000, 2_932_896] {
+            let (y, m, dd) = civil_from_days(d);
+            assert_eq!(days_from_civil(y, m, dd), d);
+        }
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+    }
+
+    #[test]
+    fn key_encoding_orders_like_binary_collation() {
+        let key = |c: Vec<u8>| {
+            let mut k = Vec::new();
+            key_encode(&c, &mut k);
+            k
+        };
+        let nums = [
+            "-100", "-10.5", "-10", "-1", "0", "0.001", "1", "1.5", "10", "100",
+        ];
+        let keys: Vec<_> = nums.iter().map(|n| key(num(n))).collect();
+        assert!(keys.windows(2).all(|w| w[0] < w[1]), "{nums:?}");
+        let texts: [&[u8]; 6] = [b"", b"B", b"_", b"a", b"ab", "é".as_bytes()];
+        let keys: Vec<_> = texts
+            .iter()
+            .map(|t| key(enc(Cell::Text(t), Kind::Text, Kind::Text)))
+            .collect();
+        assert!(keys.windows(2).all(|w| w[0] < w[1]));
+        let ts: Vec<_> = [-5i64, 0, 7]
+            .iter()
+            .map(|&s| {
+                key(enc(
+                    Cell::Timestamp { secs: s, nanos: 0 },
+                    Kind::Timestamp,
+                    Kind::Timestamp,
+                ))
+            })
+            .collect();
+        assert!(ts.windows(2).all(|w| w[0] < w[1]));
+        let fl: Vec<_> = [-2.5f64, -0.5, 0.0, 0.5, 3.0]
+            .iter()
+            .map(|&f| key(enc(Cell::Float(f), Kind::Float, Kind::Float)))
+            .collect();
+        assert!(fl.windows(2).all(|w| w[0] < w[1]));
+        assert!(key(enc(Cell::Null, Kind::Number, Kind::Number)) < key(num("-100")));
+    }
+
+    #[test]
+    fn unify_kinds() {
+        assert_eq!(Kind::unify(Kind::Bool, Kind::Number), Some(Kind::Bool));
+        assert_eq!(Kind::unify(Kind::Char, Kind::Text), Some(Kind::Text));
+        assert_eq!(Kind::unify(Kind::Text, Kind::Date), Some(Kind::Date));
+        assert_eq!(Kind::unify(Kind::Bytes, Kind::Date), None);
+        assert_eq!(Kind::unify(Kind::Text, Kind::Bytes), None);
+    }
+}

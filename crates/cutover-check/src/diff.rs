@@ -1,0 +1,521 @@
+//! The row-level diff: a merge join of two key-ordered streams of hashed batches.
+//!
+//! Memory is bounded by two batches per side plus the rows of one duplicated key, whatever the
+//! table size. Both streams must arrive ordered by the order-preserving key encoding (binary
+//! collation); a stream that goes backwards is an error, never a silent false difference.
+
+use crate::batch::{CellNotes, HashedBatch};
+use crate::canonical;
+use crate::fingerprint::Fingerprint;
+use std::cmp::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
+
+/// Which side of the comparison.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Side {
+    /// The legacy side.
+    Source,
+    /// The new side.
+    Target,
+}
+
+impl Side {
+    /// `source` or `target`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Side::Source => "source",
+            Side::Target => "target",
+        }
+    }
+}
+
+/// A value as reports show it: `None` is NULL.
+pub type Value = Option<String>;
+
+/// Settings of one table's diff.
+#[derive(Debug, Clone)]
+pub struct DiffOptions {
+    /// Columns in every row; the first `key_columns` are the key.
+    pub columns: usize,
+    /// How many leading columns form the key.
+    pub key_columns: usize,
+    /// How many sample rows to keep per kind of difference.
+    pub sample_size: usize,
+}
+
+/// What one side held.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SideSummary {
+    /// Rows read.
+    pub rows: u64,
+    /// Fingerprint of all rows read.
+    pub fingerprint: Fingerprint,
+    /// Per column: values kept as they were.
+    pub notes: Vec<CellNotes>,
+    /// Keys that occur more than once.
+    pub duplicate_keys: u64,
+    /// Rows under those keys.
+    pub duplicate_rows: u64,
+}
+
+/// A sample row: its key and all its values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SampleRow {
+    /// Key values, in key column order.
+    pub key: Vec<Value>,
+    /// All values, in column order (key first).
+    pub values: Vec<Value>,
+}
+
+/// A sample of a changed row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangedRow {
+    /// Key values.
+    pub key: Vec<Value>,
+    /// Differing columns: index, source value, target value.
+    pub columns: Vec<(usize, Value, Value)>,
+}
+
+/// A sample of a duplicated key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DuplicateKey {
+    /// The side it was found on.
+    pub side: Side,
+    /// Key values.
+    pub key: Vec<Value>,
+    /// How many rows carry it.
+    pub rows: u64,
+}
+
+/// Samples per kind, in key order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Samples {
+    /// Rows on the source only.
+    pub missing: Vec<SampleRow>,
+    /// Rows on the target only.
+    pub extra: Vec<SampleRow>,
+    /// Rows whose values differ.
+    pub changed: Vec<ChangedRow>,
+    /// Keys that occur more than once.
+    pub duplicates: Vec<DuplicateKey>,
+}
+
+/// The exact result of one table's diff.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableDiff {
+    /// The source side.
+    pub source: SideSummary,
+    /// The target side.
+    pub target: SideSummary,
+    /// Rows equal on both sides.
+    pub matched: u64,
+    /// Rows on the source only.
+    pub missing: u64,
+    /// Rows on the target only.
+    pub extra: u64,
+    /// Rows with the same key and different values.
+    pub changed: u64,
+    /// Per column: changed rows in which it differs.
+    pub changed_by_column: Vec<u64>,
+    /// Sample rows.
+    pub samples: Samples,
+}
+
+impl TableDiff {
+    /// True when both sides hold exactly the same rows and no key is duplicated.
+    pub fn is_match(&self) -> bool {
+        self.missing == 0
+            && self.extra == 0
+            && self.changed == 0
+            && self.source.duplicate_keys == 0
+            && self.target.duplicate_keys == 0
+    }
+}
+
+/// Why a diff stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum DiffError<E: std::fmt::Display + std::fmt::Debug> {
+    /// A side's stream failed.
+    #[error("{side} side: {error}", side = .0.name(), error = .1)]
+    Stream(Side, E),
+    /// A side returned keys out of order.
+    #[error(
+        "{side} side returned key {next} after {previous}: the rows are not in binary key order",
+        side = side.name(), previous = show_key(previous), next = show_key(next)
+    )]
+    OutOfOrder {
+        /// The side.
+        side: Side,
+        /// The key read first.
+        previous: Vec<Value>,
+        /// The smaller key read after it.
+        next: Vec<Value>,
+    },
+    /// The run was interrupted.
+    #[error("interrupted")]
+    Cancelled,
+}
+
+/// Renders a key for messages: `(1, 'a', NULL)`.
+pub fn show_key(key: &[Value]) -> String {
+    let parts: Vec<String> = key
+        .iter()
+        .map(|v| match v {
+            None => "NULL".to_string(),
+            Some(s) => format!("'{s}'"),
+        })
+        .collect();
+    format!("({})", parts.join(", "))
+}
+
+struct Cursor<I> {
+    side: Side,
+    iter: I,
+    cur: Option<HashedBatch>,
+    idx: usize,
+    next: Option<HashedBatch>,
+    exhausted: bool,
+    summary: SideSummary,
+}
+
+impl<I, E: std::fmt::Display + std::fmt::Debug> Cursor<I>
+where
+    I: Iterator<Item = Result<HashedBatch, E>>,
+{
+    fn new(side: Side, iter: I, ncols: usize) -> Self {
+        Cursor {
+            side,
+            iter,
+            cur: None,
+            idx: 0,
+            next: None,
+            exhausted: false,
+            summary: SideSummary {
+                rows: 0,
+                fingerprint: Fingerprint::new(ncols),
+                notes: vec![CellNotes::default(); ncols],
+                duplicate_keys: 0,
+                duplicate_rows: 0,
+            },
+        }
+    }
+
+    /// Pulls the next non-empty batch from the stream.
+    fn pull(&mut self, cancel: &AtomicBool) -> Result<Option<HashedBatch>, DiffError<E>> {
+        while !self.exhausted {
+            if cancel.load(AtomicOrdering::Relaxed) {
+                return Err(DiffError::Cancelled);
+            }
+            match self.iter.next() {
+                None => self.exhausted = true,
+                Some(Err(e)) => return Err(DiffError::Stream(self.side, e)),
+                Some(Ok(b)) => {
+                    self.summary.rows += b.len() as u64;
+                    self.summary.fingerprint.merge(&b.fingerprint);
+                    for (n, m) in self.summary.notes.iter_mut().zip(b.batch.notes()) {
+                        n.merge(m);
+                    }
+                    if !b.is_empty() {
+                        return Ok(Some(b));
+                    }
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// Makes sure the current row exists, if the stream has one.
+    fn fill(&mut self, cancel: &AtomicBool) -> Result<(), DiffError<E>> {
+        if self.cur.as_ref().is_some_and(|b| self.idx < b.len()) {
+            return Ok(());
+        }
+        self.cur = match self.next.take() {
+            Some(b) => Some(b),
+            None => self.pull(cancel)?,
+        };
+        self.idx = 0;
+        Ok(())
+    }
+
+    fn key(&self) -> Option<&[u8]> {
+        self.cur.as_ref().map(|b| b.key(self.idx))
+    }
+
+    /// Loads the batch after the current one when the current row is its last.
+    fn peek(&mut self, cancel: &AtomicBool) -> Result<(), DiffError<E>> {
+        if let Some(b) = &self.cur
+            && self.idx + 1 >= b.len()
+            && self.next.is_none()
+        {
+            self.next = self.pull(cancel)?;
+        }
+        Ok(())
+    }
+
+    fn next_key(&self) -> Option<&[u8]> {
+        let b = self.cur.as_ref()?;
+        if self.idx + 1 < b.len() {
+            Some(b.key(self.idx + 1))
+        } else {
+            self.next.as_ref().map(|n| n.key(0))
+        }
+    }
+
+    /// Moves past the current row; the caller has called `peek`. Fails if the next key is smaller.
+    fn advance(&mut self, nkey: usize) -> Result<(), DiffError<E>> {
+        if let (Some(k), Some(n)) = (self.key(), self.next_key())
+            && n < k
+        {
+            let next_row = if self.idx + 1 < self.cur.as_ref().map_or(0, |b| b.len()) {
+                (self.cur.as_ref(), self.idx + 1)
+            } else {
+                (self.next.as_ref(), 0)
+            };
+            let b = self.cur.as_ref().expect("current batch");
+            return Err(DiffError::OutOfOrder {
+                side: self.side,
+                previous: key_values(b, self.idx, nkey),
+                next: next_row
+                    .0
+                    .map(|nb| key_values(nb, next_row.1, nkey))
+                    .unwrap_or_default(),
+            });
+        }
+        self.idx += 1;
+        Ok(())
+    }
+
+    /// True if the row after the current one has the same key.
+    fn next_is_same(&mut self, cancel: &AtomicBool) -> Result<bool, DiffError<E>> {
+        self.peek(cancel)?;
+        Ok(matches!((self.key(), self.next_key()), (Some(a), Some(b)) if a == b))
+    }
+
+    fn row(&self) -> (&HashedBatch, usize) {
+        (self.cur.as_ref().expect("current row"), self.idx)
+    }
+}
+
+fn key_values(b: &HashedBatch, row: usize, nkey: usize) -> Vec<Value> {
+    (0..nkey)
+        .map(|c| canonical::display(b.batch.cell(row, c)))
+        .collect()
+}
+
+fn row_values(b: &HashedBatch, row: usize) -> Vec<Value> {
+    (0..b.batch.ncols())
+        .map(|c| canonical::display(b.batch.cell(row, c)))
+        .collect()
+}
+
+/// A row under a duplicated key, copied out of its batch.
+struct GroupRow {
+    digest: u128,
+    values: Option<Vec<Value>>,
+}
+
+/// How many rows of a duplicated key keep their values for samples.
+const GROUP_VALUES_KEPT: usize = 64;
+
+/// Compares two key-ordered streams of hashed batches and returns the exact differences.
+///
+/// Counts are exact; samples are the first `sample_size` of each kind in key order, so the
+/// result is the same for any batch size or thread count.
+pub fn diff<S, T, E: std::fmt::Display + std::fmt::Debug>(
+    source: S,
+    target: T,
+    opts: &DiffOptions,
+    cancel: &AtomicBool,
+) -> Result<TableDiff, DiffError<E>>
+where
+    S: Iterator<Item = Result<HashedBatch, E>>,
+    T: Iterator<Item = Result<HashedBatch, E>>,
+{
+    let nkey = opts.key_columns;
+    let mut src = Cursor::new(Side::Source, source, opts.columns);
+    let mut tgt = Cursor::new(Side::Target, target, opts.columns);
+    let mut out = TableDiff {
+        source: src.summary.clone(),
+        target: tgt.summary.clone(),
+        matched: 0,
+        missing: 0,
+        extra: 0,
+        changed: 0,
+        changed_by_column: vec![0; opts.columns],
+        samples: Samples::default(),
+    };
+    let room = |v: usize| v < opts.sample_size;
+    loop {
+        src.fill(cancel)?;
+        tgt.fill(cancel)?;
+        let ord = match (src.key(), tgt.key()) {
+            (None, None) => break,
+            (Some(_), None) => Ordering::Less,
+            (None, Some(_)) => Ordering::Greater,
+            (Some(a), Some(b)) => a.cmp(b),
+        };
+        let src_dup = ord != Ordering::Greater && src.next_is_same(cancel)?;
+        let tgt_dup = ord != Ordering::Less && tgt.next_is_same(cancel)?;
+        if src_dup || tgt_dup {
+            let sg = if ord != Ordering::Greater {
+                take_group(&mut src, opts, cancel, &mut out.samples)?
+            } else {
+                Vec::new()
+            };
+            let tg = if ord != Ordering::Less {
+                take_group(&mut tgt, opts, cancel, &mut out.samples)?
+            } else {
+                Vec::new()
+            };
+            match_group(sg, tg, &mut out, opts);
+            continue;
+        }
+        match ord {
+            Ordering::Less => {
+                out.missing += 1;
+                if room(out.samples.missing.len()) {
+                    let (b, r) = src.row();
+                    out.samples.missing.push(SampleRow {
+                        key: key_values(b, r, nkey),
+                        values: row_values(b, r),
+                    });
+                }
+                src.advance(nkey)?;
+            }
+            Ordering::Greater => {
+                out.extra += 1;
+                if room(out.samples.extra.len()) {
+                    let (b, r) = tgt.row();
+                    out.samples.extra.push(SampleRow {
+                        key: key_values(b, r, nkey),
+                        values: row_values(b, r),
+                    });
+                }
+                tgt.advance(nkey)?;
+            }
+            Ordering::Equal => {
+                let ((sb, sr), (tb, tr)) = (src.row(), tgt.row());
+                if sb.digest(sr) == tb.digest(tr) {
+                    out.matched += 1;
+                } else {
+                    out.changed += 1;
+                    let keep = room(out.samples.changed.len());
+                    let mut cols = Vec::new();
+                    for c in nkey..opts.columns {
+                        let (a, b) = (sb.batch.cell(sr, c), tb.batch.cell(tr, c));
+                        if a != b {
+                            out.changed_by_column[c] += 1;
+                            if keep {
+                                cols.push((c, canonical::display(a), canonical::display(b)));
+                            }
+                        }
+                    }
+                    if keep {
+                        out.samples.changed.push(ChangedRow {
+                            key: key_values(sb, sr, nkey),
+                            columns: cols,
+                        });
+                    }
+                }
+                src.advance(nkey)?;
+                tgt.advance(nkey)?;
+            }
+        }
+    }
+    out.source = src.summary;
+    out.target = tgt.summary;
+    Ok(out)
+}
+
+/// Takes every row under the current key; records the key as a duplicate if there are several.
+fn take_group<I, E: std::fmt::Display + std::fmt::Debug>(
+    c: &mut Cursor<I>,
+    opts: &DiffOptions,
+    cancel: &AtomicBool,
+    samples: &mut Samples,
+) -> Result<Vec<GroupRow>, DiffError<E>>
+where
+    I: Iterator<Item = Result<HashedBatch, E>>,
+{
+    let nkey = opts.key_columns;
+    let (b, r) = c.row();
+    let key = key_values(b, r, nkey);
+    let mut rows = Vec::new();
+    loop {
+        let (b, r) = c.row();
+        let values = (rows.len() < GROUP_VALUES_KEPT).then(|| row_values(b, r));
+        rows.push(GroupRow {
+            digest: b.digest(r),
+            values,
+        });
+        let same = c.next_is_same(cancel)?;
+        c.advance(nkey)?;
+        if !same {
+            break;
+        }
+        c.fill(cancel)?;
+    }
+    if rows.len() > 1 {
+        c.summary.duplicate_keys += 1;
+        c.summary.duplicate_rows += rows.len() as u64;
+        if samples.duplicates.len() < opts.sample_size {
+            samples.duplicates.push(DuplicateKey {
+                side: c.side,
+                key,
+                rows: rows.len() as u64,
+            });
+        }
+    }
+    Ok(rows)
+}
+
+/// Matches the rows under one key by content: equal rows match, the rest are missing or extra.
+fn match_group(
+    mut src: Vec<GroupRow>,
+    mut tgt: Vec<GroupRow>,
+    out: &mut TableDiff,
+    opts: &DiffOptions,
+) {
+    src.sort_by_key(|r| r.digest);
+    tgt.sort_by_key(|r| r.digest);
+    let (mut i, mut j) = (0, 0);
+    let push = |row: &GroupRow, missing: bool, out: &mut TableDiff| {
+        let (count, list) = if missing {
+            (&mut out.missing, &mut out.samples.missing)
+        } else {
+            (&mut out.extra, &mut out.samples.extra)
+        };
+        *count += 1;
+        if list.len() < opts.sample_size
+            && let Some(values) = &row.values
+        {
+            let key = values[..opts.key_columns].to_vec();
+            list.push(SampleRow {
+                key,
+                values: values.clone(),
+            });
+        }
+    };
+    while i < src.len() || j < tgt.len() {
+        match (src.get(i), tgt.get(j)) {
+            (Some(a), Some(b)) if a.digest == b.digest => {
+                out.matched += 1;
+                i += 1;
+                j += 1;
+            }
+            (Some(a), Some(b)) if a.digest < b.digest => {
+                push(a, true, out);
+                i += 1;
+            }
+            (Some(a), None) => {
+                push(a, true, out);
+                i += 1;
+            }
+            (_, Some(b)) => {
+                push(b, false, out);
+                j += 1;
+            }
+            (None, None) => unreachable!("loop condition"),
+        }
+    }
+}

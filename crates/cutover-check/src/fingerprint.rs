@@ -1,0 +1,68 @@
+//! Order-independent table and column fingerprints.
+//!
+//! Row digest: the first 128 bits of blake3 over the row's canonical cells. Table fingerprint:
+//! the row count and the wrapping sum (mod 2^128) of the row digests, so it is independent of
+//! row order and batch split, merges across threads, and counts a duplicated row twice (XOR
+//! would cancel it). Column fingerprint: the same sum over `blake3_keyed(blake3(key), cell)`,
+//! so two sides whose table fingerprints differ say which columns differ before any row is read
+//! twice.
+
+/// The fingerprint of a set of rows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fingerprint {
+    /// Rows added.
+    pub rows: u64,
+    /// Wrapping sum of the row digests.
+    pub table: u128,
+    /// Wrapping sum of the per-column digests, one per column.
+    pub columns: Vec<u128>,
+}
+
+impl Fingerprint {
+    /// The fingerprint of no rows.
+    pub fn new(ncols: usize) -> Self {
+        Fingerprint {
+            rows: 0,
+            table: 0,
+            columns: vec![0; ncols],
+        }
+    }
+
+    /// Adds one row, given its order-preserving key, its concatenated cells and each cell;
+    /// returns the row digest.
+    #[inline]
+    pub fn add_row<'a>(
+        &mut self,
+        key: &[u8],
+        row: &[u8],
+        cells: impl Iterator<Item = &'a [u8]>,
+    ) -> u128 {
+        let digest = digest128(blake3::hash(row).as_bytes());
+        let key_hash = blake3::hash(key);
+        for (sum, cell) in self.columns.iter_mut().zip(cells) {
+            let h = blake3::keyed_hash(key_hash.as_bytes(), cell);
+            *sum = sum.wrapping_add(digest128(h.as_bytes()));
+        }
+        self.rows += 1;
+        self.table = self.table.wrapping_add(digest);
+        digest
+    }
+
+    /// Adds another fingerprint into this one (associative and commutative).
+    pub fn merge(&mut self, other: &Fingerprint) {
+        self.rows += other.rows;
+        self.table = self.table.wrapping_add(other.table);
+        for (a, b) in self.columns.iter_mut().zip(&other.columns) {
+            *a = a.wrapping_add(*b);
+        }
+    }
+
+    /// The table fingerprint as 32 hex digits followed by the row count, e.g. `3f…a1/1000`.
+    pub fn table_hex(&self) -> String {
+        format!("{:032x}", self.table)
+    }
+}
+
+fn digest128(bytes: &[u8; 32]) -> u128 {
+    u128::from_le_bytes(bytes[..16].try_into().expect("32-byte hash"))
+}

@@ -1,0 +1,336 @@
+//! The cutover config: what to compare, and how. Parsed from TOML and validated with no I/O.
+//!
+//! Every table and key is `deny_unknown_fields`, so a typo is an error with its line and column.
+//! Secrets are never stored here: a URL may name an environment variable (`url_env`) instead.
+
+use serde::Deserialize;
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+
+/// A whole config file.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// The legacy side.
+    pub source: Endpoint,
+    /// The new side.
+    pub target: Endpoint,
+    /// How the run behaves.
+    #[serde(default)]
+    pub run: RunSettings,
+    /// Where the report goes and what it keeps.
+    #[serde(default)]
+    pub report: ReportSettings,
+    /// The tables to compare.
+    #[serde(default, rename = "table")]
+    pub tables: Vec<TableConfig>,
+}
+
+/// One side's database.
+#[derive(Debug, Clone, Deserialize, PartialEq, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Endpoint {
+    /// Connection URL: `sqlite://path`, `postgres://user@host/db`, `mysql://user@host/db`.
+    pub url: Option<String>,
+    /// The name of an environment variable that holds the URL, so no password sits in the file.
+    pub url_env: Option<String>,
+}
+
+/// Settings of the run.
+#[derive(Debug, Clone, Deserialize, PartialEq, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RunSettings {
+    /// Tables checked at the same time (default: the number of cores).
+    pub jobs: Option<usize>,
+    /// Rows per batch read from a side (default 8192).
+    pub batch_rows: Option<usize>,
+}
+
+/// Settings of the report.
+#[derive(Debug, Clone, Deserialize, PartialEq, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ReportSettings {
+    /// Folder the report files are written to (default `cutover-report`).
+    pub out: Option<PathBuf>,
+    /// Sample rows kept per kind of difference and table (default 20).
+    pub sample_size: Option<usize>,
+}
+
+/// One table comparison.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TableConfig {
+    /// The table on the target (`name` or `schema.name`).
+    pub name: String,
+    /// The table on the source, when it was renamed.
+    pub source_name: Option<String>,
+    /// Key columns (target names); default: the target's primary key.
+    pub key: Option<Vec<String>>,
+    /// Renamed columns: target column = source column.
+    #[serde(default)]
+    pub columns: BTreeMap<String, String>,
+    /// Target columns left out of the comparison.
+    #[serde(default)]
+    pub ignore: Vec<String>,
+    /// SQL condition applied on the source (the migration depth).
+    pub source_where: Option<String>,
+    /// SQL condition applied on the target.
+    pub target_where: Option<String>,
+}
+
+impl TableConfig {
+    /// The table's name on the source side.
+    pub fn source_table(&self) -> &str {
+        self.source_name.as_deref().unwrap_or(&self.name)
+    }
+}
+
+/// A config that could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// Not valid TOML, or not the expected shape (unknown key, wrong type).
+    #[error("{file}: {message}")]
+    Parse {
+        /// The config file.
+        file: String,
+        /// The parser's message, with line, column and the offending text.
+        message: String,
+    },
+    /// Valid TOML, but the content does not make sense.
+    #[error("{file}: {message}\nhint: {hint}")]
+    Invalid {
+        /// The config file.
+        file: String,
+        /// What is wrong.
+        message: String,
+        /// What to do.
+        hint: String,
+    },
+}
+
+/// The URL schemes cutover can connect to.
+pub const URL_SCHEMES: &[&str] = &["sqlite", "postgres", "postgresql", "mysql", "mariadb"];
+
+impl Config {
+    /// Parses and validates a config. `file` names it in messages.
+    pub fn parse(text: &str, file: &str) -> Result<Config, ConfigError> {
+        let config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            file: file.to_string(),
+            message: e.to_string().trim_end().to_string(),
+        })?;
+        config.validate(file)?;
+        Ok(config)
+    }
+
+    fn validate(&self, file: &str) -> Result<(), ConfigError> {
+        let invalid = |message: String, hint: &str| ConfigError::Invalid {
+            file: file.to_string(),
+            message,
+            hint: hint.to_string(),
+        };
+        for (side, ep) in [("source", &self.source), ("target", &self.target)] {
+            match (&ep.url, &ep.url_env) {
+                (Some(_), Some(_)) => {
+                    return Err(invalid(
+                        format!("[{side}] sets both url and url_env"),
+                        "keep one of them",
+                    ));
+                }
+                (None, None) => {
+                    return Err(invalid(
+                        format!("[{side}] has no url"),
+                        "set url = \"postgres://user@host/db\" or url_env = \"NAME_OF_AN_ENV_VAR\"",
+                    ));
+                }
+                (Some(url), None) => check_scheme(url)
+                    .map_err(|m| invalid(format!("[{side}] url: {m}"), SCHEME_HINT))?,
+                (None, Some(_)) => {}
+            }
+        }
+        if self.tables.is_empty() {
+            return Err(invalid(
+                "no table to compare".into(),
+                "add a [[table]] section with name = \"…\" for every table to check",
+            ));
+        }
+        if self.run.jobs == Some(0) || self.run.batch_rows == Some(0) {
+            return Err(invalid(
+                "[run] jobs and batch_rows must be at least 1".into(),
+                "remove them to use the defaults",
+            ));
+        }
+        let mut seen = HashSet::new();
+        for t in &self.tables {
+            if t.name.trim().is_empty() {
+                return Err(invalid(
+                    "a [[table]] has an empty name".into(),
+                    "name the target table",
+                ));
+            }
+            if !seen.insert(t.name.to_lowercase()) {
+                return Err(invalid(
+                    format!("table {} is listed twice", t.name),
+                    "keep one [[table]] section per target table",
+                ));
+            }
+            if let Some(key) = &t.key {
+                if key.is_empty() {
+                    return Err(invalid(
+                        format!("table {}: key is empty", t.name),
+                        "name at least one column, e.g. key = [\"id\"]",
+                    ));
+                }
+                for k in key {
+                    if t.ignore.iter().any(|i| i.eq_ignore_ascii_case(k)) {
+                        return Err(invalid(
+                            format!("table {}: key column {k} is also in ignore", t.name),
+                            "a key column is always compared; remove it from ignore",
+                        ));
+                    }
+                }
+            }
+            for (target, source) in &t.columns {
+                if target.trim().is_empty() || source.trim().is_empty() {
+                    return Err(invalid(
+                        format!("table {}: columns has an empty name", t.name),
+                        "write columns = { target_column = \"SOURCE_COLUMN\" }",
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+const SCHEME_HINT: &str =
+    "use sqlite://path/to/file.db, postgres://user@host:5432/db or mysql://user@host:3306/db";
+
+fn check_scheme(url: &str) -> Result<(), String> {
+    let scheme = url.split_once(':').map(|(s, _)| s.to_ascii_lowercase());
+    match scheme {
+        Some(s) if URL_SCHEMES.contains(&s.as_str()) => Ok(()),
+        Some(s) => Err(format!("unsupported scheme `{s}`")),
+        None => Err("not a URL".into()),
+    }
+}
+
+impl Endpoint {
+    /// The URL, read from the environment when `url_env` is set. `lookup` reads a variable.
+    /// A relative SQLite path is taken relative to `base_dir` (the config file's folder).
+    pub fn resolve(
+        &self,
+        side: &str,
+        base_dir: &Path,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<String, String> {
+        let url = match (&self.url, &self.url_env) {
+            (Some(u), _) => u.clone(),
+            (None, Some(var)) => lookup(var).filter(|v| !v.is_empty()).ok_or_else(|| {
+                format!("[{side}] url_env names {var}, which is not set\nhint: export {var}=\"postgres://user:password@host/db\"")
+            })?,
+            (None, None) => return Err(format!("[{side}] has no url")),
+        };
+        check_scheme(&url).map_err(|m| format!("[{side}] url: {m}\nhint: {SCHEME_HINT}"))?;
+        Ok(absolutise_sqlite(&url, base_dir))
+    }
+}
+
+/// Rewrites `sqlite://relative/path` to an absolute path under `base_dir`.
+pub fn absolutise_sqlite(url: &str, base_dir: &Path) -> String {
+    let Some(rest) = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+    else {
+        return url.to_string();
+    };
+    let (path, query) = match rest.split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (rest, None),
+    };
+    if path.starts_with('/') || path == ":memory:" || path.is_empty() {
+        return url.to_string();
+    }
+    let abs = base_dir.join(path);
+    match query {
+        Some(q) => format!("sqlite://{}?{q}", abs.display()),
+        None => format!("sqlite://{}", abs.display()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = r#"
+[source]
+url = "sqlite://legacy.db"
+[target]
+url_env = "NEW_DB"
+
+[[table]]
+name = "orders"
+source_name = "ORD"
+key = ["id"]
+columns = { id = "ORD_ID" }
+ignore = ["updated_at"]
+source_where = "ORD_DATE >= '2015-01-01'"
+"#;
+
+    #[test]
+    fn parses_a_full_table() {
+        let c = Config::parse(MINIMAL, "c.toml").unwrap();
+        assert_eq!(c.tables[0].source_table(), "ORD");
+        assert_eq!(c.tables[0].columns["id"], "ORD_ID");
+    }
+
+    #[test]
+    fn unknown_key_names_the_line() {
+        let text = MINIMAL.replace("ignore =", "ignroe =");
+        let err = Config::parse(&text, "c.toml").unwrap_err().to_string();
+        assert!(err.contains("line 12"), "{err}");
+        assert!(err.contains("unknown field `ignroe`"), "{err}");
+    }
+
+    #[test]
+    fn missing_url_has_a_hint() {
+        let text = MINIMAL.replace("url_env = \"NEW_DB\"", "");
+        let err = Config::parse(&text, "c.toml").unwrap_err().to_string();
+        assert!(err.contains("[target] has no url"), "{err}");
+        assert!(err.contains("hint:"), "{err}");
+    }
+
+    #[test]
+    fn bad_scheme_is_rejected() {
+        let text = MINIMAL.replace("sqlite://legacy.db", "oracle://x");
+        let err = Config::parse(&text, "c.toml").unwrap_err().to_string();
+        assert!(err.contains("unsupported scheme `oracle`"), "{err}");
+    }
+
+    #[test]
+    fn key_in_ignore_is_rejected() {
+        let text = MINIMAL.replace("ignore = [\"updated_at\"]", "ignore = [\"ID\"]");
+        assert!(
+            Config::parse(&text, "c.toml")
+                .unwrap_err()
+                .to_string()
+                .contains("also in ignore")
+        );
+    }
+
+    #[test]
+    fn env_url_and_relative_sqlite() {
+        let c = Config::parse(MINIMAL, "c.toml").unwrap();
+        let base = Path::new("/cfg");
+        assert_eq!(
+            c.source.resolve("source", base, |_| None).unwrap(),
+            "sqlite:///cfg/legacy.db"
+        );
+        let err = c.target.resolve("target", base, |_| None).unwrap_err();
+        assert!(err.contains("NEW_DB, which is not set"));
+        let url = c
+            .target
+            .resolve("target", base, |_| Some("postgres://u:p@h/db".into()))
+            .unwrap();
+        assert_eq!(url, "postgres://u:p@h/db");
+    }
+}
