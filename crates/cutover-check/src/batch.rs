@@ -93,7 +93,9 @@ impl Batch {
     pub fn hash(self, nkey: usize) -> HashedBatch {
         const CHUNK: usize = 1024;
         let n = self.len();
-        let parts: Vec<(Vec<u8>, Vec<u32>, Vec<u128>, Fingerprint)> = (0..n.div_ceil(CHUNK))
+        // Per chunk: keys, key end offsets, row digests, fingerprint.
+        type Part = (Vec<u8>, Vec<u32>, Vec<u128>, Fingerprint);
+        let parts: Vec<Part> = (0..n.div_ceil(CHUNK))
             .into_par_iter()
             .map(|c| {
                 let rows = c * CHUNK..((c + 1) * CHUNK).min(n);

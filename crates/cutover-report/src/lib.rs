@@ -1,1 +1,463 @@
-//! placeholder
+//! The report: the one place that defines serialised output. [`Report::from_outcome`] builds the
+//! versioned model from a run's [`Outcome`]; each format renders that model: [`Report::to_json`]
+//! (schema: `docs/report.schema.json`), [`Report::to_markdown`] and [`Report::to_terminal`].
+//! Everything is in a deterministic order (tables in config order, samples in key order).
+
+mod markdown;
+mod terminal;
+
+use cutover_check::{Side, TableDiff};
+use cutover_run::{CheckedTable, Outcome, TableResult};
+use serde::Serialize;
+use serde_json::Value as Json;
+
+/// The version of the JSON report format; bumped on every incompatible change.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// The whole report.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Report {
+    /// Report format version.
+    pub format_version: u32,
+    /// `cutover <version>`.
+    pub tool: String,
+    /// `GO` or `NO-GO`.
+    pub status: String,
+    /// False when the run was interrupted: the report then holds what was checked so far.
+    pub complete: bool,
+    /// Wall time in milliseconds.
+    pub elapsed_ms: u64,
+    /// The legacy side.
+    pub source: Endpoint,
+    /// The new side.
+    pub target: Endpoint,
+    /// Totals over all tables.
+    pub summary: Summary,
+    /// One entry per configured table.
+    pub tables: Vec<TableReport>,
+}
+
+/// A side, with its password hidden.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Endpoint {
+    /// URL with the password replaced by `***`.
+    pub url: String,
+    /// Engine name.
+    pub engine: String,
+}
+
+/// Totals.
+#[derive(Debug, Clone, Serialize, PartialEq, Default)]
+pub struct Summary {
+    /// Tables configured.
+    pub tables: usize,
+    /// Tables that matched exactly.
+    pub matched: usize,
+    /// Tables with differences.
+    pub differ: usize,
+    /// Tables that could not be checked.
+    pub failed: usize,
+    /// Rows read on the source.
+    pub source_rows: u64,
+    /// Rows read on the target.
+    pub target_rows: u64,
+}
+
+/// One table.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct TableReport {
+    /// Target table.
+    pub name: String,
+    /// Source table.
+    pub source_name: String,
+    /// `match`, `differ`, `error` or `interrupted`.
+    pub status: String,
+    /// Why the table could not be checked.
+    pub error: Option<TableError>,
+    /// Key columns (target names).
+    pub key: Vec<String>,
+    /// `config` or `primary key`.
+    pub key_origin: Option<String>,
+    /// Migration depth on the source.
+    pub source_where: Option<String>,
+    /// Filter on the target.
+    pub target_where: Option<String>,
+    /// Compared columns, key first.
+    pub columns: Vec<ColumnReport>,
+    /// Target columns left out with `ignore`.
+    pub ignored_columns: Vec<String>,
+    /// Source columns that no target column maps to.
+    pub unmapped_source_columns: Vec<String>,
+    /// Exact counts.
+    pub counts: Option<Counts>,
+    /// Table fingerprints (hex of the 128-bit sum of row digests).
+    pub fingerprint: Option<SidePair<String>>,
+    /// Sample rows.
+    pub samples: Option<SampleReport>,
+    /// The statements each side ran.
+    pub queries: Option<SidePair<String>>,
+    /// Wall time in milliseconds.
+    pub elapsed_ms: Option<u64>,
+}
+
+/// A value per side.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct SidePair<T> {
+    /// Source.
+    pub source: T,
+    /// Target.
+    pub target: T,
+}
+
+/// Why a table could not be checked.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct TableError {
+    /// What went wrong.
+    pub message: String,
+    /// What to do.
+    pub hint: Option<String>,
+}
+
+/// One compared column.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ColumnReport {
+    /// Target column.
+    pub name: String,
+    /// Source column.
+    pub source_name: String,
+    /// Source type as the engine names it.
+    pub source_type: String,
+    /// Target type.
+    pub target_type: String,
+    /// The canonical kind values are compared as.
+    pub compare_as: String,
+    /// True when no source value can equal a target value (types that cannot be reconciled).
+    pub incompatible: bool,
+    /// Changed rows in which this column differs.
+    pub changed_rows: u64,
+    /// True when the column fingerprints differ.
+    pub fingerprint_differs: bool,
+    /// Values that are not valid UTF-8 (kept as bytes).
+    pub invalid_utf8: SidePair<u64>,
+    /// Values that could not be converted to `compare_as` (kept as they were).
+    pub not_convertible: SidePair<u64>,
+}
+
+/// Exact counts of one table.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Counts {
+    /// Rows on the source.
+    pub source_rows: u64,
+    /// Rows on the target.
+    pub target_rows: u64,
+    /// Rows equal on both sides.
+    pub matched: u64,
+    /// Source rows missing on the target.
+    pub missing: u64,
+    /// Target rows not on the source.
+    pub extra: u64,
+    /// Rows with the same key and different values.
+    pub changed: u64,
+    /// Keys that occur more than once on the source.
+    pub source_duplicate_keys: u64,
+    /// Keys that occur more than once on the target.
+    pub target_duplicate_keys: u64,
+}
+
+/// Sample rows, in key order.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct SampleReport {
+    /// Source rows missing on the target.
+    pub missing: Vec<SampleRow>,
+    /// Target rows not on the source.
+    pub extra: Vec<SampleRow>,
+    /// Changed rows with their differing columns.
+    pub changed: Vec<ChangedSample>,
+    /// Duplicated keys.
+    pub duplicates: Vec<DuplicateSample>,
+}
+
+/// A sample row: key and all values by column name.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct SampleRow {
+    /// Key values by key column.
+    pub key: Ordered,
+    /// All values by column.
+    pub values: Ordered,
+}
+
+/// A changed row.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ChangedSample {
+    /// Key values by key column.
+    pub key: Ordered,
+    /// The columns that differ.
+    pub columns: Vec<ChangedValue>,
+}
+
+/// One differing value.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ChangedValue {
+    /// Target column.
+    pub column: String,
+    /// Source value (`null` is NULL).
+    pub source: Json,
+    /// Target value.
+    pub target: Json,
+}
+
+/// A duplicated key.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct DuplicateSample {
+    /// `source` or `target`.
+    pub side: String,
+    /// Key values.
+    pub key: Ordered,
+    /// Rows carrying it.
+    pub rows: u64,
+}
+
+/// Values by column name, serialised as a JSON object in column order (key order for keys).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Ordered(pub Vec<(String, Json)>);
+
+impl Serialize for Ordered {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(Some(self.0.len()))?;
+        for (k, v) in &self.0 {
+            m.serialize_entry(k, v)?;
+        }
+        m.end()
+    }
+}
+
+impl Ordered {
+    /// Iterates over (column, value).
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &Json)> {
+        self.0.iter().map(|(k, v)| (k, v))
+    }
+}
+
+fn value(v: &Option<String>) -> Json {
+    v.as_ref().map_or(Json::Null, |s| Json::String(s.clone()))
+}
+
+fn named(names: &[String], values: &[Option<String>]) -> Ordered {
+    Ordered(
+        names
+            .iter()
+            .zip(values)
+            .map(|(n, v)| (n.clone(), value(v)))
+            .collect(),
+    )
+}
+
+impl Report {
+    /// Builds the report of a run.
+    pub fn from_outcome(outcome: &Outcome) -> Report {
+        let tables: Vec<TableReport> = outcome.tables.iter().map(table_report).collect();
+        let mut summary = Summary {
+            tables: tables.len(),
+            ..Summary::default()
+        };
+        for t in &tables {
+            match t.status.as_str() {
+                "match" => summary.matched += 1,
+                "differ" => summary.differ += 1,
+                _ => summary.failed += 1,
+            }
+            if let Some(c) = &t.counts {
+                summary.source_rows += c.source_rows;
+                summary.target_rows += c.target_rows;
+            }
+        }
+        Report {
+            format_version: FORMAT_VERSION,
+            tool: format!("cutover {}", env!("CARGO_PKG_VERSION")),
+            status: if outcome.is_go() { "GO" } else { "NO-GO" }.to_string(),
+            complete: outcome.complete,
+            elapsed_ms: outcome.elapsed.as_millis() as u64,
+            source: Endpoint {
+                url: outcome.source.url.clone(),
+                engine: outcome.source.engine.to_string(),
+            },
+            target: Endpoint {
+                url: outcome.target.url.clone(),
+                engine: outcome.target.engine.to_string(),
+            },
+            summary,
+            tables,
+        }
+    }
+
+    /// True for GO.
+    pub fn is_go(&self) -> bool {
+        self.status == "GO"
+    }
+
+    /// The JSON report, pretty-printed.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("the report serialises") + "\n"
+    }
+
+    /// The Markdown report.
+    pub fn to_markdown(&self) -> String {
+        markdown::render(self)
+    }
+
+    /// The terminal summary; `color` adds ANSI colours.
+    pub fn to_terminal(&self, color: bool) -> String {
+        terminal::render(self, color)
+    }
+}
+
+fn table_report(result: &TableResult) -> TableReport {
+    match result {
+        TableResult::Failed(f) => TableReport {
+            name: f.name.clone(),
+            source_name: f.source_name.clone(),
+            status: if f.interrupted {
+                "interrupted"
+            } else {
+                "error"
+            }
+            .to_string(),
+            error: Some(TableError {
+                message: f.message.clone(),
+                hint: f.hint.clone(),
+            }),
+            key: vec![],
+            key_origin: None,
+            source_where: None,
+            target_where: None,
+            columns: vec![],
+            ignored_columns: vec![],
+            unmapped_source_columns: vec![],
+            counts: None,
+            fingerprint: None,
+            samples: None,
+            queries: None,
+            elapsed_ms: None,
+        },
+        TableResult::Checked(c) => checked_report(c),
+    }
+}
+
+fn checked_report(c: &CheckedTable) -> TableReport {
+    let p = &c.plan;
+    let d: &TableDiff = &c.diff;
+    let names: Vec<String> = p.columns.iter().map(|c| c.target.name.clone()).collect();
+    let key_names = &names[..p.key_len];
+    let columns = p
+        .columns
+        .iter()
+        .enumerate()
+        .map(|(i, col)| ColumnReport {
+            name: col.target.name.clone(),
+            source_name: col.source.name.clone(),
+            source_type: col.source.type_name.clone(),
+            target_type: col.target.type_name.clone(),
+            compare_as: col.compare.name().to_string(),
+            incompatible: col.incompatible,
+            changed_rows: d.changed_by_column[i],
+            fingerprint_differs: d.source.fingerprint.columns[i] != d.target.fingerprint.columns[i],
+            invalid_utf8: SidePair {
+                source: d.source.notes[i].invalid_utf8,
+                target: d.target.notes[i].invalid_utf8,
+            },
+            not_convertible: SidePair {
+                source: d.source.notes[i].not_convertible,
+                target: d.target.notes[i].not_convertible,
+            },
+        })
+        .collect();
+    let row = |r: &cutover_check::diff::SampleRow| SampleRow {
+        key: named(key_names, &r.key),
+        values: named(&names, &r.values),
+    };
+    TableReport {
+        name: p.name.clone(),
+        source_name: p.source_name.clone(),
+        status: if d.is_match() { "match" } else { "differ" }.to_string(),
+        error: None,
+        key: key_names.to_vec(),
+        key_origin: Some(p.key_origin.to_string()),
+        source_where: p.source_where.clone(),
+        target_where: p.target_where.clone(),
+        columns,
+        ignored_columns: p.ignored.clone(),
+        unmapped_source_columns: p.unmapped_source.clone(),
+        counts: Some(Counts {
+            source_rows: d.source.rows,
+            target_rows: d.target.rows,
+            matched: d.matched,
+            missing: d.missing,
+            extra: d.extra,
+            changed: d.changed,
+            source_duplicate_keys: d.source.duplicate_keys,
+            target_duplicate_keys: d.target.duplicate_keys,
+        }),
+        fingerprint: Some(SidePair {
+            source: d.source.fingerprint.table_hex(),
+            target: d.target.fingerprint.table_hex(),
+        }),
+        samples: Some(SampleReport {
+            missing: d.samples.missing.iter().map(row).collect(),
+            extra: d.samples.extra.iter().map(row).collect(),
+            changed: d
+                .samples
+                .changed
+                .iter()
+                .map(|ch| ChangedSample {
+                    key: named(key_names, &ch.key),
+                    columns: ch
+                        .columns
+                        .iter()
+                        .map(|(i, s, t)| ChangedValue {
+                            column: names[*i].clone(),
+                            source: value(s),
+                            target: value(t),
+                        })
+                        .collect(),
+                })
+                .collect(),
+            duplicates: d
+                .samples
+                .duplicates
+                .iter()
+                .map(|dup| DuplicateSample {
+                    side: match dup.side {
+                        Side::Source => "source",
+                        Side::Target => "target",
+                    }
+                    .to_string(),
+                    key: named(key_names, &dup.key),
+                    rows: dup.rows,
+                })
+                .collect(),
+        }),
+        queries: Some(SidePair {
+            source: c.source_sql.clone(),
+            target: c.target_sql.clone(),
+        }),
+        elapsed_ms: Some(c.elapsed.as_millis() as u64),
+    }
+}
+
+/// Renders a JSON value for text reports: NULL for null, the string otherwise.
+pub(crate) fn show(v: &Json) -> String {
+    match v {
+        Json::Null => "NULL".to_string(),
+        Json::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Renders a key map as `id=1, line=2`.
+pub(crate) fn show_key(key: &Ordered) -> String {
+    key.iter()
+        .map(|(k, v)| format!("{k}={}", show(v)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}

@@ -1,1 +1,294 @@
-//! placeholder
+//! Read-only connectors that stream a table as key-ordered [`Batch`]es of canonical cells.
+//!
+//! One contract for every engine, chosen by URL scheme: [`Connection::connect`] opens a
+//! read-only session, [`Connection::describe`] returns a table's columns and primary key, and
+//! [`Connection::read`] streams rows in binary key order inside one consistent snapshot.
+//! This is the only crate that knows sqlx and tokio; callers drive it on a runtime of their own.
+
+pub mod fixtures;
+mod mysql;
+mod postgres;
+mod sqlite;
+mod url_util;
+
+use cutover_check::{Batch, ColumnCodec, Kind};
+pub use url_util::redact;
+
+/// The engines cutover reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    /// SQLite, through the bundled library.
+    Sqlite,
+    /// PostgreSQL.
+    Postgres,
+    /// MySQL and MariaDB.
+    MySql,
+}
+
+impl Engine {
+    /// The engine a URL names, by scheme.
+    pub fn from_url(url: &str) -> Option<Engine> {
+        let scheme = url.split_once(':')?.0.to_ascii_lowercase();
+        Some(match scheme.as_str() {
+            "sqlite" => Engine::Sqlite,
+            "postgres" | "postgresql" => Engine::Postgres,
+            "mysql" | "mariadb" => Engine::MySql,
+            _ => return None,
+        })
+    }
+
+    /// The name shown in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Engine::Sqlite => "SQLite",
+            Engine::Postgres => "PostgreSQL",
+            Engine::MySql => "MySQL/MariaDB",
+        }
+    }
+}
+
+/// A column as the engine describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ColumnInfo {
+    /// The column's name as stored.
+    pub name: String,
+    /// The engine's type name, e.g. `numeric(14,2)`.
+    pub type_name: String,
+    /// How cutover reads it.
+    pub kind: Kind,
+}
+
+/// A table's columns and primary key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableSchema {
+    /// Columns in table order.
+    pub columns: Vec<ColumnInfo>,
+    /// Primary key column names, in key order (empty if none).
+    pub primary_key: Vec<String>,
+}
+
+impl TableSchema {
+    /// The column with this name, compared case-insensitively.
+    pub fn column(&self, name: &str) -> Option<&ColumnInfo> {
+        self.columns.iter().find(|c| c.name == name).or_else(|| {
+            self.columns
+                .iter()
+                .find(|c| c.name.eq_ignore_ascii_case(name))
+        })
+    }
+}
+
+/// What to read from one side.
+#[derive(Debug, Clone)]
+pub struct ReadRequest {
+    /// The table (`name` or `schema.name`).
+    pub table: String,
+    /// Columns to select, in order; the first `key_columns` are the key.
+    pub columns: Vec<ColumnInfo>,
+    /// How each column is encoded.
+    pub codecs: Vec<ColumnCodec>,
+    /// How many leading columns form the key.
+    pub key_columns: usize,
+    /// An SQL condition, if any.
+    pub filter: Option<String>,
+    /// Rows per batch.
+    pub batch_rows: usize,
+}
+
+impl ReadRequest {
+    fn new_batch(&self) -> Batch {
+        Batch::new(self.columns.len())
+    }
+    /// True when the batch is full (by rows, or by bytes for wide rows).
+    fn full(&self, b: &Batch) -> bool {
+        b.len() >= self.batch_rows || b.byte_len() >= 32 << 20
+    }
+}
+
+/// A failure to connect or read.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    /// The server could not be reached, refused the login, or the database does not exist.
+    #[error("cannot connect to {url}: {message}\nhint: {hint}")]
+    Connect {
+        /// The URL with the password hidden.
+        url: String,
+        /// The driver's message.
+        message: String,
+        /// What to check.
+        hint: String,
+    },
+    /// A statement failed.
+    #[error("{message}\n  while running: {sql}")]
+    Query {
+        /// The statement.
+        sql: String,
+        /// The server's message.
+        message: String,
+    },
+    /// A value could not be read.
+    #[error("column {column}: {message}")]
+    Decode {
+        /// The column.
+        column: String,
+        /// What was wrong.
+        message: String,
+    },
+    /// The consumer stopped reading.
+    #[error("reading stopped")]
+    Stopped,
+}
+
+/// An open, read-only session on one side.
+pub enum Connection {
+    /// SQLite.
+    Sqlite(sqlite::Conn),
+    /// PostgreSQL.
+    Postgres(postgres::Conn),
+    /// MySQL/MariaDB.
+    MySql(mysql::Conn),
+}
+
+impl Connection {
+    /// Opens a read-only session. The error never contains the password.
+    pub async fn connect(url: &str) -> Result<Connection, SourceError> {
+        match Engine::from_url(url) {
+            Some(Engine::Sqlite) => sqlite::Conn::connect(url).await.map(Connection::Sqlite),
+            Some(Engine::Postgres) => postgres::Conn::connect(url).await.map(Connection::Postgres),
+            Some(Engine::MySql) => mysql::Conn::connect(url).await.map(Connection::MySql),
+            None => Err(SourceError::Connect {
+                url: redact(url),
+                message: "unsupported URL scheme".into(),
+                hint: "use sqlite://, postgres:// or mysql://".into(),
+            }),
+        }
+    }
+
+    /// The engine of this session.
+    pub fn engine(&self) -> Engine {
+        match self {
+            Connection::Sqlite(_) => Engine::Sqlite,
+            Connection::Postgres(_) => Engine::Postgres,
+            Connection::MySql(_) => Engine::MySql,
+        }
+    }
+
+    /// Describes a table, or returns `None` when it does not exist.
+    pub async fn describe(&mut self, table: &str) -> Result<Option<TableSchema>, SourceError> {
+        match self {
+            Connection::Sqlite(c) => c.describe(table).await,
+            Connection::Postgres(c) => c.describe(table).await,
+            Connection::MySql(c) => c.describe(table).await,
+        }
+    }
+
+    /// Streams the requested rows in binary key order, one snapshot, to `sink`; `sink` returns
+    /// false to stop early. Opens the read-only snapshot transaction itself.
+    pub async fn read(
+        &mut self,
+        req: &ReadRequest,
+        sink: &mut dyn FnMut(Batch) -> bool,
+    ) -> Result<(), SourceError> {
+        match self {
+            Connection::Sqlite(c) => c.read(req, sink).await,
+            Connection::Postgres(c) => c.read(req, sink).await,
+            Connection::MySql(c) => c.read(req, sink).await,
+        }
+    }
+
+    /// The SQL `read` runs for `req`, for reports and error messages.
+    pub fn read_sql(&self, req: &ReadRequest) -> String {
+        match self {
+            Connection::Sqlite(_) => sqlite::select_sql(req),
+            Connection::Postgres(_) => postgres::select_sql(req),
+            Connection::MySql(_) => mysql::select_sql(req),
+        }
+    }
+}
+
+/// Splits `schema.table` into its parts.
+fn split_name(table: &str) -> (Option<&str>, &str) {
+    match table.split_once('.') {
+        Some((s, t)) => (Some(s), t),
+        None => (None, table),
+    }
+}
+
+/// Builds a SELECT with quoted identifiers, a filter and a binary key order.
+fn build_select(
+    req: &ReadRequest,
+    quote: fn(&str) -> String,
+    select_col: &dyn Fn(&ColumnInfo) -> String,
+    order_col: &dyn Fn(&ColumnInfo) -> String,
+) -> String {
+    let (schema, name) = split_name(&req.table);
+    let table = match schema {
+        Some(s) => format!("{}.{}", quote(s), quote(name)),
+        None => quote(name),
+    };
+    let cols: Vec<String> = req.columns.iter().map(select_col).collect();
+    let mut sql = format!("SELECT {} FROM {table}", cols.join(", "));
+    if let Some(f) = &req.filter {
+        sql.push_str(&format!(" WHERE ({f})"));
+    }
+    let order: Vec<String> = req.columns[..req.key_columns]
+        .iter()
+        .map(order_col)
+        .collect();
+    if !order.is_empty() {
+        sql.push_str(&format!(" ORDER BY {}", order.join(", ")));
+    }
+    sql
+}
+
+fn quote_double(ident: &str) -> String {
+    format!("\"{}\"", ident.replace('"', "\"\""))
+}
+
+fn query_error(sql: &str, e: impl std::fmt::Display) -> SourceError {
+    SourceError::Query {
+        sql: sql.to_string(),
+        message: e.to_string(),
+    }
+}
+
+/// Classifies a connection failure into a message with a hint.
+fn connect_error(url: &str, e: sqlx::Error) -> SourceError {
+    let message = e.to_string();
+    let lower = message.to_lowercase();
+    let hint = if lower.contains("refused")
+        || lower.contains("timed out")
+        || lower.contains("resolve")
+        || lower.contains("no route")
+    {
+        "is the server running and reachable at this host and port?"
+    } else if lower.contains("password")
+        || lower.contains("access denied")
+        || lower.contains("authentication")
+        || lower.contains("role")
+    {
+        "check the user name and password (put the URL in an environment variable and use url_env)"
+    } else if lower.contains("does not exist") || lower.contains("unknown database") {
+        "check the database name at the end of the URL"
+    } else if lower.contains("unable to open") || lower.contains("no such file") {
+        "check the SQLite file path (relative paths are taken from the config file's folder)"
+    } else {
+        "check the URL, the server and the credentials"
+    };
+    SourceError::Connect {
+        url: redact(url),
+        message: redact_message(&message, url),
+        hint: hint.into(),
+    }
+}
+
+/// Removes the URL's password from a driver message, in case the driver echoed it.
+fn redact_message(message: &str, url: &str) -> String {
+    match url::Url::parse(url)
+        .ok()
+        .and_then(|u| u.password().map(str::to_string))
+    {
+        Some(p) if !p.is_empty() => message.replace(&p, "***"),
+        _ => message.to_string(),
+    }
+}

@@ -1,0 +1,221 @@
+//! The Markdown report, for a wiki page or a merge request.
+
+use crate::{Report, show, show_key};
+use std::fmt::Write as _;
+
+fn cell(s: &str) -> String {
+    s.replace('|', "\\|").replace('\n', " ")
+}
+
+pub(crate) fn render(r: &Report) -> String {
+    let mut o = String::new();
+    let _ = writeln!(o, "# Migration check: {}\n", r.status);
+    if !r.complete {
+        let _ = writeln!(
+            o,
+            "> **Incomplete**: the run was interrupted; tables not checked are listed as interrupted.\n"
+        );
+    }
+    let s = &r.summary;
+    let _ = writeln!(
+        o,
+        "{} of {} tables match; {} differ; {} could not be checked. Rows read: {} on the source, {} on the target.\n",
+        s.matched, s.tables, s.differ, s.failed, s.source_rows, s.target_rows
+    );
+    let _ = writeln!(o, "- Source: {} (`{}`)", r.source.engine, r.source.url);
+    let _ = writeln!(o, "- Target: {} (`{}`)", r.target.engine, r.target.url);
+    let _ = writeln!(
+        o,
+        "- Tool: {}, report format {}\n",
+        r.tool, r.format_version
+    );
+    let _ = writeln!(
+        o,
+        "| table | status | source rows | target rows | matched | missing | extra | changed | duplicate keys |"
+    );
+    let _ = writeln!(o, "|---|---|---:|---:|---:|---:|---:|---:|---:|");
+    for t in &r.tables {
+        match &t.counts {
+            Some(c) => {
+                let _ = writeln!(
+                    o,
+                    "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                    cell(&t.name),
+                    t.status,
+                    c.source_rows,
+                    c.target_rows,
+                    c.matched,
+                    c.missing,
+                    c.extra,
+                    c.changed,
+                    c.source_duplicate_keys + c.target_duplicate_keys
+                );
+            }
+            None => {
+                let _ = writeln!(o, "| {} | {} | | | | | | | |", cell(&t.name), t.status);
+            }
+        }
+    }
+    for t in &r.tables {
+        let _ = writeln!(o, "\n## {}: {}\n", t.name, t.status);
+        if t.source_name != t.name {
+            let _ = writeln!(o, "Source table: `{}`.", t.source_name);
+        }
+        if let Some(e) = &t.error {
+            let _ = writeln!(
+                o,
+                "**Could not be checked:** {}\n",
+                e.message.replace('\n', " ")
+            );
+            if let Some(h) = &e.hint {
+                let _ = writeln!(o, "Hint: {h}");
+            }
+            continue;
+        }
+        let _ = writeln!(
+            o,
+            "Key: {} (from the {}).",
+            t.key.join(", "),
+            t.key_origin.as_deref().unwrap_or("config")
+        );
+        let _ = writeln!(
+            o,
+            "Depth: source {}; target {}.",
+            depth(&t.source_where),
+            depth(&t.target_where)
+        );
+        if let Some(fp) = &t.fingerprint {
+            let same = if fp.source == fp.target {
+                "equal"
+            } else {
+                "different"
+            };
+            let _ = writeln!(
+                o,
+                "Fingerprints: source `{}`, target `{}` ({same}).",
+                fp.source, fp.target
+            );
+        }
+        if !t.ignored_columns.is_empty() {
+            let _ = writeln!(
+                o,
+                "Ignored target columns: {}.",
+                t.ignored_columns.join(", ")
+            );
+        }
+        if !t.unmapped_source_columns.is_empty() {
+            let _ = writeln!(
+                o,
+                "Source columns not compared (no target column maps to them): {}.",
+                t.unmapped_source_columns.join(", ")
+            );
+        }
+        let flagged: Vec<_> = t
+            .columns
+            .iter()
+            .filter(|c| {
+                c.changed_rows > 0
+                    || c.incompatible
+                    || c.invalid_utf8.source + c.invalid_utf8.target > 0
+                    || c.not_convertible.source + c.not_convertible.target > 0
+            })
+            .collect();
+        if !flagged.is_empty() {
+            let _ = writeln!(
+                o,
+                "\n| column | source column | source type | target type | compared as | changed rows | notes |"
+            );
+            let _ = writeln!(o, "|---|---|---|---|---|---:|---|");
+            for c in flagged {
+                let mut notes = Vec::new();
+                if c.incompatible {
+                    notes.push("types cannot hold equal values".to_string());
+                }
+                if c.invalid_utf8.source + c.invalid_utf8.target > 0 {
+                    notes.push(format!(
+                        "not UTF-8: {} source, {} target",
+                        c.invalid_utf8.source, c.invalid_utf8.target
+                    ));
+                }
+                if c.not_convertible.source + c.not_convertible.target > 0 {
+                    notes.push(format!(
+                        "not convertible: {} source, {} target",
+                        c.not_convertible.source, c.not_convertible.target
+                    ));
+                }
+                let _ = writeln!(
+                    o,
+                    "| {} | {} | {} | {} | {} | {} | {} |",
+                    cell(&c.name),
+                    cell(&c.source_name),
+                    cell(&c.source_type),
+                    cell(&c.target_type),
+                    c.compare_as,
+                    c.changed_rows,
+                    notes.join("; ")
+                );
+            }
+        }
+        if let Some(s) = &t.samples {
+            if !s.missing.is_empty() {
+                let _ = writeln!(
+                    o,
+                    "\nMissing on the target (sample): {}",
+                    s.missing
+                        .iter()
+                        .map(|r| format!("`{}`", show_key(&r.key)))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+            }
+            if !s.extra.is_empty() {
+                let _ = writeln!(
+                    o,
+                    "\nExtra on the target (sample): {}",
+                    s.extra
+                        .iter()
+                        .map(|r| format!("`{}`", show_key(&r.key)))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+            }
+            if !s.duplicates.is_empty() {
+                let _ = writeln!(
+                    o,
+                    "\nDuplicate keys (sample): {}",
+                    s.duplicates
+                        .iter()
+                        .map(|d| format!("`{}` ×{} on the {}", show_key(&d.key), d.rows, d.side))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+            }
+            if !s.changed.is_empty() {
+                let _ = writeln!(
+                    o,
+                    "\nChanged rows (sample):\n\n| key | column | source | target |\n|---|---|---|---|"
+                );
+                for ch in &s.changed {
+                    for v in &ch.columns {
+                        let _ = writeln!(
+                            o,
+                            "| {} | {} | {} | {} |",
+                            cell(&show_key(&ch.key)),
+                            cell(&v.column),
+                            cell(&show(&v.source)),
+                            cell(&show(&v.target))
+                        );
+                    }
+                }
+            }
+        }
+    }
+    o
+}
+
+fn depth(w: &Option<String>) -> String {
+    match w {
+        Some(w) => format!("`WHERE {w}`"),
+        None => "all rows".to_string(),
+    }
+}

@@ -1,0 +1,143 @@
+//! The short terminal summary: one line per table, the verdict, the first problems.
+
+use crate::{Report, show, show_key};
+use std::fmt::Write as _;
+
+fn paint(s: &str, code: &str, color: bool) -> String {
+    if color {
+        format!("\x1b[{code}m{s}\x1b[0m")
+    } else {
+        s.to_string()
+    }
+}
+
+pub(crate) fn render(r: &Report, color: bool) -> String {
+    let mut o = String::new();
+    let w = r
+        .tables
+        .iter()
+        .map(|t| t.name.len())
+        .max()
+        .unwrap_or(5)
+        .max(5);
+    let _ = writeln!(
+        o,
+        "{:<w$}  {:>10}  {:>10}  {:>10}  {:>8}  {:>8}  {:>8}  {:>5}  status",
+        "table", "source", "target", "matched", "missing", "extra", "changed", "dups"
+    );
+    for t in &r.tables {
+        let status = match t.status.as_str() {
+            "match" => paint("match", "32", color),
+            "differ" => paint("DIFFER", "31", color),
+            other => paint(&other.to_uppercase(), "31;1", color),
+        };
+        match &t.counts {
+            Some(c) => {
+                let _ = writeln!(
+                    o,
+                    "{:<w$}  {:>10}  {:>10}  {:>10}  {:>8}  {:>8}  {:>8}  {:>5}  {status}",
+                    t.name,
+                    c.source_rows,
+                    c.target_rows,
+                    c.matched,
+                    c.missing,
+                    c.extra,
+                    c.changed,
+                    c.source_duplicate_keys + c.target_duplicate_keys
+                );
+            }
+            None => {
+                let _ = writeln!(
+                    o,
+                    "{:<w$}  {:>10}  {:>10}  {:>10}  {:>8}  {:>8}  {:>8}  {:>5}  {status}",
+                    t.name, "-", "-", "-", "-", "-", "-", "-"
+                );
+            }
+        }
+    }
+    let mut findings = Vec::new();
+    for t in &r.tables {
+        if let Some(e) = &t.error {
+            let mut line = format!("{}: {}", t.name, e.message.lines().next().unwrap_or(""));
+            if let Some(h) = &e.hint {
+                line.push_str(&format!(" (hint: {h})"));
+            }
+            findings.push(line);
+        }
+        let flagged: Vec<String> = t
+            .columns
+            .iter()
+            .filter(|c| c.changed_rows > 0)
+            .map(|c| format!("{} ({})", c.name, c.changed_rows))
+            .collect();
+        if !flagged.is_empty() {
+            findings.push(format!(
+                "{}: changed columns: {}",
+                t.name,
+                flagged.join(", ")
+            ));
+        }
+        if let Some(s) = &t.samples {
+            if let Some(m) = s.missing.first() {
+                findings.push(format!(
+                    "{}: first missing row: {}",
+                    t.name,
+                    show_key(&m.key)
+                ));
+            }
+            if let Some(x) = s.extra.first() {
+                findings.push(format!("{}: first extra row: {}", t.name, show_key(&x.key)));
+            }
+            if let Some(c) = s.changed.first()
+                && let Some(v) = c.columns.first()
+            {
+                findings.push(format!(
+                    "{}: {} {}: {} -> {}",
+                    t.name,
+                    show_key(&c.key),
+                    v.column,
+                    show(&v.source),
+                    show(&v.target)
+                ));
+            }
+            if let Some(d) = s.duplicates.first() {
+                findings.push(format!(
+                    "{}: key {} occurs {} times on the {}",
+                    t.name,
+                    show_key(&d.key),
+                    d.rows,
+                    d.side
+                ));
+            }
+        }
+    }
+    if !findings.is_empty() {
+        let _ = writeln!(o, "\nfindings:");
+        for f in findings.iter().take(12) {
+            let _ = writeln!(o, "  - {f}");
+        }
+        if findings.len() > 12 {
+            let _ = writeln!(o, "  … {} more in the report", findings.len() - 12);
+        }
+    }
+    let s = &r.summary;
+    let verdict = if r.is_go() {
+        paint("GO", "32;1", color)
+    } else {
+        paint("NO-GO", "31;1", color)
+    };
+    let _ = writeln!(
+        o,
+        "\n{verdict}: {} of {} tables match, {} differ, {} not checked{}",
+        s.matched,
+        s.tables,
+        s.differ,
+        s.failed,
+        if r.complete {
+            ""
+        } else {
+            " (INCOMPLETE: interrupted)"
+        }
+    );
+    o
+}

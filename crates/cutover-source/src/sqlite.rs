@@ -1,0 +1,158 @@
+//! SQLite: opened read-only, rows streamed inside one deferred transaction (one snapshot).
+
+use crate::{
+    ColumnInfo, ReadRequest, SourceError, TableSchema, build_select, connect_error, query_error,
+    quote_double, split_name,
+};
+use cutover_check::{Batch, Cell, Kind};
+use futures_util::TryStreamExt;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
+use sqlx::{Connection as _, Row, TypeInfo, ValueRef};
+use std::str::FromStr;
+
+/// An open read-only SQLite database.
+pub struct Conn {
+    conn: SqliteConnection,
+}
+
+impl Conn {
+    pub(crate) async fn connect(url: &str) -> Result<Conn, SourceError> {
+        let opts = SqliteConnectOptions::from_str(url)
+            .map_err(|e| connect_error(url, e))?
+            .read_only(true)
+            .create_if_missing(false);
+        let conn = SqliteConnection::connect_with(&opts)
+            .await
+            .map_err(|e| connect_error(url, e))?;
+        Ok(Conn { conn })
+    }
+
+    pub(crate) async fn describe(
+        &mut self,
+        table: &str,
+    ) -> Result<Option<TableSchema>, SourceError> {
+        let (schema, name) = split_name(table);
+        let sql = match schema {
+            Some(s) => format!(
+                "PRAGMA {}.table_info({})",
+                quote_double(s),
+                quote_double(name)
+            ),
+            None => format!("PRAGMA table_info({})", quote_double(name)),
+        };
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+            .fetch_all(&mut self.conn)
+            .await
+            .map_err(|e| query_error(&sql, e))?;
+        if rows.is_empty() {
+            return Ok(None);
+        }
+        let mut columns = Vec::new();
+        let mut pk: Vec<(i64, String)> = Vec::new();
+        for r in rows {
+            let name: String = r.try_get("name").map_err(|e| query_error(&sql, e))?;
+            let type_name: String = r.try_get("type").map_err(|e| query_error(&sql, e))?;
+            let pk_pos: i64 = r.try_get("pk").map_err(|e| query_error(&sql, e))?;
+            if pk_pos > 0 {
+                pk.push((pk_pos, name.clone()));
+            }
+            columns.push(ColumnInfo {
+                kind: kind_of(&type_name),
+                name,
+                type_name,
+            });
+        }
+        pk.sort();
+        Ok(Some(TableSchema {
+            columns,
+            primary_key: pk.into_iter().map(|(_, n)| n).collect(),
+        }))
+    }
+
+    pub(crate) async fn read(
+        &mut self,
+        req: &ReadRequest,
+        sink: &mut dyn FnMut(Batch) -> bool,
+    ) -> Result<(), SourceError> {
+        let sql = select_sql(req);
+        sqlx::raw_sql("BEGIN DEFERRED")
+            .execute(&mut self.conn)
+            .await
+            .map_err(|e| query_error("BEGIN", e))?;
+        let mut rows = sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).fetch(&mut self.conn);
+        let mut batch = req.new_batch();
+        while let Some(row) = rows.try_next().await.map_err(|e| query_error(&sql, e))? {
+            for (i, codec) in req.codecs.iter().enumerate() {
+                let v = row.try_get_raw(i).map_err(|e| query_error(&sql, e))?;
+                let cell = if v.is_null() {
+                    Cell::Null
+                } else {
+                    let class = v.type_info().name().to_string();
+                    let err = |e: sqlx::Error| SourceError::Decode {
+                        column: req.columns[i].name.clone(),
+                        message: e.to_string(),
+                    };
+                    match class.as_str() {
+                        "INTEGER" => Cell::Int(row.try_get_unchecked::<i64, _>(i).map_err(err)?),
+                        "REAL" => Cell::Float(row.try_get_unchecked::<f64, _>(i).map_err(err)?),
+                        "BLOB" => Cell::Bytes(row.try_get_unchecked::<&[u8], _>(i).map_err(err)?),
+                        _ => Cell::Text(row.try_get_unchecked::<&[u8], _>(i).map_err(err)?),
+                    }
+                };
+                batch.push(cell, *codec);
+            }
+            if req.full(&batch) && !sink(std::mem::replace(&mut batch, req.new_batch())) {
+                return Err(SourceError::Stopped);
+            }
+        }
+        drop(rows);
+        if !batch.is_empty() && !sink(batch) {
+            return Err(SourceError::Stopped);
+        }
+        let _ = sqlx::raw_sql("COMMIT").execute(&mut self.conn).await;
+        Ok(())
+    }
+}
+
+/// The SELECT for a request: byte order on text keys, NULLs first (SQLite's default).
+pub(crate) fn select_sql(req: &ReadRequest) -> String {
+    build_select(
+        req,
+        quote_double,
+        &|c| quote_double(&c.name),
+        &|c| match c.kind {
+            Kind::Text | Kind::Char | Kind::Uuid | Kind::Json => {
+                format!("{} COLLATE BINARY", quote_double(&c.name))
+            }
+            _ => quote_double(&c.name),
+        },
+    )
+}
+
+/// The kind of a column from its declared type, by SQLite's affinity rules plus common names.
+fn kind_of(declared: &str) -> Kind {
+    let t = declared.to_ascii_uppercase();
+    if t.contains("BOOL") {
+        Kind::Bool
+    } else if t.contains("DATETIME") || t.contains("TIMESTAMP") {
+        Kind::Timestamp
+    } else if t.contains("DATE") {
+        Kind::Date
+    } else if t.contains("TIME") {
+        Kind::Time
+    } else if t.contains("UUID") {
+        Kind::Uuid
+    } else if t.contains("JSON") {
+        Kind::Json
+    } else if t.contains("INT") || t.contains("DEC") || t.contains("NUMERIC") {
+        Kind::Number
+    } else if t.contains("CHAR") || t.contains("CLOB") || t.contains("TEXT") || t.is_empty() {
+        Kind::Text
+    } else if t.contains("BLOB") || t.contains("BINARY") {
+        Kind::Bytes
+    } else if t.contains("REAL") || t.contains("FLOA") || t.contains("DOUB") {
+        Kind::Float
+    } else {
+        Kind::Number
+    }
+}

@@ -1,0 +1,179 @@
+//! `cutover demo`: builds the bundled legacy and new ERP as SQLite files, checks them with the
+//! bundled config, and verifies that the check found exactly the defects planted in the fixtures.
+
+use crate::{CommonArgs, EXIT_GO, EXIT_NO_GO, resolve, run_and_report};
+use anyhow::Context as _;
+use cutover_report::Report;
+use std::path::{Path, PathBuf};
+
+const LEGACY_SQL: &str = include_str!("../fixtures/demo/legacy.sql");
+const MIGRATE_SQL: &str = include_str!("../fixtures/demo/migrate.sql");
+const CONFIG: &str = include_str!("../fixtures/demo/cutover.toml");
+
+/// A planted defect: the table, what the check must count, and the story behind it.
+struct Expected {
+    table: &'static str,
+    missing: u64,
+    extra: u64,
+    changed: u64,
+    duplicate_keys: u64,
+    story: &'static str,
+}
+
+const EXPECTED: &[Expected] = &[
+    Expected {
+        table: "currencies",
+        missing: 1,
+        extra: 0,
+        changed: 0,
+        duplicate_keys: 0,
+        story: "the reference book lost CZK",
+    },
+    Expected {
+        table: "departments",
+        missing: 0,
+        extra: 0,
+        changed: 0,
+        duplicate_keys: 0,
+        story: "migrated intact",
+    },
+    Expected {
+        table: "employees",
+        missing: 0,
+        extra: 0,
+        changed: 2,
+        duplicate_keys: 0,
+        story: "two employees under the wrong manager",
+    },
+    Expected {
+        table: "products",
+        missing: 0,
+        extra: 0,
+        changed: 0,
+        duplicate_keys: 0,
+        story: "flags became booleans, nothing lost",
+    },
+    Expected {
+        table: "customers",
+        missing: 0,
+        extra: 0,
+        changed: 4,
+        duplicate_keys: 0,
+        story: "e-mails lower-cased, a name rewritten",
+    },
+    Expected {
+        table: "orders",
+        missing: 3,
+        extra: 1,
+        changed: 6,
+        duplicate_keys: 0,
+        story: "a failed batch, a test order, rounded totals, shifted times",
+    },
+    Expected {
+        table: "order_lines",
+        missing: 7,
+        extra: 0,
+        changed: 0,
+        duplicate_keys: 1,
+        story: "lines of the lost orders, a line entered twice in the legacy",
+    },
+];
+
+pub fn run(dir: Option<&Path>, common: &CommonArgs) -> anyhow::Result<u8> {
+    let dir: PathBuf = match dir {
+        Some(d) => {
+            std::fs::create_dir_all(d).with_context(|| format!("cannot create {}", d.display()))?;
+            d.to_path_buf()
+        }
+        None => tempfile::Builder::new()
+            .prefix("cutover-demo-")
+            .tempdir()
+            .context("cannot create a temporary folder")?
+            .keep(),
+    };
+    let legacy = dir.join("legacy.db");
+    let new = dir.join("new.db");
+    for f in [&legacy, &new] {
+        if f.exists() {
+            std::fs::remove_file(f).with_context(|| format!("cannot replace {}", f.display()))?;
+        }
+    }
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        cutover_source::fixtures::build_sqlite(&legacy, LEGACY_SQL, None).await?;
+        cutover_source::fixtures::build_sqlite(&new, MIGRATE_SQL, Some((&legacy, "legacy"))).await
+    })
+    .context("cannot build the demo databases")?;
+    let config = dir.join("cutover.toml");
+    std::fs::write(&config, CONFIG)
+        .with_context(|| format!("cannot write {}", config.display()))?;
+    if !common.quiet {
+        eprintln!(
+            "demo: built {} (legacy) and {} (new); checking with {}",
+            legacy.display(),
+            new.display(),
+            config.display()
+        );
+    }
+    let mut common = common.clone();
+    if common.out.is_none() {
+        common.out = Some(PathBuf::from("cutover-report"));
+    }
+    let (settings, out) = resolve(&config, &common)?;
+    let report = run_and_report(&settings, &out, common.quiet)?;
+    let problems = verify(&report);
+    if problems.is_empty() {
+        println!(
+            "demo: as designed: NO-GO, and the check found every planted defect ({} of {} tables differ). \
+             Try it on your own data: copy {} and edit the URLs and tables.",
+            report.summary.differ,
+            report.summary.tables,
+            config.display()
+        );
+        Ok(EXIT_GO)
+    } else {
+        eprintln!("demo: the check did not find what was planted:");
+        for p in &problems {
+            eprintln!("  - {p}");
+        }
+        Ok(EXIT_NO_GO)
+    }
+}
+
+/// Compares the report with the planted defects; returns what does not agree.
+fn verify(report: &Report) -> Vec<String> {
+    let mut problems = Vec::new();
+    if report.is_go() {
+        problems.push("the verdict is GO, but defects were planted".to_string());
+    }
+    for e in EXPECTED {
+        let Some(t) = report.tables.iter().find(|t| t.name == e.table) else {
+            problems.push(format!("{}: not in the report", e.table));
+            continue;
+        };
+        let Some(c) = &t.counts else {
+            problems.push(format!(
+                "{}: not checked: {:?}",
+                e.table,
+                t.error.as_ref().map(|e| &e.message)
+            ));
+            continue;
+        };
+        let got = (
+            c.missing,
+            c.extra,
+            c.changed,
+            c.source_duplicate_keys + c.target_duplicate_keys,
+        );
+        let want = (e.missing, e.extra, e.changed, e.duplicate_keys);
+        if got != want {
+            problems.push(format!(
+                "{} ({}): expected missing/extra/changed/duplicate keys {want:?}, found {got:?}",
+                e.table, e.story
+            ));
+        }
+    }
+    problems
+}
