@@ -209,9 +209,11 @@ impl Conn {
                                 column: req.columns[i].name.clone(),
                                 message: e.to_string(),
                             })?;
-                        decode(&wires[i], raw).map_err(|m| SourceError::Decode {
-                            column: req.columns[i].name.clone(),
-                            message: m,
+                        decode(&wires[i], raw, req.columns[i].kind).map_err(|m| {
+                            SourceError::Decode {
+                                column: req.columns[i].name.clone(),
+                                message: m,
+                            }
                         })?
                     };
                     batch.push(cell, *codec);
@@ -256,8 +258,10 @@ fn le<const N: usize>(b: &[u8]) -> Result<[u8; N], String> {
         .map_err(|_| format!("expected {N} bytes, got {}", b.len()))
 }
 
-/// Decodes one value of the binary protocol, given the wire type name sqlx reports.
-fn decode<'a>(wire: &str, b: &'a [u8]) -> Result<Cell<'a>, String> {
+/// Decodes one value of the binary protocol, given the wire type name sqlx reports and the
+/// column's kind from the schema. Strings and blobs share wire types (a `_bin` collation makes
+/// text look binary), so the schema decides between text, bytes and JSON.
+fn decode<'a>(wire: &str, b: &'a [u8], kind: Kind) -> Result<Cell<'a>, String> {
     Ok(match wire {
         "BOOLEAN" | "TINYINT" => Cell::Int(i8::from_le_bytes(le(b)?) as i64),
         "TINYINT UNSIGNED" => Cell::Int(b[0] as i64),
@@ -272,10 +276,11 @@ fn decode<'a>(wire: &str, b: &'a [u8]) -> Result<Cell<'a>, String> {
         "DECIMAL" => Cell::DecimalText(b),
         "DATE" | "DATETIME" | "TIMESTAMP" => decode_datetime(wire, b)?,
         "TIME" => decode_time(b)?,
-        "BINARY" | "VARBINARY" | "TINYBLOB" | "BLOB" | "MEDIUMBLOB" | "LONGBLOB" | "BIT"
-        | "GEOMETRY" => Cell::Bytes(b),
-        "JSON" => Cell::Json(b),
-        _ => Cell::Text(b),
+        _ => match kind {
+            Kind::Bytes => Cell::Bytes(b),
+            Kind::Json => Cell::Json(b),
+            _ => Cell::Text(b),
+        },
     })
 }
 

@@ -110,7 +110,7 @@ impl Conn {
             FROM pg_attribute a
             JOIN pg_type t ON t.oid = a.atttypid
             LEFT JOIN LATERAL (
-                SELECT array_position(i.indkey::int2[], a.attnum) AS pos FROM pg_index i
+                SELECT array_position(i.indkey::int2[], a.attnum) - array_lower(i.indkey::int2[], 1) + 1 AS pos FROM pg_index i
                 WHERE i.indrelid = a.attrelid AND i.indisprimary
             ) pk ON true
             WHERE a.attrelid = COALESCE(to_regclass($1), to_regclass($2)) AND a.attnum > 0 AND NOT a.attisdropped
