@@ -1,1 +1,124 @@
-fn main() {}
+//! Benchmark: `cutover check` on a pair of N-row PostgreSQL tables (8 columns, a few dozen
+//! differences) against the raw extraction of the same rows in the same run.
+//!
+//! Run: `cargo bench --bench pg_check -- 1000000` (the row count; up to 10,000,000).
+//! Baseline (a): `COPY (SELECT …) TO STDOUT` of both tables into /dev/null, one after the other,
+//! through psql. Measured (b): `cutover check` on the pair. Prints b/a, rows/s and peak RSS.
+//! Needs the local PostgreSQL (`CUTOVER_BENCH_PG`, default postgres://postgres@127.0.0.1/postgres),
+//! psql and GNU time (/usr/bin/time).
+
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+fn psql(url: &str, sql: &str) {
+    let st = Command::new("psql")
+        .args([url, "-v", "ON_ERROR_STOP=1", "-q", "-c", sql])
+        .stdout(Stdio::null())
+        .status()
+        .expect("psql runs");
+    assert!(st.success(), "psql failed: {sql}");
+}
+
+fn main() {
+    let rows: u64 = std::env::args()
+        .skip(1)
+        .find_map(|a| a.parse().ok())
+        .unwrap_or(1_000_000);
+    let admin = std::env::var("CUTOVER_BENCH_PG")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let db = format!("cutover_bench_{}", std::process::id());
+    let url = format!(
+        "{}/{db}",
+        admin.rsplit_once('/').expect("a URL with a database").0
+    );
+    psql(&admin, &format!("CREATE DATABASE {db}"));
+
+    eprintln!("building two tables of {rows} rows …");
+    let t = Instant::now();
+    psql(
+        &url,
+        &format!(
+            "CREATE TABLE src (id bigint PRIMARY KEY, qty int, name text, amount numeric(14,2), created timestamp,
+                 active boolean, score double precision, note varchar(40));
+             INSERT INTO src SELECT g, g % 1000, 'name ' || g, (g % 100000) / 100.0,
+                 timestamp '2020-01-01' + g * interval '1 second', g % 2 = 0, g / 3.0,
+                 CASE WHEN g % 5 = 0 THEN NULL ELSE 'note ' || (g % 777) END
+             FROM generate_series(1, {rows}) g;
+             CREATE TABLE tgt AS TABLE src; ALTER TABLE tgt ADD PRIMARY KEY (id);
+             UPDATE tgt SET amount = amount + 1 WHERE id % ({rows} / 20) = 0;
+             DELETE FROM tgt WHERE id % ({rows} / 10) = 7;
+             INSERT INTO tgt SELECT id + {rows}, qty, name, amount, created, active, score, note FROM src WHERE id <= 10;"
+        ),
+    );
+    psql(&url, "VACUUM ANALYZE src");
+    psql(&url, "VACUUM ANALYZE tgt");
+    eprintln!("built in {:.1} s", t.elapsed().as_secs_f64());
+
+    // (a) raw extraction, both tables one after the other.
+    let cols = "id, qty, name, amount, created, active, score, note";
+    let t = Instant::now();
+    for table in ["src", "tgt"] {
+        let st = Command::new("psql")
+            .args([
+                url.as_str(),
+                "-q",
+                "-c",
+                &format!("COPY (SELECT {cols} FROM {table}) TO STDOUT"),
+            ])
+            .stdout(Stdio::null())
+            .status()
+            .expect("psql runs");
+        assert!(st.success());
+    }
+    let baseline = t.elapsed().as_secs_f64();
+
+    // (b) cutover check on the pair.
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let config = dir.path().join("bench.toml");
+    std::fs::write(
+        &config,
+        format!("[source]\nurl = \"{url}\"\n[target]\nurl = \"{url}\"\n[[table]]\nname = \"tgt\"\nsource_name = \"src\"\n"),
+    )
+    .expect("config written");
+    let out = dir.path().join("report");
+    let t = Instant::now();
+    let run = Command::new("/usr/bin/time")
+        .args(["-f", "%M"])
+        .arg(env!("CARGO_BIN_EXE_cutover"))
+        .args(["check", "--quiet", "--config"])
+        .arg(&config)
+        .arg("--out")
+        .arg(&out)
+        .env_remove("RUST_BACKTRACE")
+        .output()
+        .expect("cutover runs");
+    let measured = t.elapsed().as_secs_f64();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    let peak_kib: u64 = stderr
+        .lines()
+        .last()
+        .and_then(|l| l.trim().parse().ok())
+        .unwrap_or(0);
+    let report = std::fs::read_to_string(out.join("report.json")).unwrap_or_default();
+    let found = serde_json::from_str::<serde_json::Value>(&report)
+        .map(|r| r["tables"][0]["counts"].to_string())
+        .unwrap_or_else(|_| format!("no report: {stderr}"));
+    psql(&admin, &format!("DROP DATABASE {db} WITH (FORCE)"));
+
+    println!("rows per table:      {rows}");
+    println!(
+        "cutover exit code:   {:?} (1 = NO-GO, expected: differences were planted)",
+        run.status.code()
+    );
+    println!("found:               {found}");
+    println!(
+        "(a) raw COPY x2:     {baseline:.2} s  ({:.0} rows/s)",
+        2.0 * rows as f64 / baseline
+    );
+    println!(
+        "(b) cutover check:   {measured:.2} s  ({:.0} rows/s)",
+        2.0 * rows as f64 / measured
+    );
+    println!("ratio b/a:           {:.2}", measured / baseline);
+    println!("peak RSS (cutover):  {:.0} MiB", peak_kib as f64 / 1024.0);
+}

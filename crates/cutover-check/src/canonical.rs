@@ -167,13 +167,10 @@ pub fn encode(cell: Cell<'_>, codec: ColumnCodec, out: &mut Vec<u8>) -> Option<E
         (Cell::Int(i), Kind::Bool) if i == 0 || i == 1 => put(out, tag::BOOL, &[i as u8]),
         (Cell::UInt(i), Kind::Bool) if i <= 1 => put(out, tag::BOOL, &[i as u8]),
         (Cell::Int(i), Kind::Float) => put_float(out, i as f64),
-        (Cell::Int(i), _) => put_number_digits(
-            out,
-            i < 0,
-            itoa_u128(i.unsigned_abs() as u128).as_bytes(),
-            None,
-        ),
-        (Cell::UInt(i), _) => put_number_digits(out, false, itoa_u128(i as u128).as_bytes(), None),
+        (Cell::Int(i), _) => {
+            put_number_digits(out, i < 0, digits_of(i.unsigned_abs(), &mut [0; 20]), None)
+        }
+        (Cell::UInt(i), _) => put_number_digits(out, false, digits_of(i, &mut [0; 20]), None),
         (Cell::DecimalText(t), _) => {
             if !put_decimal_text(out, t) {
                 note = Some(EncodeNote::NotConvertible);
@@ -297,9 +294,17 @@ fn put_float_as_number(out: &mut Vec<u8>, f: f64) {
     debug_assert!(ok, "a finite float always has a decimal text");
 }
 
-/// Decimal digits of `v`, without allocation beyond the returned string.
-fn itoa_u128(v: u128) -> String {
-    v.to_string()
+/// The decimal digits of `v`, written into `buf` without allocating.
+fn digits_of(mut v: u64, buf: &mut [u8; 20]) -> &[u8] {
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            return &buf[i..];
+        }
+    }
 }
 
 /// Encodes ±0.`digits` × 10^`exp` (or, with `exp = None`, the integer `digits`) canonically:

@@ -519,3 +519,209 @@ fn match_group(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Batch, Cell, ColumnCodec, Kind};
+    use std::collections::BTreeMap;
+
+    const NUM: ColumnCodec = ColumnCodec {
+        native: Kind::Number,
+        compare: Kind::Number,
+    };
+    const TEXT: ColumnCodec = ColumnCodec {
+        native: Kind::Text,
+        compare: Kind::Text,
+    };
+
+    /// A tiny deterministic generator, so the test needs no extra crate and always runs the same.
+    struct Lcg(u64);
+    impl Lcg {
+        fn next(&mut self, n: u64) -> u64 {
+            self.0 = self
+                .0
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (self.0 >> 33) % n
+        }
+    }
+
+    /// Rows (key, value), sorted by key, split into batches of `batch` rows.
+    fn batches(rows: &[(i64, String)], batch: usize) -> Vec<Result<HashedBatch, String>> {
+        rows.chunks(batch.max(1))
+            .map(|chunk| {
+                let mut b = Batch::new(2);
+                for (k, v) in chunk {
+                    b.push(Cell::Int(*k), NUM);
+                    b.push(Cell::Text(v.as_bytes()), TEXT);
+                }
+                Ok(b.hash(1))
+            })
+            .collect()
+    }
+
+    fn run(src: &[(i64, String)], tgt: &[(i64, String)], batch: usize) -> TableDiff {
+        let opts = DiffOptions {
+            columns: 2,
+            key_columns: 1,
+            sample_size: 5,
+        };
+        diff(
+            batches(src, batch).into_iter(),
+            batches(tgt, batch).into_iter(),
+            &opts,
+            &AtomicBool::new(false),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn agrees_with_a_naive_model_for_any_batch_size() {
+        let mut rng = Lcg(7);
+        for round in 0..40 {
+            let mut src = Vec::new();
+            let mut tgt = Vec::new();
+            for k in 0..rng.next(200) as i64 {
+                let v = format!("v{}", rng.next(3));
+                match rng.next(10) {
+                    0 => src.push((k, v)),
+                    1 => tgt.push((k, v)),
+                    2 => {
+                        src.push((k, v.clone()));
+                        tgt.push((k, format!("{v}x")));
+                    }
+                    3 => {
+                        src.push((k, v.clone()));
+                        src.push((k, v.clone()));
+                        tgt.push((k, v));
+                    }
+                    _ => {
+                        src.push((k, v.clone()));
+                        tgt.push((k, v));
+                    }
+                }
+            }
+            // The naive model: group by key, then count.
+            let group = |rows: &[(i64, String)]| {
+                let mut m: BTreeMap<i64, Vec<String>> = BTreeMap::new();
+                for (k, v) in rows {
+                    m.entry(*k).or_default().push(v.clone());
+                }
+                m
+            };
+            let (gs, gt) = (group(&src), group(&tgt));
+            let (mut matched, mut missing, mut extra, mut changed, mut dups) =
+                (0u64, 0u64, 0u64, 0u64, 0u64);
+            for k in gs
+                .keys()
+                .chain(gt.keys())
+                .collect::<std::collections::BTreeSet<_>>()
+            {
+                let (a, b) = (
+                    gs.get(k).cloned().unwrap_or_default(),
+                    gt.get(k).cloned().unwrap_or_default(),
+                );
+                dups += (a.len() > 1) as u64 + (b.len() > 1) as u64;
+                if a.len() == 1 && b.len() == 1 {
+                    if a == b { matched += 1 } else { changed += 1 }
+                } else {
+                    let mut b_left = b.clone();
+                    for v in &a {
+                        match b_left.iter().position(|x| x == v) {
+                            Some(p) => {
+                                b_left.remove(p);
+                                matched += 1;
+                            }
+                            None => missing += 1,
+                        }
+                    }
+                    extra += b_left.len() as u64;
+                }
+            }
+            let reference = run(&src, &tgt, 8192);
+            assert_eq!(
+                (
+                    reference.matched,
+                    reference.missing,
+                    reference.extra,
+                    reference.changed
+                ),
+                (matched, missing, extra, changed),
+                "round {round}"
+            );
+            assert_eq!(
+                reference.source.duplicate_keys + reference.target.duplicate_keys,
+                dups
+            );
+            for batch in [1, 2, 7, 64] {
+                assert_eq!(
+                    run(&src, &tgt, batch),
+                    reference,
+                    "round {round}, batch {batch}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_stream_that_goes_backwards_is_an_error() {
+        let src = vec![
+            (1, "a".to_string()),
+            (3, "a".to_string()),
+            (2, "a".to_string()),
+        ];
+        let opts = DiffOptions {
+            columns: 2,
+            key_columns: 1,
+            sample_size: 5,
+        };
+        let err = diff(
+            batches(&src, 2).into_iter(),
+            batches(&[], 2).into_iter(),
+            &opts,
+            &AtomicBool::new(false),
+        )
+        .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                DiffError::OutOfOrder {
+                    side: Side::Source,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        assert!(
+            err.to_string().contains("returned key ('2') after ('3')"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn fingerprints_ignore_row_order_and_count_duplicates() {
+        let rows: Vec<(i64, String)> = (0..50).map(|k| (k, format!("v{k}"))).collect();
+        let fp = |rows: &[(i64, String)]| {
+            let mut f = crate::Fingerprint::new(2);
+            for b in batches(rows, 3) {
+                f.merge(&b.unwrap().fingerprint);
+            }
+            f
+        };
+        let mut reversed = rows.clone();
+        reversed.reverse();
+        assert_eq!(fp(&rows), fp(&reversed));
+        let mut doubled = rows.clone();
+        doubled.push(rows[0].clone());
+        doubled.push(rows[0].clone());
+        let mut once = rows.clone();
+        once.push(rows[1].clone());
+        assert_ne!(
+            fp(&doubled).table,
+            fp(&rows).table,
+            "a duplicated pair must not cancel out"
+        );
+        assert_ne!(fp(&doubled), fp(&once));
+    }
+}

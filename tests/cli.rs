@@ -1,0 +1,227 @@
+//! The command line end to end: exit codes, report files, error messages.
+
+mod common;
+
+use assert_cmd::Command;
+use common::*;
+use predicates::prelude::*;
+use std::path::Path;
+
+fn cutover() -> Command {
+    let mut c = Command::cargo_bin("cutover").unwrap();
+    c.env_remove("RUST_BACKTRACE")
+        .env_remove("RUST_LIB_BACKTRACE")
+        .env("NO_COLOR", "1");
+    c
+}
+
+fn validate_report(path: &Path) -> serde_json::Value {
+    let schema: serde_json::Value =
+        serde_json::from_str(include_str!("../docs/report.schema.json")).unwrap();
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let validator = jsonschema::validator_for(&schema).expect("a valid schema");
+    let errors: Vec<String> = validator
+        .iter_errors(&report)
+        .map(|e| format!("{} at {}", e, e.instance_path))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "report does not match docs/report.schema.json:\n{}",
+        errors.join("\n")
+    );
+    report
+}
+
+fn write_config(dir: &Path, text: &str) -> std::path::PathBuf {
+    let p = dir.join("cutover.toml");
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+#[test]
+fn demo_runs_as_designed_and_writes_valid_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("report");
+    cutover()
+        .args(["demo", "--dir"])
+        .arg(dir.path().join("demo"))
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("NO-GO: 2 of 7 tables match"))
+        .stdout(predicate::str::contains("demo: as designed"));
+    let report = validate_report(&out.join("report.json"));
+    assert_eq!(report["status"], "NO-GO");
+    assert_eq!(report["tables"][5]["name"], "orders");
+    assert_eq!(
+        report["tables"][5]["source_where"],
+        "ORD_DT >= '2015-01-01'"
+    );
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(md.starts_with("# Migration check: NO-GO"), "{md}");
+    assert!(
+        md.contains("| orders | differ | 1956 | 1954 | 1947 | 3 | 1 | 6 | 0 |"),
+        "{md}"
+    );
+    assert!(md.contains("| id=11801 | total | 392.63 | 392.6 |"), "{md}");
+}
+
+#[test]
+fn go_exits_0_and_no_go_exits_1() {
+    let (Some(pg), Some(my)) = (TestDb::postgres("cli"), TestDb::mariadb("cli")) else {
+        return;
+    };
+    pg.exec("CREATE TABLE items (id int PRIMARY KEY, label text); INSERT INTO items SELECT g, 'item ' || g FROM generate_series(1, 500) g;");
+    my.exec(
+        "CREATE TABLE ITEMS_OLD (ITEM_ID int PRIMARY KEY, LABEL_TXT varchar(50));
+         INSERT INTO ITEMS_OLD WITH RECURSIVE s(g) AS (SELECT 1 UNION ALL SELECT g + 1 FROM s WHERE g < 500) SELECT g, CONCAT('item ', g) FROM s;",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(
+        dir.path(),
+        &format!(
+            "[source]\nurl_env = \"CUTOVER_TEST_SOURCE\"\n[target]\nurl = \"{}\"\n\n[[table]]\nname = \"items\"\nsource_name = \"ITEMS_OLD\"\ncolumns = {{ id = \"ITEM_ID\", label = \"LABEL_TXT\" }}\n",
+            pg.url
+        ),
+    );
+    let out = dir.path().join("r");
+    cutover()
+        .args(["check", "--config"])
+        .arg(&cfg)
+        .arg("--out")
+        .arg(&out)
+        .env("CUTOVER_TEST_SOURCE", &my.url)
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("GO: 1 of 1 tables match"));
+    let report = validate_report(&out.join("report.json"));
+    assert_eq!(report["status"], "GO");
+    assert_eq!(report["tables"][0]["counts"]["matched"], 500);
+
+    my.exec("UPDATE ITEMS_OLD SET LABEL_TXT = 'renamed' WHERE ITEM_ID = 7");
+    cutover()
+        .args(["check", "--quiet", "--config"])
+        .arg(&cfg)
+        .arg("--out")
+        .arg(&out)
+        .env("CUTOVER_TEST_SOURCE", &my.url)
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(
+            "NO-GO: 0 of 1 tables match, 1 differ",
+        ));
+    let report = validate_report(&out.join("report.json"));
+    assert_eq!(
+        report["tables"][0]["samples"]["changed"][0]["columns"][0]["source"],
+        "renamed"
+    );
+}
+
+#[test]
+fn a_config_typo_names_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(
+        dir.path(),
+        "[source]\nurl = \"sqlite://a.db\"\n[target]\nurl = \"sqlite://b.db\"\n[[table]]\nname = \"t\"\nkee = [\"id\"]\n",
+    );
+    cutover()
+        .args(["check", "--config"])
+        .arg(&cfg)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("cutover.toml"))
+        .stderr(predicate::str::contains("line 7"))
+        .stderr(predicate::str::contains("unknown field `kee`"));
+}
+
+#[test]
+fn an_unreachable_server_exits_2_without_showing_the_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(
+        dir.path(),
+        "[source]\nurl = \"postgres://migrator:s3cret@127.0.0.1:1/legacy\"\n[target]\nurl = \"sqlite://new.db\"\n[[table]]\nname = \"t\"\n",
+    );
+    let assert = cutover()
+        .args(["check", "--config"])
+        .arg(&cfg)
+        .assert()
+        .code(2);
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).to_string();
+    assert!(
+        stderr
+            .contains("source side: cannot connect to postgres://migrator:***@127.0.0.1:1/legacy"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("hint: is the server running"), "{stderr}");
+    assert!(!stderr.contains("s3cret"), "{stderr}");
+}
+
+#[test]
+fn missing_inputs_say_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    cutover()
+        .args(["check", "--config"])
+        .arg(dir.path().join("nope.toml"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("cannot read config file"))
+        .stderr(predicate::str::contains("hint:"));
+    let cfg = write_config(
+        dir.path(),
+        "[source]\nurl_env = \"CUTOVER_UNSET_VAR\"\n[target]\nurl = \"sqlite://b.db\"\n[[table]]\nname = \"t\"\n",
+    );
+    cutover()
+        .args(["check", "--config"])
+        .arg(&cfg)
+        .env_remove("CUTOVER_UNSET_VAR")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "CUTOVER_UNSET_VAR, which is not set",
+        ));
+    // A SQLite file that does not exist is not created: reading is read-only.
+    let cfg = write_config(
+        dir.path(),
+        "[source]\nurl = \"sqlite://missing.db\"\n[target]\nurl = \"sqlite://missing.db\"\n[[table]]\nname = \"t\"\n",
+    );
+    cutover()
+        .args(["check", "--config"])
+        .arg(&cfg)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("check the SQLite file path"));
+    assert!(!dir.path().join("missing.db").exists());
+}
+
+#[test]
+fn a_missing_table_is_no_go_and_the_others_are_still_checked() {
+    let a = TestSqlite::new(
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT); INSERT INTO t VALUES (1, 'x');",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(
+        dir.path(),
+        &format!(
+            "[source]\nurl = \"{0}\"\n[target]\nurl = \"{0}\"\n[[table]]\nname = \"t\"\n[[table]]\nname = \"gone\"\n",
+            a.url
+        ),
+    );
+    let out = dir.path().join("r");
+    cutover()
+        .args(["check", "--config"])
+        .arg(&cfg)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(
+            "gone: table gone does not exist on the target",
+        ))
+        .stdout(predicate::str::contains(
+            "NO-GO: 1 of 2 tables match, 0 differ, 1 not checked",
+        ));
+    let report = validate_report(&out.join("report.json"));
+    assert_eq!(report["tables"][1]["status"], "error");
+}
