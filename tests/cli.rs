@@ -225,3 +225,53 @@ fn a_missing_table_is_no_go_and_the_others_are_still_checked() {
     let report = validate_report(&out.join("report.json"));
     assert_eq!(report["tables"][1]["status"], "error");
 }
+
+#[test]
+fn ctrl_c_writes_the_report_so_far_marked_incomplete() {
+    let Some(pg) = TestDb::postgres("sigint") else {
+        return;
+    };
+    pg.exec(
+        "CREATE TABLE big (id int PRIMARY KEY, v text); INSERT INTO big SELECT g, md5(g::text) FROM generate_series(1, 1000000) g;
+         CREATE TABLE small (id int PRIMARY KEY); INSERT INTO small VALUES (1);",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(
+        dir.path(),
+        &format!(
+            "[source]\nurl = \"{0}\"\n[target]\nurl = \"{0}\"\n[[table]]\nname = \"big\"\n[[table]]\nname = \"small\"\n",
+            pg.url
+        ),
+    );
+    let out = dir.path().join("r");
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("cutover"))
+        .args(["check", "--jobs", "1", "--batch-rows", "256", "--config"])
+        .arg(&cfg)
+        .arg("--out")
+        .arg(&out)
+        .env_remove("RUST_BACKTRACE")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let killed = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let output = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(
+        output.status.code(),
+        Some(130),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("INCOMPLETE"), "{stdout}");
+    let report = validate_report(&out.join("report.json"));
+    assert_eq!(report["complete"], false);
+    assert_eq!(report["status"], "NO-GO");
+    assert_eq!(report["tables"][0]["status"], "interrupted");
+    assert_eq!(report["tables"][1]["status"], "interrupted");
+}
