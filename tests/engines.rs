@@ -307,3 +307,50 @@ fn sqlite_text_that_is_not_utf8_is_flagged_not_a_panic() {
         Some("caf\\xE9")
     );
 }
+
+#[test]
+fn every_postgres_table_of_a_side_is_read_in_one_snapshot() {
+    let (Some(src), Some(tgt)) = (TestDb::postgres("snap_s"), TestDb::postgres("snap_t")) else {
+        return;
+    };
+    for db in [&src, &tgt] {
+        db.exec("CREATE TABLE slow (id int PRIMARY KEY); INSERT INTO slow VALUES (1); CREATE TABLE later (id int PRIMARY KEY); INSERT INTO later VALUES (1);");
+    }
+    // Table `slow` takes two seconds to read; `later` is read after it (one job). A row written
+    // to the source's `later` while `slow` is read must not be seen: the run's snapshot is older.
+    let mut slow = table("slow", None);
+    slow.source_where = Some("pg_sleep(2) IS NOT NULL".into());
+    let writer = {
+        let url = src.url.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(1000));
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap()
+                .block_on(async {
+                    use sqlx::Connection as _;
+                    let mut c = sqlx::PgConnection::connect(&url).await.unwrap();
+                    sqlx::raw_sql("INSERT INTO later VALUES (2)")
+                        .execute(&mut c)
+                        .await
+                        .unwrap();
+                });
+        })
+    };
+    let o = check_with(
+        &src.url,
+        &tgt.url,
+        vec![slow, table("later", None)],
+        1,
+        8192,
+    );
+    writer.join().unwrap();
+    assert!(o.tables[0].is_match());
+    let later = checked(&o, 1);
+    assert_eq!(
+        later.diff.source.rows, 1,
+        "the row written after the run started was read"
+    );
+    assert!(o.is_go());
+}

@@ -177,7 +177,12 @@ pub fn run(
         .iter()
         .map(|t| rt.block_on(plan::plan_table(t, &mut src, &mut tgt, settings.batch_rows)))
         .collect();
-    drop((src, tgt));
+    // One snapshot per side for every table, where the engine can share one (PostgreSQL).
+    // The exporting sessions stay open until every table has been read.
+    let snapshots = rt.block_on(async {
+        let (a, b) = tokio::join!(src.export_snapshot(), tgt.export_snapshot());
+        [a.ok().flatten(), b.ok().flatten()]
+    });
 
     let slots: Vec<std::sync::Mutex<Option<TableResult>>> =
         plans.iter().map(|_| std::sync::Mutex::new(None)).collect();
@@ -197,7 +202,14 @@ pub fn run(
                         }
                         Ok((plan, source_sql, target_sql)) => {
                             progress.table_started(&plan.name);
-                            check_table(settings, plan, source_sql, target_sql, progress, cancel)
+                            check_table(
+                                settings,
+                                plan,
+                                (source_sql, target_sql),
+                                &snapshots,
+                                progress,
+                                cancel,
+                            )
                         }
                     };
                     progress.table_finished(result.name(), &result);
@@ -206,6 +218,7 @@ pub fn run(
             });
         }
     });
+    drop((src, tgt));
     let tables: Vec<TableResult> = slots
         .into_iter()
         .map(|s| {
@@ -270,13 +283,13 @@ fn spawn_reader<'s>(
 fn check_table(
     settings: &Settings,
     plan: &TablePlan,
-    source_sql: &str,
-    target_sql: &str,
+    (source_sql, target_sql): (&str, &str),
+    snapshots: &[Option<String>; 2],
     progress: &dyn Progress,
     cancel: &AtomicBool,
 ) -> TableResult {
     let started = Instant::now();
-    let (src_req, tgt_req) = plan.requests(settings.batch_rows);
+    let (src_req, tgt_req) = plan.requests(settings.batch_rows, snapshots.clone());
     let opts = DiffOptions {
         columns: plan.columns.len(),
         key_columns: plan.key_len,

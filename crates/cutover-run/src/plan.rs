@@ -43,8 +43,12 @@ pub struct TablePlan {
 }
 
 impl TablePlan {
-    /// The read requests of both sides.
-    pub fn requests(&self, batch_rows: usize) -> (ReadRequest, ReadRequest) {
+    /// The read requests of both sides, in the given exported snapshots if any.
+    pub fn requests(
+        &self,
+        batch_rows: usize,
+        snapshots: [Option<String>; 2],
+    ) -> (ReadRequest, ReadRequest) {
         let side = |target: bool| ReadRequest {
             table: if target {
                 self.name.clone()
@@ -80,6 +84,7 @@ impl TablePlan {
                 self.source_where.clone()
             },
             batch_rows,
+            snapshot: snapshots[target as usize].clone(),
         };
         (side(false), side(true))
     }
@@ -231,7 +236,7 @@ pub(crate) async fn plan_table(
         ignored,
         unmapped_source,
     };
-    let (sr, tr) = plan.requests(batch_rows);
+    let (sr, tr) = plan.requests(batch_rows, [None, None]);
     let (ssql, tsql) = (src.read_sql(&sr), tgt.read_sql(&tr));
     Ok((plan, ssql, tsql))
 }

@@ -93,6 +93,9 @@ pub struct ReadRequest {
     pub filter: Option<String>,
     /// Rows per batch.
     pub batch_rows: usize,
+    /// A snapshot exported by [`Connection::export_snapshot`] to read in (PostgreSQL), so every
+    /// table of a side is read from the same snapshot.
+    pub snapshot: Option<String>,
 }
 
 impl ReadRequest {
@@ -193,6 +196,17 @@ impl Connection {
             Connection::Sqlite(c) => c.read(req, sink).await,
             Connection::Postgres(c) => c.read(req, sink).await,
             Connection::MySql(c) => c.read(req, sink).await,
+        }
+    }
+
+    /// Opens a read-only snapshot and exports it so other sessions can read in it (PostgreSQL:
+    /// `pg_export_snapshot()`); the snapshot lives as long as this session stays open.
+    /// Returns `None` on engines without exportable snapshots (each table is then read in a
+    /// snapshot of its own).
+    pub async fn export_snapshot(&mut self) -> Result<Option<String>, SourceError> {
+        match self {
+            Connection::Postgres(c) => c.export_snapshot().await.map(Some),
+            _ => Ok(None),
         }
     }
 

@@ -150,6 +150,19 @@ impl Conn {
         }))
     }
 
+    pub(crate) async fn export_snapshot(&mut self) -> Result<String, SourceError> {
+        let begin = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
+        sqlx::raw_sql(begin)
+            .execute(&mut self.conn)
+            .await
+            .map_err(|e| query_error(begin, e))?;
+        let sql = "SELECT pg_export_snapshot()";
+        sqlx::query_scalar(sql)
+            .fetch_one(&mut self.conn)
+            .await
+            .map_err(|e| query_error(sql, e))
+    }
+
     pub(crate) async fn read(
         &mut self,
         req: &ReadRequest,
@@ -162,6 +175,20 @@ impl Conn {
             .execute(&mut self.conn)
             .await
             .map_err(|e| query_error(begin, e))?;
+        if let Some(id) = &req.snapshot {
+            // Snapshot ids are hex digits and dashes; anything else is not ours.
+            if !id.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
+                return Err(query_error(
+                    "SET TRANSACTION SNAPSHOT",
+                    format!("unexpected snapshot id {id:?}"),
+                ));
+            }
+            let set = format!("SET TRANSACTION SNAPSHOT '{id}'");
+            sqlx::raw_sql(sqlx::AssertSqlSafe(set.as_str()))
+                .execute(&mut self.conn)
+                .await
+                .map_err(|e| query_error(&set, e))?;
+        }
         let wires: Vec<Wire> = req.columns.iter().map(|c| wire_of(&c.type_name)).collect();
         let mut decoder = CopyDecoder::new(req.columns.len());
         let mut batch = req.new_batch();
