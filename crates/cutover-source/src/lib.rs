@@ -102,9 +102,21 @@ impl ReadRequest {
     fn new_batch(&self) -> Batch {
         Batch::new(self.columns.len())
     }
-    /// True when the batch is full (by rows, or by bytes for wide rows).
-    fn full(&self, b: &Batch) -> bool {
-        b.len() >= self.batch_rows || b.byte_len() >= 32 << 20
+    /// Hands `batch` to `sink` when it is full, or with `last` when it holds any row, and starts
+    /// a new one; fails with [`SourceError::Stopped`] when the consumer stopped reading.
+    fn flush(
+        &self,
+        batch: &mut Batch,
+        sink: &mut dyn FnMut(Batch) -> bool,
+        last: bool,
+    ) -> Result<(), SourceError> {
+        // A batch is full by rows, or by bytes for wide rows.
+        let full = batch.len() >= self.batch_rows || batch.byte_len() >= 32 << 20;
+        if (full || last) && !batch.is_empty() && !sink(std::mem::replace(batch, self.new_batch()))
+        {
+            return Err(SourceError::Stopped);
+        }
+        Ok(())
     }
 }
 

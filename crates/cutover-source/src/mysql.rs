@@ -218,14 +218,10 @@ impl Conn {
                     };
                     batch.push(cell, *codec);
                 }
-                if req.full(&batch) && !sink(std::mem::replace(&mut batch, req.new_batch())) {
-                    return Err(SourceError::Stopped);
-                }
+                req.flush(&mut batch, sink, false)?;
             }
         }
-        if !batch.is_empty() && !sink(batch) {
-            return Err(SourceError::Stopped);
-        }
+        req.flush(&mut batch, sink, true)?;
         let _ = sqlx::raw_sql("COMMIT").execute(&mut self.conn).await;
         Ok(())
     }

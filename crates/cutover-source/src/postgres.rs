@@ -236,16 +236,12 @@ impl Conn {
                         batch.push(cell, req.codecs[i]);
                     }
                     pos += n;
-                    if req.full(&batch) && !sink(std::mem::replace(&mut batch, req.new_batch())) {
-                        return Err(SourceError::Stopped);
-                    }
+                    req.flush(&mut batch, sink, false)?;
                 }
                 pending.drain(..pos);
             }
         }
-        if !batch.is_empty() && !sink(batch) {
-            return Err(SourceError::Stopped);
-        }
+        req.flush(&mut batch, sink, true)?;
         let _ = sqlx::raw_sql("COMMIT").execute(&mut self.conn).await;
         Ok(())
     }
