@@ -271,6 +271,31 @@ fn quote_double(ident: &str) -> String {
     format!("\"{}\"", ident.replace('"', "\"\""))
 }
 
+/// Runs one of cutover's own statements (session setup, transaction control).
+async fn exec<'c, E: sqlx::Executor<'c>>(conn: E, sql: &str) -> Result<(), SourceError> {
+    sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string()))
+        .execute(conn)
+        .await
+        .map(|_| ())
+        .map_err(|e| query_error(sql, e))
+}
+
+impl TableSchema {
+    /// A schema from columns and their position in the primary key (0: not in it).
+    fn from_key_positions(columns: Vec<(ColumnInfo, i64)>) -> TableSchema {
+        let mut pk: Vec<(i64, String)> = columns
+            .iter()
+            .filter(|(_, p)| *p > 0)
+            .map(|(c, p)| (*p, c.name.clone()))
+            .collect();
+        pk.sort();
+        TableSchema {
+            columns: columns.into_iter().map(|(c, _)| c).collect(),
+            primary_key: pk.into_iter().map(|(_, n)| n).collect(),
+        }
+    }
+}
+
 fn query_error(sql: &str, e: impl std::fmt::Display) -> SourceError {
     SourceError::Query {
         sql: sql.to_string(),

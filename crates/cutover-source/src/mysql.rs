@@ -3,8 +3,8 @@
 //! by `CAST(key AS BINARY)` so no collation decides the order.
 
 use crate::{
-    ColumnInfo, ReadRequest, SourceError, TableSchema, build_select, connect_error, query_error,
-    split_name,
+    ColumnInfo, ReadRequest, SourceError, TableSchema, build_select, connect_error, exec,
+    query_error, split_name,
 };
 use cutover_check::{Batch, Cell, Kind};
 use futures_util::TryStreamExt;
@@ -95,16 +95,10 @@ impl Conn {
             .await
             .map_err(|e| connect_error(url, e))?;
         let sql = "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY";
-        sqlx::raw_sql(sql)
-            .execute(&mut conn)
-            .await
-            .map_err(|e| query_error(sql, e))?;
+        exec(&mut conn, sql).await?;
         // A reader paused by backpressure must not be cut off by the server.
         let sql = "SET SESSION net_write_timeout = 3600";
-        sqlx::raw_sql(sql)
-            .execute(&mut conn)
-            .await
-            .map_err(|e| query_error(sql, e))?;
+        exec(&mut conn, sql).await?;
         Ok(Conn { conn })
     }
 
@@ -183,10 +177,7 @@ impl Conn {
     ) -> Result<(), SourceError> {
         let sql = select_sql(req);
         let begin = "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY";
-        sqlx::raw_sql(begin)
-            .execute(&mut self.conn)
-            .await
-            .map_err(|e| query_error(begin, e))?;
+        exec(&mut self.conn, begin).await?;
         let mut batch = req.new_batch();
         let mut wires: Vec<String> = Vec::new();
         {
@@ -222,7 +213,7 @@ impl Conn {
             }
         }
         req.flush(&mut batch, sink, true)?;
-        let _ = sqlx::raw_sql("COMMIT").execute(&mut self.conn).await;
+        let _ = exec(&mut self.conn, "COMMIT").await;
         Ok(())
     }
 }

@@ -3,8 +3,8 @@
 //! binary wire format, which is cheaper for the server than text and exact for every type.
 
 use crate::{
-    ColumnInfo, ReadRequest, SourceError, TableSchema, build_select, connect_error, query_error,
-    quote_double, split_name,
+    ColumnInfo, ReadRequest, SourceError, TableSchema, build_select, connect_error, exec,
+    query_error, quote_double, split_name,
 };
 use cutover_check::{Batch, Cell, Kind};
 use futures_util::TryStreamExt;
@@ -87,10 +87,7 @@ impl Conn {
             .map_err(|e| connect_error(url, e))?;
         // Every statement of this session is read-only, whatever a filter says.
         let sql = "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY";
-        sqlx::raw_sql(sql)
-            .execute(&mut conn)
-            .await
-            .map_err(|e| query_error(sql, e))?;
+        exec(&mut conn, sql).await?;
         Ok(Conn { conn })
     }
 
@@ -125,7 +122,6 @@ impl Conn {
             return Ok(None);
         }
         let mut columns = Vec::new();
-        let mut pk: Vec<(i64, String)> = Vec::new();
         for r in rows {
             let name: String = r.try_get("name").map_err(|e| query_error(sql, e))?;
             let mut type_name: String = r.try_get("type_name").map_err(|e| query_error(sql, e))?;
@@ -134,28 +130,21 @@ impl Conn {
             if typtype == "e" {
                 type_name = format!("enum {type_name}");
             }
-            if pos > 0 {
-                pk.push((pos, name.clone()));
-            }
-            columns.push(ColumnInfo {
-                kind: kind_of(&type_name),
-                name,
-                type_name,
-            });
+            columns.push((
+                ColumnInfo {
+                    kind: kind_of(&type_name),
+                    name,
+                    type_name,
+                },
+                pos,
+            ));
         }
-        pk.sort();
-        Ok(Some(TableSchema {
-            columns,
-            primary_key: pk.into_iter().map(|(_, n)| n).collect(),
-        }))
+        Ok(Some(TableSchema::from_key_positions(columns)))
     }
 
     pub(crate) async fn export_snapshot(&mut self) -> Result<String, SourceError> {
         let begin = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
-        sqlx::raw_sql(begin)
-            .execute(&mut self.conn)
-            .await
-            .map_err(|e| query_error(begin, e))?;
+        exec(&mut self.conn, begin).await?;
         let sql = "SELECT pg_export_snapshot()";
         sqlx::query_scalar(sql)
             .fetch_one(&mut self.conn)
@@ -171,10 +160,7 @@ impl Conn {
         let select = select_sql(req);
         let copy = format!("COPY ({select}) TO STDOUT (FORMAT binary)");
         let begin = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
-        sqlx::raw_sql(begin)
-            .execute(&mut self.conn)
-            .await
-            .map_err(|e| query_error(begin, e))?;
+        exec(&mut self.conn, begin).await?;
         if let Some(id) = &req.snapshot {
             // Snapshot ids are hex digits and dashes; anything else is not ours.
             if !id.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
@@ -184,10 +170,7 @@ impl Conn {
                 ));
             }
             let set = format!("SET TRANSACTION SNAPSHOT '{id}'");
-            sqlx::raw_sql(sqlx::AssertSqlSafe(set.as_str()))
-                .execute(&mut self.conn)
-                .await
-                .map_err(|e| query_error(&set, e))?;
+            exec(&mut self.conn, &set).await?;
         }
         let wires: Vec<Wire> = req.columns.iter().map(|c| wire_of(&c.type_name)).collect();
         let mut decoder = CopyDecoder::new(req.columns.len());
@@ -242,7 +225,7 @@ impl Conn {
             }
         }
         req.flush(&mut batch, sink, true)?;
-        let _ = sqlx::raw_sql("COMMIT").execute(&mut self.conn).await;
+        let _ = exec(&mut self.conn, "COMMIT").await;
         Ok(())
     }
 }

@@ -1,8 +1,8 @@
 //! SQLite: opened read-only, rows streamed inside one deferred transaction (one snapshot).
 
 use crate::{
-    ColumnInfo, ReadRequest, SourceError, TableSchema, build_select, connect_error, query_error,
-    quote_double, split_name,
+    ColumnInfo, ReadRequest, SourceError, TableSchema, build_select, connect_error, exec,
+    query_error, quote_double, split_name,
 };
 use cutover_check::{Batch, Cell, Kind};
 use futures_util::TryStreamExt;
@@ -48,25 +48,20 @@ impl Conn {
             return Ok(None);
         }
         let mut columns = Vec::new();
-        let mut pk: Vec<(i64, String)> = Vec::new();
         for r in rows {
             let name: String = r.try_get("name").map_err(|e| query_error(&sql, e))?;
             let type_name: String = r.try_get("type").map_err(|e| query_error(&sql, e))?;
             let pk_pos: i64 = r.try_get("pk").map_err(|e| query_error(&sql, e))?;
-            if pk_pos > 0 {
-                pk.push((pk_pos, name.clone()));
-            }
-            columns.push(ColumnInfo {
-                kind: kind_of(&type_name),
-                name,
-                type_name,
-            });
+            columns.push((
+                ColumnInfo {
+                    kind: kind_of(&type_name),
+                    name,
+                    type_name,
+                },
+                pk_pos,
+            ));
         }
-        pk.sort();
-        Ok(Some(TableSchema {
-            columns,
-            primary_key: pk.into_iter().map(|(_, n)| n).collect(),
-        }))
+        Ok(Some(TableSchema::from_key_positions(columns)))
     }
 
     pub(crate) async fn read(
@@ -75,10 +70,7 @@ impl Conn {
         sink: &mut dyn FnMut(Batch) -> bool,
     ) -> Result<(), SourceError> {
         let sql = select_sql(req);
-        sqlx::raw_sql("BEGIN DEFERRED")
-            .execute(&mut self.conn)
-            .await
-            .map_err(|e| query_error("BEGIN", e))?;
+        exec(&mut self.conn, "BEGIN DEFERRED").await?;
         let mut rows = sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).fetch(&mut self.conn);
         let mut batch = req.new_batch();
         while let Some(row) = rows.try_next().await.map_err(|e| query_error(&sql, e))? {
@@ -105,7 +97,7 @@ impl Conn {
         }
         drop(rows);
         req.flush(&mut batch, sink, true)?;
-        let _ = sqlx::raw_sql("COMMIT").execute(&mut self.conn).await;
+        let _ = exec(&mut self.conn, "COMMIT").await;
         Ok(())
     }
 }
