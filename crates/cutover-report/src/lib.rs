@@ -164,6 +164,22 @@ pub struct Counts {
     pub target_duplicate_keys: u64,
 }
 
+impl Counts {
+    /// The per-table summary figures, in the order every text format shows them: source rows,
+    /// target rows, matched, missing, extra, changed, duplicate keys (both sides).
+    pub fn summary_row(&self) -> [u64; 7] {
+        [
+            self.source_rows,
+            self.target_rows,
+            self.matched,
+            self.missing,
+            self.extra,
+            self.changed,
+            self.source_duplicate_keys + self.target_duplicate_keys,
+        ]
+    }
+}
+
 /// Sample rows, in key order.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct SampleReport {

@@ -35,26 +35,17 @@ pub(crate) fn render(r: &Report) -> String {
     );
     let _ = writeln!(o, "|---|---|---:|---:|---:|---:|---:|---:|---:|");
     for t in &r.tables {
-        match &t.counts {
-            Some(c) => {
-                let _ = writeln!(
-                    o,
-                    "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
-                    cell(&t.name),
-                    t.status,
-                    c.source_rows,
-                    c.target_rows,
-                    c.matched,
-                    c.missing,
-                    c.extra,
-                    c.changed,
-                    c.source_duplicate_keys + c.target_duplicate_keys
-                );
-            }
-            None => {
-                let _ = writeln!(o, "| {} | {} | | | | | | | |", cell(&t.name), t.status);
-            }
-        }
+        let figures: Vec<String> = match &t.counts {
+            Some(c) => c.summary_row().iter().map(u64::to_string).collect(),
+            None => vec![String::new(); 7],
+        };
+        let _ = writeln!(
+            o,
+            "| {} | {} | {} |",
+            cell(&t.name),
+            t.status,
+            figures.join(" | ")
+        );
     }
     for t in &r.tables {
         let _ = writeln!(o, "\n## {}: {}\n", t.name, t.status);

@@ -11,6 +11,9 @@ fn paint(s: &str, code: &str, color: bool) -> String {
     }
 }
 
+/// Column widths of the summary figures.
+const WIDTHS: [usize; 7] = [10, 10, 10, 8, 8, 8, 5];
+
 pub(crate) fn render(r: &Report, color: bool) -> String {
     let mut o = String::new();
     let w = r
@@ -31,29 +34,15 @@ pub(crate) fn render(r: &Report, color: bool) -> String {
             "differ" => paint("DIFFER", "31", color),
             other => paint(&other.to_uppercase(), "31;1", color),
         };
-        match &t.counts {
-            Some(c) => {
-                let _ = writeln!(
-                    o,
-                    "{:<w$}  {:>10}  {:>10}  {:>10}  {:>8}  {:>8}  {:>8}  {:>5}  {status}",
-                    t.name,
-                    c.source_rows,
-                    c.target_rows,
-                    c.matched,
-                    c.missing,
-                    c.extra,
-                    c.changed,
-                    c.source_duplicate_keys + c.target_duplicate_keys
-                );
-            }
-            None => {
-                let _ = writeln!(
-                    o,
-                    "{:<w$}  {:>10}  {:>10}  {:>10}  {:>8}  {:>8}  {:>8}  {:>5}  {status}",
-                    t.name, "-", "-", "-", "-", "-", "-", "-"
-                );
-            }
+        let figures: Vec<String> = match &t.counts {
+            Some(c) => c.summary_row().iter().map(u64::to_string).collect(),
+            None => vec!["-".to_string(); 7],
+        };
+        let _ = write!(o, "{:<w$}", t.name);
+        for (f, width) in figures.iter().zip(WIDTHS) {
+            let _ = write!(o, "  {f:>width$}");
         }
+        let _ = writeln!(o, "  {status}");
     }
     let mut findings = Vec::new();
     for t in &r.tables {
