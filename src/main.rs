@@ -70,6 +70,10 @@ struct CommonArgs {
     /// Sample rows kept per kind of difference and table [default: report.sample_size, else 20].
     #[arg(long, value_name = "N")]
     sample_size: Option<usize>,
+    /// Memory for sorting unordered sources (CSV files) before spilling to disk, e.g. 512MiB
+    /// [default: run.memory_limit, else 1GiB].
+    #[arg(long, value_name = "SIZE")]
+    memory_limit: Option<String>,
     /// Print only the verdict line and errors (no progress, no summary table).
     #[arg(short, long)]
     quiet: bool,
@@ -141,6 +145,12 @@ fn resolve(
         .clone()
         .or(config.report.out.clone().map(|o| base.join(o)))
         .unwrap_or_else(|| PathBuf::from("cutover-report"));
+    let memory_limit = match common.memory_limit.as_deref().or(config.run.memory_limit.as_deref()) {
+        None => cutover_run::DEFAULT_MEMORY_LIMIT,
+        Some(text) => cutover_config::parse_size(text).ok_or_else(|| {
+            anyhow::anyhow!("memory limit {text:?} is not a size of at least 1 MiB\nhint: write it like 512MiB or 2GiB")
+        })?,
+    };
     let settings = cutover_run::Settings {
         source_url,
         target_url,
@@ -155,6 +165,9 @@ fn resolve(
             .sample_size
             .or(config.report.sample_size)
             .unwrap_or(20),
+        source_csv: config.source.csv,
+        target_csv: config.target.csv,
+        memory_limit,
     };
     Ok((settings, out))
 }

@@ -215,16 +215,35 @@ pub fn check_with(
     jobs: usize,
     batch_rows: usize,
 ) -> cutover_run::Outcome {
-    let settings = cutover_run::Settings {
+    let mut s = settings(source, target, tables);
+    s.jobs = jobs;
+    s.batch_rows = batch_rows;
+    run(&s)
+}
+
+/// Settings with the defaults of the CLI.
+pub fn settings(
+    source: &str,
+    target: &str,
+    tables: Vec<cutover_config::TableConfig>,
+) -> cutover_run::Settings {
+    cutover_run::Settings {
         source_url: source.to_string(),
         target_url: target.to_string(),
         tables,
-        jobs,
-        batch_rows,
+        jobs: 2,
+        batch_rows: 8192,
         sample_size: 20,
-    };
+        source_csv: Default::default(),
+        target_csv: Default::default(),
+        memory_limit: cutover_run::DEFAULT_MEMORY_LIMIT,
+    }
+}
+
+/// Runs a check with the given settings.
+pub fn run(settings: &cutover_run::Settings) -> cutover_run::Outcome {
     let cancel = std::sync::atomic::AtomicBool::new(false);
-    cutover_run::run(&settings, &cutover_run::NoProgress, &cancel).expect("both sides reachable")
+    cutover_run::run(settings, &cutover_run::NoProgress, &cancel).expect("both sides reachable")
 }
 
 /// The checked table at `i`, or a panic with the table's error.

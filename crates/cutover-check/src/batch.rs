@@ -14,6 +14,8 @@ pub struct Batch {
     starts: Vec<u32>,
     /// Per column: values kept as they were (invalid UTF-8, not convertible).
     notes: Vec<CellNotes>,
+    /// Values a source could not read as their type, located (file, line, column) for reports.
+    problems: Vec<String>,
 }
 
 /// Counts of values that were kept as they were instead of converted.
@@ -41,19 +43,55 @@ impl Batch {
             buf: Vec::new(),
             starts: vec![0],
             notes: vec![CellNotes::default(); ncols],
+            problems: Vec::new(),
         }
     }
 
     /// Appends one value of the current row; call it once per column, in column order.
+    /// Returns the note when the value was kept as it was (it is also counted).
     #[inline]
-    pub fn push(&mut self, cell: Cell<'_>, codec: ColumnCodec) {
+    pub fn push(&mut self, cell: Cell<'_>, codec: ColumnCodec) -> Option<EncodeNote> {
         let col = (self.starts.len() - 1) % self.ncols;
-        match canonical::encode(cell, codec, &mut self.buf) {
+        let note = canonical::encode(cell, codec, &mut self.buf);
+        match note {
             None => {}
             Some(EncodeNote::InvalidUtf8) => self.notes[col].invalid_utf8 += 1,
             Some(EncodeNote::NotConvertible) => self.notes[col].not_convertible += 1,
         }
         self.starts.push(self.buf.len() as u32);
+        note
+    }
+
+    /// Appends a whole row of already encoded cells (as [`Batch::row`] returns them).
+    pub fn push_encoded_row(&mut self, cells: &[u8]) {
+        let mut pos = 0;
+        for _ in 0..self.ncols {
+            pos += canonical::cell_len(&cells[pos..]);
+            self.starts.push((self.buf.len() + pos) as u32);
+        }
+        self.buf.extend_from_slice(&cells[..pos]);
+    }
+
+    /// Adds per-column note counts gathered elsewhere (by a sorter that re-batches rows).
+    pub fn add_notes(&mut self, notes: &[CellNotes]) {
+        for (n, m) in self.notes.iter_mut().zip(notes) {
+            n.merge(m);
+        }
+    }
+
+    /// Records a located problem, such as `a.csv line 7, column total: 'x' is not a number`.
+    pub fn add_problem(&mut self, problem: String) {
+        self.problems.push(problem);
+    }
+
+    /// Located problems recorded while this batch was built.
+    pub fn problems(&self) -> &[String] {
+        &self.problems
+    }
+
+    /// Moves the located problems out of this batch.
+    pub fn take_problems(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.problems)
     }
 
     /// The number of complete rows.

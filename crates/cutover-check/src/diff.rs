@@ -56,6 +56,8 @@ pub struct SideSummary {
     pub duplicate_keys: u64,
     /// Rows under those keys.
     pub duplicate_rows: u64,
+    /// Values the side could not read as their type, located; the first of them.
+    pub problems: Vec<String>,
 }
 
 /// A sample row: its key and all its values.
@@ -196,6 +198,7 @@ where
                 notes: vec![CellNotes::default(); ncols],
                 duplicate_keys: 0,
                 duplicate_rows: 0,
+                problems: Vec::new(),
             },
         }
     }
@@ -215,6 +218,10 @@ where
                     for (n, m) in self.summary.notes.iter_mut().zip(b.batch.notes()) {
                         n.merge(m);
                     }
+                    let room = PROBLEMS_KEPT.saturating_sub(self.summary.problems.len());
+                    self.summary
+                        .problems
+                        .extend(b.batch.problems().iter().take(room).cloned());
                     if !b.is_empty() {
                         return Ok(Some(b));
                     }
@@ -313,6 +320,9 @@ struct GroupRow {
     digest: u128,
     values: Option<Vec<Value>>,
 }
+
+/// How many located problems a side keeps for the report.
+const PROBLEMS_KEPT: usize = 50;
 
 /// How many rows of a duplicated key keep their values for samples.
 const GROUP_VALUES_KEPT: usize = 64;

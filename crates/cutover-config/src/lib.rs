@@ -34,7 +34,45 @@ pub struct Endpoint {
     pub url: Option<String>,
     /// The name of an environment variable that holds the URL, so no password sits in the file.
     pub url_env: Option<String>,
+    /// How the CSV files of a `csv://folder` side are read.
+    #[serde(default)]
+    pub csv: CsvOptions,
 }
+
+/// How delimited text exports are read. Every key has a default that fits a plain UTF-8 CSV.
+#[derive(Debug, Clone, Deserialize, PartialEq, Default)]
+#[serde(deny_unknown_fields)]
+pub struct CsvOptions {
+    /// Field separator, one character (default `,`; `\t` for tab).
+    pub delimiter: Option<String>,
+    /// Quote character (default `"`).
+    pub quote: Option<String>,
+    /// Whether the first line holds the column names (default true; else `column_1`, …).
+    pub header: Option<bool>,
+    /// `utf-8` (default), `latin-1` (ISO-8859-1), `windows-1252` or `windows-1251`.
+    pub encoding: Option<String>,
+    /// Numbers are written with a decimal comma (`12,50`).
+    pub decimal_comma: Option<bool>,
+    /// Field texts that mean NULL (default `[""]`: an empty field).
+    pub null: Option<Vec<String>>,
+    /// chrono format of dates, e.g. `%d.%m.%Y` (default ISO `YYYY-MM-DD`).
+    pub date_format: Option<String>,
+    /// chrono format of timestamps, e.g. `%d.%m.%Y %H:%M:%S` (default ISO).
+    pub timestamp_format: Option<String>,
+}
+
+/// The encodings a CSV side may declare.
+pub const CSV_ENCODINGS: &[&str] = &[
+    "utf-8",
+    "utf8",
+    "latin-1",
+    "latin1",
+    "iso-8859-1",
+    "windows-1252",
+    "cp1252",
+    "windows-1251",
+    "cp1251",
+];
 
 /// Settings of the run.
 #[derive(Debug, Clone, Deserialize, PartialEq, Default)]
@@ -44,6 +82,8 @@ pub struct RunSettings {
     pub jobs: Option<usize>,
     /// Rows per batch read from a side (default 8192).
     pub batch_rows: Option<usize>,
+    /// Memory for sorting unordered sources (files) before it spills to disk, e.g. `"1GiB"`.
+    pub memory_limit: Option<String>,
 }
 
 /// Settings of the report.
@@ -109,7 +149,14 @@ pub enum ConfigError {
 }
 
 /// The URL schemes cutover can connect to.
-pub const URL_SCHEMES: &[&str] = &["sqlite", "postgres", "postgresql", "mysql", "mariadb"];
+pub const URL_SCHEMES: &[&str] = &[
+    "sqlite",
+    "postgres",
+    "postgresql",
+    "mysql",
+    "mariadb",
+    "csv",
+];
 
 impl Config {
     /// Parses and validates a config. `file` names it in messages.
@@ -146,11 +193,38 @@ impl Config {
                     .map_err(|m| invalid(format!("[{side}] url: {m}"), SCHEME_HINT))?,
                 (None, Some(_)) => {}
             }
+            let csv = &ep.csv;
+            for (key, value) in [("delimiter", &csv.delimiter), ("quote", &csv.quote)] {
+                if let Some(v) = value
+                    && csv_char(v).is_none()
+                {
+                    return Err(invalid(
+                        format!("[{side}.csv] {key} = {v:?} is not a single ASCII character"),
+                        "write one character, such as \";\" or \"\\t\" for tab",
+                    ));
+                }
+            }
+            if let Some(e) = &csv.encoding
+                && !CSV_ENCODINGS.contains(&e.to_ascii_lowercase().as_str())
+            {
+                return Err(invalid(
+                    format!("[{side}.csv] unknown encoding {e:?}"),
+                    "use utf-8, latin-1, windows-1252 or windows-1251",
+                ));
+            }
         }
         if self.tables.is_empty() {
             return Err(invalid(
                 "no table to compare".into(),
                 "add a [[table]] section with name = \"…\" for every table to check",
+            ));
+        }
+        if let Some(m) = &self.run.memory_limit
+            && parse_size(m).is_none()
+        {
+            return Err(invalid(
+                format!("[run] memory_limit = {m:?} is not a size"),
+                "write a size such as \"512MiB\" or \"2GiB\"",
             ));
         }
         if self.run.jobs == Some(0) || self.run.batch_rows == Some(0) {
@@ -202,6 +276,31 @@ impl Config {
     }
 }
 
+/// The byte of a one-character CSV option (`\t` and the escape `\\t` mean tab).
+pub fn csv_char(v: &str) -> Option<u8> {
+    match v {
+        "\\t" | "\t" => Some(b'\t'),
+        _ if v.len() == 1 && v.is_ascii() => Some(v.as_bytes()[0]),
+        _ => None,
+    }
+}
+
+/// Parses a size such as `512MiB`, `2GiB`, `1g` or `1048576` into bytes (at least 1 MiB).
+pub fn parse_size(text: &str) -> Option<usize> {
+    let t = text.trim().to_ascii_lowercase().replace(' ', "");
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (digits, unit) = t.split_at(split);
+    let n: usize = digits.parse().ok()?;
+    let factor = match unit {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        _ => return None,
+    };
+    n.checked_mul(factor).filter(|&b| b >= 1 << 20)
+}
+
 const SCHEME_HINT: &str =
     "use sqlite://path/to/file.db, postgres://user@host:5432/db or mysql://user@host:3306/db";
 
@@ -231,16 +330,24 @@ impl Endpoint {
             (None, None) => return Err(format!("[{side}] has no url")),
         };
         check_scheme(&url).map_err(|m| format!("[{side}] url: {m}\nhint: {SCHEME_HINT}"))?;
-        Ok(absolutise_sqlite(&url, base_dir))
+        Ok(absolutise_path(&url, base_dir))
     }
 }
 
-/// Rewrites `sqlite://relative/path` to an absolute path under `base_dir`.
-pub fn absolutise_sqlite(url: &str, base_dir: &Path) -> String {
-    let Some(rest) = url
+/// Rewrites `sqlite://relative/path` and `csv://relative/folder` to absolute paths under
+/// `base_dir`.
+pub fn absolutise_path(url: &str, base_dir: &Path) -> String {
+    let (scheme, rest) = if let Some(r) = url
         .strip_prefix("sqlite://")
         .or_else(|| url.strip_prefix("sqlite:"))
-    else {
+    {
+        ("sqlite", r)
+    } else if let Some(r) = url
+        .strip_prefix("csv://")
+        .or_else(|| url.strip_prefix("csv:"))
+    {
+        ("csv", r)
+    } else {
         return url.to_string();
     };
     let (path, query) = match rest.split_once('?') {
@@ -252,8 +359,8 @@ pub fn absolutise_sqlite(url: &str, base_dir: &Path) -> String {
     }
     let abs = base_dir.join(path);
     match query {
-        Some(q) => format!("sqlite://{}?{q}", abs.display()),
-        None => format!("sqlite://{}", abs.display()),
+        Some(q) => format!("{scheme}://{}?{q}", abs.display()),
+        None => format!("{scheme}://{}", abs.display()),
     }
 }
 
@@ -315,6 +422,41 @@ source_where = "ORD_DATE >= '2015-01-01'"
                 .to_string()
                 .contains("also in ignore")
         );
+    }
+
+    #[test]
+    fn csv_options_and_sizes() {
+        let text = MINIMAL.replace(
+            "url = \"sqlite://legacy.db\"",
+            "url = \"csv://exports\"\n[source.csv]\ndelimiter = \";\"\nencoding = \"latin-1\"",
+        );
+        let c = Config::parse(&text, "c.toml").unwrap();
+        assert_eq!(c.source.csv.delimiter.as_deref(), Some(";"));
+        assert_eq!(
+            c.source
+                .resolve("source", Path::new("/cfg"), |_| None)
+                .unwrap(),
+            "csv:///cfg/exports"
+        );
+        let bad = text.replace("latin-1", "ebcdic");
+        assert!(
+            Config::parse(&bad, "c.toml")
+                .unwrap_err()
+                .to_string()
+                .contains("unknown encoding")
+        );
+        let bad = text.replace("\";\"", "\";;\"");
+        assert!(
+            Config::parse(&bad, "c.toml")
+                .unwrap_err()
+                .to_string()
+                .contains("not a single ASCII character")
+        );
+        assert_eq!(parse_size("512MiB"), Some(512 << 20));
+        assert_eq!(parse_size("2 GiB"), Some(2 << 30));
+        assert_eq!(parse_size("1k"), None, "below 1 MiB");
+        assert_eq!(parse_size("lots"), None);
+        assert_eq!(csv_char("\\t"), Some(b'\t'));
     }
 
     #[test]

@@ -96,6 +96,8 @@ pub struct TableReport {
     pub samples: Option<SampleReport>,
     /// The statements each side ran.
     pub queries: Option<SidePair<String>>,
+    /// Values a side could not read as their type, with file, line and column (first 50).
+    pub value_problems: Option<SidePair<Vec<String>>>,
     /// Wall time in milliseconds.
     pub elapsed_ms: Option<u64>,
 }
@@ -354,6 +356,7 @@ fn table_report(result: &TableResult) -> TableReport {
             fingerprint: None,
             samples: None,
             queries: None,
+            value_problems: None,
             elapsed_ms: None,
         },
         TableResult::Checked(c) => checked_report(c),
@@ -452,6 +455,10 @@ fn checked_report(c: &CheckedTable) -> TableReport {
                     rows: dup.rows,
                 })
                 .collect(),
+        }),
+        value_problems: Some(SidePair {
+            source: d.source.problems.clone(),
+            target: d.target.problems.clone(),
         }),
         queries: Some(SidePair {
             source: c.source_sql.clone(),

@@ -147,6 +147,16 @@ pub(crate) fn render(r: &Report) -> String {
                 );
             }
         }
+        if let Some(p) = &t.value_problems {
+            for (side, list) in [("source", &p.source), ("target", &p.target)] {
+                if !list.is_empty() {
+                    let _ = writeln!(o, "\nValues the {side} could not read as their type:\n");
+                    for line in list {
+                        let _ = writeln!(o, "- {}", line.replace('\n', " "));
+                    }
+                }
+            }
+        }
         if let Some(s) = &t.samples {
             if !s.missing.is_empty() {
                 let _ = writeln!(

@@ -66,6 +66,11 @@ pub(crate) fn render(r: &Report, color: bool) -> String {
                 flagged.join(", ")
             ));
         }
+        if let Some(p) = &t.value_problems {
+            for first in p.source.first().into_iter().chain(p.target.first()) {
+                findings.push(format!("{}: {first}", t.name));
+            }
+        }
         if let Some(s) = &t.samples {
             if let Some(m) = s.missing.first() {
                 findings.push(format!(

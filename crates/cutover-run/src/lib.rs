@@ -30,6 +30,30 @@ pub struct Settings {
     pub batch_rows: usize,
     /// Samples kept per kind of difference.
     pub sample_size: usize,
+    /// How the source's CSV files are read (for a `csv://` source).
+    pub source_csv: cutover_config::CsvOptions,
+    /// How the target's CSV files are read.
+    pub target_csv: cutover_config::CsvOptions,
+    /// Memory for sorting unordered sources, in bytes, shared by all readers at once.
+    pub memory_limit: usize,
+}
+
+/// The default of `--memory-limit`: 1 GiB.
+pub const DEFAULT_MEMORY_LIMIT: usize = 1 << 30;
+
+impl Settings {
+    /// The URL and CSV options of a side.
+    fn side(&self, side: Side) -> (&str, &cutover_config::CsvOptions) {
+        match side {
+            Side::Source => (&self.source_url, &self.source_csv),
+            Side::Target => (&self.target_url, &self.target_csv),
+        }
+    }
+
+    /// The sort memory of one reader: the limit shared by the two readers of every job.
+    pub fn memory_budget(&self) -> usize {
+        self.memory_limit / (2 * self.jobs.max(1))
+    }
 }
 
 /// Receives progress while a run goes on. Implemented by the binary (bars or log lines).
@@ -157,8 +181,8 @@ pub fn run(
     let rt = runtime();
     let (src, tgt) = rt.block_on(async {
         tokio::join!(
-            Connection::connect(&settings.source_url),
-            Connection::connect(&settings.target_url)
+            Connection::connect_with(&settings.source_url, &settings.source_csv),
+            Connection::connect_with(&settings.target_url, &settings.target_csv)
         )
     });
     let mut src = src.map_err(|e| RunError::Connect(Side::Source, e))?;
@@ -175,7 +199,7 @@ pub fn run(
     let plans: Vec<Result<(TablePlan, String, String), FailedTable>> = settings
         .tables
         .iter()
-        .map(|t| rt.block_on(plan::plan_table(t, &mut src, &mut tgt, settings.batch_rows)))
+        .map(|t| rt.block_on(plan::plan_table(t, &mut src, &mut tgt, settings)))
         .collect();
     // One snapshot per side for every table, where the engine can share one (PostgreSQL).
     // The exporting sessions stay open until every table has been read.
@@ -250,7 +274,7 @@ fn interrupted(name: &str, source_name: &str) -> FailedTable {
 /// Reads one side on a thread of its own and sends hashed batches to the checker.
 fn spawn_reader<'s>(
     scope: &'s std::thread::Scope<'s, '_>,
-    url: &'s str,
+    (url, csv): (&'s str, &'s cutover_config::CsvOptions),
     req: ReadRequest,
     side: Side,
     table: &'s str,
@@ -260,7 +284,7 @@ fn spawn_reader<'s>(
     let (tx, rx) = mpsc::sync_channel::<Result<HashedBatch, SourceError>>(2);
     scope.spawn(move || {
         let result = runtime().block_on(async {
-            let mut conn = Connection::connect(url).await?;
+            let mut conn = Connection::connect_with(url, csv).await?;
             let mut rows = 0u64;
             let nkey = req.key_columns;
             conn.read(&req, &mut |batch| {
@@ -289,7 +313,11 @@ fn check_table(
     cancel: &AtomicBool,
 ) -> TableResult {
     let started = Instant::now();
-    let (src_req, tgt_req) = plan.requests(settings.batch_rows, snapshots.clone());
+    let (src_req, tgt_req) = plan.requests(
+        settings.batch_rows,
+        snapshots.clone(),
+        settings.memory_budget(),
+    );
     let opts = DiffOptions {
         columns: plan.columns.len(),
         key_columns: plan.key_len,
@@ -298,7 +326,7 @@ fn check_table(
     let result = std::thread::scope(|scope| {
         let src = spawn_reader(
             scope,
-            &settings.source_url,
+            settings.side(Side::Source),
             src_req,
             Side::Source,
             &plan.name,
@@ -307,7 +335,7 @@ fn check_table(
         );
         let tgt = spawn_reader(
             scope,
-            &settings.target_url,
+            settings.side(Side::Target),
             tgt_req,
             Side::Target,
             &plan.name,

@@ -48,6 +48,7 @@ impl TablePlan {
         &self,
         batch_rows: usize,
         snapshots: [Option<String>; 2],
+        memory_budget: usize,
     ) -> (ReadRequest, ReadRequest) {
         let side = |target: bool| ReadRequest {
             table: if target {
@@ -85,6 +86,7 @@ impl TablePlan {
             },
             batch_rows,
             snapshot: snapshots[target as usize].clone(),
+            memory_budget,
         };
         (side(false), side(true))
     }
@@ -105,7 +107,7 @@ pub(crate) async fn plan_table(
     t: &TableConfig,
     src: &mut Connection,
     tgt: &mut Connection,
-    batch_rows: usize,
+    settings: &crate::Settings,
 ) -> Result<(TablePlan, String, String), FailedTable> {
     let describe = |schema: Result<Option<TableSchema>, cutover_source::SourceError>,
                     side: &str,
@@ -236,7 +238,7 @@ pub(crate) async fn plan_table(
         ignored,
         unmapped_source,
     };
-    let (sr, tr) = plan.requests(batch_rows, [None, None]);
+    let (sr, tr) = plan.requests(settings.batch_rows, [None, None], settings.memory_budget());
     let (ssql, tsql) = (src.read_sql(&sr), tgt.read_sql(&tr));
     Ok((plan, ssql, tsql))
 }

@@ -5,9 +5,11 @@
 //! [`Connection::read`] streams rows in binary key order inside one consistent snapshot.
 //! This is the only crate that knows sqlx and tokio; callers drive it on a runtime of their own.
 
+mod csv_files;
 pub mod fixtures;
 mod mysql;
 mod postgres;
+mod sort;
 mod sqlite;
 mod url_util;
 
@@ -23,6 +25,8 @@ pub enum Engine {
     Postgres,
     /// MySQL and MariaDB.
     MySql,
+    /// A folder of CSV files.
+    Csv,
 }
 
 impl Engine {
@@ -33,6 +37,7 @@ impl Engine {
             "sqlite" => Engine::Sqlite,
             "postgres" | "postgresql" => Engine::Postgres,
             "mysql" | "mariadb" => Engine::MySql,
+            "csv" => Engine::Csv,
             _ => return None,
         })
     }
@@ -43,6 +48,7 @@ impl Engine {
             Engine::Sqlite => "SQLite",
             Engine::Postgres => "PostgreSQL",
             Engine::MySql => "MySQL/MariaDB",
+            Engine::Csv => "CSV",
         }
     }
 }
@@ -96,6 +102,8 @@ pub struct ReadRequest {
     /// A snapshot exported by [`Connection::export_snapshot`] to read in (PostgreSQL), so every
     /// table of a side is read from the same snapshot.
     pub snapshot: Option<String>,
+    /// Memory for sorting rows of an unordered source (files) before spilling to disk.
+    pub memory_budget: usize,
 }
 
 impl ReadRequest {
@@ -162,19 +170,30 @@ pub enum Connection {
     Postgres(postgres::Conn),
     /// MySQL/MariaDB.
     MySql(mysql::Conn),
+    /// A folder of CSV files.
+    Csv(csv_files::Conn),
 }
 
 impl Connection {
     /// Opens a read-only session. The error never contains the password.
     pub async fn connect(url: &str) -> Result<Connection, SourceError> {
+        Self::connect_with(url, &cutover_config::CsvOptions::default()).await
+    }
+
+    /// Opens a read-only session; `csv` says how a `csv://` side's files are read.
+    pub async fn connect_with(
+        url: &str,
+        csv: &cutover_config::CsvOptions,
+    ) -> Result<Connection, SourceError> {
         match Engine::from_url(url) {
             Some(Engine::Sqlite) => sqlite::Conn::connect(url).await.map(Connection::Sqlite),
             Some(Engine::Postgres) => postgres::Conn::connect(url).await.map(Connection::Postgres),
             Some(Engine::MySql) => mysql::Conn::connect(url).await.map(Connection::MySql),
+            Some(Engine::Csv) => csv_files::Conn::connect(url, csv).map(Connection::Csv),
             None => Err(SourceError::Connect {
                 url: redact(url),
                 message: "unsupported URL scheme".into(),
-                hint: "use sqlite://, postgres:// or mysql://".into(),
+                hint: "use sqlite://, postgres://, mysql:// or csv://".into(),
             }),
         }
     }
@@ -185,6 +204,7 @@ impl Connection {
             Connection::Sqlite(_) => Engine::Sqlite,
             Connection::Postgres(_) => Engine::Postgres,
             Connection::MySql(_) => Engine::MySql,
+            Connection::Csv(_) => Engine::Csv,
         }
     }
 
@@ -194,6 +214,7 @@ impl Connection {
             Connection::Sqlite(c) => c.describe(table).await,
             Connection::Postgres(c) => c.describe(table).await,
             Connection::MySql(c) => c.describe(table).await,
+            Connection::Csv(c) => c.describe(table).await,
         }
     }
 
@@ -208,6 +229,7 @@ impl Connection {
             Connection::Sqlite(c) => c.read(req, sink).await,
             Connection::Postgres(c) => c.read(req, sink).await,
             Connection::MySql(c) => c.read(req, sink).await,
+            Connection::Csv(c) => c.read(req, sink).await,
         }
     }
 
@@ -228,6 +250,7 @@ impl Connection {
             Connection::Sqlite(_) => sqlite::select_sql(req),
             Connection::Postgres(_) => postgres::select_sql(req),
             Connection::MySql(_) => mysql::select_sql(req),
+            Connection::Csv(c) => c.describe_read(req),
         }
     }
 }

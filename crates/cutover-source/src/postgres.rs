@@ -40,8 +40,14 @@ enum Wire {
 }
 
 fn wire_of(type_name: &str) -> Wire {
-    let base = type_name.split('(').next().unwrap_or(type_name).trim();
-    match base {
+    // Drop the type modifier wherever it stands: `timestamp(6) without time zone`.
+    let base = match (type_name.find('('), type_name.find(')')) {
+        (Some(open), Some(close)) if open < close => {
+            format!("{}{}", &type_name[..open], &type_name[close + 1..])
+        }
+        _ => type_name.to_string(),
+    };
+    match base.trim() {
         "boolean" => Wire::Bool,
         "smallint" => Wire::I2,
         "integer" => Wire::I4,
@@ -375,4 +381,20 @@ fn decode_numeric<'a>(b: &[u8], digits: &'a mut Vec<u8>) -> Result<Cell<'a>, Str
         digits,
         exp: 4 * (weight + 1),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn type_modifiers_do_not_hide_the_type() {
+        assert_eq!(wire_of("timestamp(6) without time zone"), Wire::Timestamp);
+        assert_eq!(wire_of("timestamp(3) with time zone"), Wire::Timestamp);
+        assert_eq!(wire_of("time(6) without time zone"), Wire::Time);
+        assert_eq!(wire_of("numeric(14,2)"), Wire::Numeric);
+        assert_eq!(wire_of("character varying(20)"), Wire::Text);
+        assert_eq!(kind_of("character(5)"), Kind::Char);
+        assert_eq!(wire_of("interval"), Wire::AsText);
+    }
 }

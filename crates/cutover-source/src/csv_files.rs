@@ -1,0 +1,422 @@
+//! CSV and other delimited exports: `csv://folder`, one table per file or per glob of files
+//! (`ORD_*.csv`). Fields are decoded from the declared encoding, NULL markers, decimal commas and
+//! date formats are applied for the kind the other side compares the column as, and rows are
+//! sorted by key with bounded memory ([`crate::sort`]) so the merge join can consume them.
+//! A value that does not parse is recorded with file, line and column, never dropped.
+
+use crate::sort::Sorter;
+use crate::{ColumnInfo, ReadRequest, SourceError, TableSchema};
+use cutover_check::canonical::{EncodeNote, days_from_civil};
+use cutover_check::{Batch, Cell, Kind};
+use cutover_config::{CsvOptions, csv_char};
+use encoding_rs::Encoding;
+use std::path::{Path, PathBuf};
+
+/// A folder of delimited text files, read with one set of options.
+pub struct Conn {
+    dir: PathBuf,
+    opts: CsvOptions,
+    encoding: Option<&'static Encoding>,
+}
+
+/// How many located problems one table keeps.
+const PROBLEMS_PER_TABLE: usize = 50;
+
+fn file_error(path: &Path, message: impl std::fmt::Display) -> SourceError {
+    SourceError::Decode {
+        column: path.display().to_string(),
+        message: message.to_string(),
+    }
+}
+
+impl Conn {
+    pub(crate) fn connect(url: &str, opts: &CsvOptions) -> Result<Conn, SourceError> {
+        let path = url
+            .strip_prefix("csv://")
+            .or_else(|| url.strip_prefix("csv:"))
+            .unwrap_or(url);
+        let dir = PathBuf::from(path);
+        if !dir.is_dir() {
+            return Err(SourceError::Connect {
+                url: url.to_string(),
+                message: "not a folder".into(),
+                hint: "point csv:// at the folder that holds the exported files (relative paths are taken from the config file's folder)".into(),
+            });
+        }
+        let encoding = match opts
+            .encoding
+            .as_deref()
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
+            None | Some("utf-8" | "utf8") => None,
+            // WHATWG maps ISO-8859-1 to windows-1252, a superset for the printable range.
+            Some("latin-1" | "latin1" | "iso-8859-1" | "windows-1252" | "cp1252") => {
+                Some(encoding_rs::WINDOWS_1252)
+            }
+            Some("windows-1251" | "cp1251") => Some(encoding_rs::WINDOWS_1251),
+            Some(other) => {
+                return Err(SourceError::Connect {
+                    url: url.to_string(),
+                    message: format!("unknown encoding {other}"),
+                    hint: "use utf-8, latin-1, windows-1252 or windows-1251".into(),
+                });
+            }
+        };
+        Ok(Conn {
+            dir,
+            opts: opts.clone(),
+            encoding,
+        })
+    }
+
+    /// The files of a table: `name` (adding `.csv` when it has no extension) or a glob.
+    fn files(&self, table: &str) -> Result<Vec<PathBuf>, SourceError> {
+        let pattern = if table.contains(['*', '?']) || Path::new(table).extension().is_some() {
+            table.to_string()
+        } else {
+            format!("{table}.csv")
+        };
+        let entries = std::fs::read_dir(&self.dir).map_err(|e| file_error(&self.dir, e))?;
+        let mut files: Vec<PathBuf> = entries
+            .filter_map(Result::ok)
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+            .filter(|e| {
+                wildcard(
+                    &pattern.to_lowercase(),
+                    &e.file_name().to_string_lossy().to_lowercase(),
+                )
+            })
+            .map(|e| e.path())
+            .collect();
+        files.sort();
+        Ok(files)
+    }
+
+    fn reader(&self, path: &Path) -> Result<csv::Reader<std::fs::File>, SourceError> {
+        let file = std::fs::File::open(path).map_err(|e| file_error(path, e))?;
+        Ok(csv::ReaderBuilder::new()
+            .delimiter(
+                self.opts
+                    .delimiter
+                    .as_deref()
+                    .and_then(csv_char)
+                    .unwrap_or(b','),
+            )
+            .quote(
+                self.opts
+                    .quote
+                    .as_deref()
+                    .and_then(csv_char)
+                    .unwrap_or(b'"'),
+            )
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(file))
+    }
+
+    fn decode<'a>(&self, bytes: &'a [u8]) -> std::borrow::Cow<'a, [u8]> {
+        match self.encoding {
+            None => std::borrow::Cow::Borrowed(bytes),
+            Some(enc) => match enc.decode_without_bom_handling(bytes).0 {
+                std::borrow::Cow::Borrowed(s) => std::borrow::Cow::Borrowed(s.as_bytes()),
+                std::borrow::Cow::Owned(s) => std::borrow::Cow::Owned(s.into_bytes()),
+            },
+        }
+    }
+
+    /// Column names from the header of the first file (or `column_1`, … without a header).
+    fn header(&self, path: &Path) -> Result<Vec<String>, SourceError> {
+        let mut rdr = self.reader(path)?;
+        let mut rec = csv::ByteRecord::new();
+        if !rdr
+            .read_byte_record(&mut rec)
+            .map_err(|e| file_error(path, e))?
+        {
+            return Err(file_error(path, "the file is empty: no header line"));
+        }
+        let mut names: Vec<String> = rec
+            .iter()
+            .map(|f| String::from_utf8_lossy(&self.decode(f)).trim().to_string())
+            .collect();
+        if let Some(first) = names.first_mut() {
+            *first = first.trim_start_matches('\u{feff}').to_string();
+        }
+        if self.opts.header == Some(false) {
+            names = (1..=names.len()).map(|i| format!("column_{i}")).collect();
+        }
+        Ok(names)
+    }
+
+    pub(crate) async fn describe(
+        &mut self,
+        table: &str,
+    ) -> Result<Option<TableSchema>, SourceError> {
+        let files = self.files(table)?;
+        let Some(first) = files.first() else {
+            return Ok(None);
+        };
+        let columns = self
+            .header(first)?
+            .into_iter()
+            .map(|name| ColumnInfo {
+                name,
+                type_name: "csv text".into(),
+                kind: Kind::Text,
+            })
+            .collect();
+        Ok(Some(TableSchema {
+            columns,
+            primary_key: vec![],
+        }))
+    }
+
+    pub(crate) fn describe_read(&self, req: &ReadRequest) -> String {
+        let files = self.files(&req.table).unwrap_or_default();
+        let names: Vec<String> = files
+            .iter()
+            .map(|f| {
+                f.file_name()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .collect();
+        format!(
+            "read {} in {} ({}, delimiter {:?}), sorted by key within {} KiB of memory",
+            if names.is_empty() {
+                req.table.clone()
+            } else {
+                names.join(", ")
+            },
+            self.dir.display(),
+            self.opts.encoding.as_deref().unwrap_or("utf-8"),
+            self.opts.delimiter.as_deref().unwrap_or(","),
+            req.memory_budget >> 10
+        )
+    }
+
+    pub(crate) async fn read(
+        &mut self,
+        req: &ReadRequest,
+        sink: &mut dyn FnMut(Batch) -> bool,
+    ) -> Result<(), SourceError> {
+        if req.filter.is_some() {
+            return Err(SourceError::Query {
+                sql: req.filter.clone().unwrap_or_default(),
+                message: "a CSV side cannot apply an SQL condition".into(),
+            });
+        }
+        let files = self.files(&req.table)?;
+        let nulls: Vec<Vec<u8>> = self
+            .opts
+            .null
+            .clone()
+            .unwrap_or_else(|| vec![String::new()])
+            .into_iter()
+            .map(String::into_bytes)
+            .collect();
+        let decimal_comma = self.opts.decimal_comma == Some(true);
+        let mut sorter = Sorter::new(
+            req.columns.len(),
+            req.key_columns,
+            req.batch_rows,
+            req.memory_budget,
+            None,
+        );
+        let mut problems = 0usize;
+        let mut scratch = Vec::new();
+        for path in &files {
+            let file_name = path
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned();
+            let header = self.header(path)?;
+            let index: Vec<usize> = req
+                .columns
+                .iter()
+                .map(|c| {
+                    header
+                        .iter()
+                        .position(|h| h.eq_ignore_ascii_case(&c.name))
+                        .ok_or_else(|| {
+                            file_error(
+                                path,
+                                format!(
+                                    "has no column {} (its columns: {})",
+                                    c.name,
+                                    header.join(", ")
+                                ),
+                            )
+                        })
+                })
+                .collect::<Result<_, _>>()?;
+            let mut rdr = self.reader(path)?;
+            let mut rec = csv::ByteRecord::new();
+            let mut batch = req.new_batch();
+            let mut first = self.opts.header != Some(false);
+            while rdr
+                .read_byte_record(&mut rec)
+                .map_err(|e| file_error(path, e))?
+            {
+                if std::mem::take(&mut first) {
+                    continue;
+                }
+                let line = rec.position().map_or(0, |p| p.line());
+                if rec.len() != header.len() {
+                    return Err(file_error(
+                        path,
+                        format!(
+                            "line {line} has {} fields, the header has {}",
+                            rec.len(),
+                            header.len()
+                        ),
+                    ));
+                }
+                for (i, codec) in req.codecs.iter().enumerate() {
+                    let raw = self.decode(&rec[index[i]]);
+                    let cell = if nulls.iter().any(|n| n.as_slice() == raw.as_ref()) {
+                        Cell::Null
+                    } else {
+                        field_cell(&raw, codec.compare, decimal_comma, &self.opts, &mut scratch)
+                    };
+                    if batch.push(cell, *codec) == Some(EncodeNote::NotConvertible) {
+                        problems += 1;
+                        if problems <= PROBLEMS_PER_TABLE {
+                            batch.add_problem(format!(
+                                "{file_name} line {line}, column {}: {:?} is not a {}",
+                                req.columns[i].name,
+                                String::from_utf8_lossy(&raw),
+                                codec.compare.name()
+                            ));
+                        }
+                    }
+                }
+                if batch.len() >= req.batch_rows {
+                    sorter.push(std::mem::replace(&mut batch, req.new_batch()))?;
+                }
+            }
+            sorter.push(batch)?;
+        }
+        sorter.finish(sink)
+    }
+}
+
+/// The cell of one field for the comparison kind, applying decimal comma and date formats.
+fn field_cell<'a>(
+    raw: &'a [u8],
+    kind: Kind,
+    decimal_comma: bool,
+    opts: &CsvOptions,
+    scratch: &'a mut Vec<u8>,
+) -> Cell<'a> {
+    match kind {
+        Kind::Number | Kind::Float if decimal_comma && raw.contains(&b',') => {
+            scratch.clear();
+            scratch.extend(raw.iter().map(|&b| if b == b',' { b'.' } else { b }));
+            Cell::Text(scratch)
+        }
+        Kind::Date if opts.date_format.is_some() => {
+            let fmt = opts.date_format.as_deref().unwrap_or_default();
+            match std::str::from_utf8(raw)
+                .ok()
+                .and_then(|s| chrono::NaiveDate::parse_from_str(s.trim(), fmt).ok())
+            {
+                Some(d) => {
+                    use chrono::Datelike;
+                    Cell::Date(days_from_civil(d.year() as i64, d.month(), d.day()) as i32)
+                }
+                None => Cell::Text(raw),
+            }
+        }
+        Kind::Timestamp if opts.timestamp_format.is_some() => {
+            let fmt = opts.timestamp_format.as_deref().unwrap_or_default();
+            match std::str::from_utf8(raw)
+                .ok()
+                .and_then(|s| chrono::NaiveDateTime::parse_from_str(s.trim(), fmt).ok())
+            {
+                Some(t) => {
+                    let utc = t.and_utc();
+                    Cell::Timestamp {
+                        secs: utc.timestamp(),
+                        nanos: utc.timestamp_subsec_nanos(),
+                    }
+                }
+                None => Cell::Text(raw),
+            }
+        }
+        _ => Cell::Text(raw),
+    }
+}
+
+/// Matches `name` against a pattern with `*` (any run) and `?` (one character).
+fn wildcard(pattern: &str, name: &str) -> bool {
+    let (p, n): (Vec<char>, Vec<char>) = (pattern.chars().collect(), name.chars().collect());
+    let (mut pi, mut ni, mut star, mut mark) = (0, 0, None, 0);
+    while ni < n.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == n[ni]) {
+            pi += 1;
+            ni += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some(pi);
+            mark = ni;
+            pi += 1;
+        } else if let Some(s) = star {
+            pi = s + 1;
+            mark += 1;
+            ni = mark;
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|&c| c == '*')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wildcard;
+
+    #[test]
+    fn wildcards() {
+        assert!(wildcard("ord_*.csv", "ord_2019.csv"));
+        assert!(wildcard("ord.csv", "ord.csv"));
+        assert!(!wildcard("ord.csv", "ord.csv.bak"));
+        assert!(wildcard("ord_????.csv", "ord_2019.csv"));
+        assert!(!wildcard("ord_*.csv", "order.csv"));
+    }
+}
+
+#[cfg(test)]
+mod format_tests {
+    use super::*;
+
+    #[test]
+    fn custom_timestamp_and_date_formats() {
+        let opts = CsvOptions {
+            date_format: Some("%d.%m.%Y".into()),
+            timestamp_format: Some("%d.%m.%Y %H:%M:%S%.f".into()),
+            ..CsvOptions::default()
+        };
+        let mut scratch = Vec::new();
+        let c = field_cell(
+            b"01.03.2024 10:00:00.654321",
+            Kind::Timestamp,
+            false,
+            &opts,
+            &mut scratch,
+        );
+        assert!(
+            matches!(
+                c,
+                Cell::Timestamp {
+                    nanos: 654_321_000,
+                    ..
+                }
+            ),
+            "{c:?}"
+        );
+        let c = field_cell(b"29.02.2024", Kind::Date, false, &opts, &mut scratch);
+        assert!(matches!(c, Cell::Date(_)), "{c:?}");
+    }
+}
