@@ -151,10 +151,14 @@ fn resolve(
             anyhow::anyhow!("memory limit {text:?} is not a size of at least 1 MiB\nhint: write it like 512MiB or 2GiB")
         })?,
     };
+    let mut tables = config.tables;
+    for t in &mut tables {
+        load_map_files(t, base)?;
+    }
     let settings = cutover_run::Settings {
         source_url,
         target_url,
-        tables: config.tables,
+        tables,
         jobs: jobs.max(1),
         batch_rows: common
             .batch_rows
@@ -170,6 +174,43 @@ fn resolve(
         memory_limit,
     };
     Ok((settings, out))
+}
+
+/// Reads every `map_file` of a table into its column's `map` (entries written in the config win).
+fn load_map_files(t: &mut cutover_config::TableConfig, base: &Path) -> anyhow::Result<()> {
+    for (column, source) in t.columns.iter_mut() {
+        let cutover_config::ColumnSource::Spec(spec) = source else {
+            continue;
+        };
+        let Some(file) = &spec.map_file else { continue };
+        let path = base.join(file);
+        let hint = || {
+            format!(
+                "table {}, column {column}: map_file {}\nhint: a CSV file with a header line and two columns: source value, target value",
+                t.name,
+                path.display()
+            )
+        };
+        let mut reader = csv::ReaderBuilder::new()
+            .flexible(false)
+            .from_path(&path)
+            .with_context(hint)?;
+        let map = spec.map.get_or_insert_with(Default::default);
+        for record in reader.records() {
+            let record = record.with_context(hint)?;
+            if record.len() != 2 {
+                anyhow::bail!(
+                    "{}: line {} has {} fields, expected 2",
+                    hint(),
+                    record.position().map_or(0, |p| p.line()),
+                    record.len()
+                );
+            }
+            map.entry(record[0].to_string())
+                .or_insert_with(|| record[1].to_string());
+        }
+    }
+    Ok(())
 }
 
 /// `cutover check`: run, print the summary, write the reports, return the exit code.

@@ -124,7 +124,7 @@ fn a_latin1_export_against_renamed_postgres_columns_finds_real_defects() {
         ("joined", "SEIT"),
     ]
     .into_iter()
-    .map(|(a, b)| (a.to_string(), b.to_string()))
+    .map(|(a, b)| (a.to_string(), b.into()))
     .collect();
     let mut s = settings(&format!("csv://{}", dir.path().display()), &pg.url, vec![t]);
     s.source_csv = latin1_options();

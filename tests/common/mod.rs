@@ -195,6 +195,7 @@ pub fn table(name: &str, key: Option<&[&str]>) -> cutover_config::TableConfig {
         columns: Default::default(),
         ignore: vec![],
         source_where: None,
+        source_query: None,
         target_where: None,
     }
 }

@@ -106,9 +106,14 @@ pub struct TableConfig {
     pub source_name: Option<String>,
     /// Key columns (target names); default: the target's primary key.
     pub key: Option<Vec<String>>,
-    /// Renamed columns: target column = source column.
+    /// Where target columns come from: a renamed source column (`id = "ORD_ID"`) or a
+    /// specification (`status = { name = "STAT", map = { A = "ACTIVE" } }`,
+    /// `full_name = { expr = "FIRST || ' ' || LAST" }`).
     #[serde(default)]
-    pub columns: BTreeMap<String, String>,
+    pub columns: BTreeMap<String, ColumnSource>,
+    /// A query on the source whose result is compared instead of a table (a split or merged
+    /// table): `SELECT … FROM A JOIN B …`.
+    pub source_query: Option<String>,
     /// Target columns left out of the comparison.
     #[serde(default)]
     pub ignore: Vec<String>,
@@ -119,9 +124,94 @@ pub struct TableConfig {
 }
 
 impl TableConfig {
-    /// The table's name on the source side.
+    /// The table's name on the source side (`query` for a `source_query`).
     pub fn source_table(&self) -> &str {
-        self.source_name.as_deref().unwrap_or(&self.name)
+        match (&self.source_name, &self.source_query) {
+            (Some(n), _) => n,
+            (None, Some(_)) => "query",
+            (None, None) => &self.name,
+        }
+    }
+}
+
+/// Where a target column's values come from on the source.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ColumnSource {
+    /// A source column of another name.
+    Name(String),
+    /// A column, an expression, and/or a value map.
+    Spec(ColumnSpec),
+}
+
+/// A column specification. Without `name` or `expr` the source column has the target's name.
+#[derive(Debug, Clone, Deserialize, PartialEq, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ColumnSpec {
+    /// The source column.
+    pub name: Option<String>,
+    /// An SQL expression the source engine computes (`TRIM(FIRST_NM) || ' ' || TRIM(LAST_NM)`).
+    pub expr: Option<String>,
+    /// Translated codes: source value = target value.
+    pub map: Option<BTreeMap<String, String>>,
+    /// A CSV file of translations (two columns: source value, target value; a header line),
+    /// relative to the config file; read by the CLI into `map`.
+    pub map_file: Option<PathBuf>,
+}
+
+impl<'de> Deserialize<'de> for ColumnSource {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        // A hand-written visitor, so a typo inside a specification is reported as the unknown
+        // field it is, not as "matched no variant".
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = ColumnSource;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a source column name, or a table such as { name = \"STAT\", map = { A = \"ACTIVE\" } }")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<ColumnSource, E> {
+                Ok(ColumnSource::Name(v.to_string()))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<ColumnSource, A::Error> {
+                ColumnSpec::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(ColumnSource::Spec)
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
+}
+
+impl From<&str> for ColumnSource {
+    fn from(name: &str) -> Self {
+        ColumnSource::Name(name.to_string())
+    }
+}
+
+impl ColumnSource {
+    /// The source column name, if the values come from a stored column of another name.
+    pub fn name(&self) -> Option<&str> {
+        match self {
+            ColumnSource::Name(n) => Some(n),
+            ColumnSource::Spec(s) => s.name.as_deref(),
+        }
+    }
+
+    /// The expression, if the engine computes the values.
+    pub fn expr(&self) -> Option<&str> {
+        match self {
+            ColumnSource::Name(_) => None,
+            ColumnSource::Spec(s) => s.expr.as_deref(),
+        }
+    }
+
+    /// The value map, if codes are translated.
+    pub fn map(&self) -> Option<&BTreeMap<String, String>> {
+        match self {
+            ColumnSource::Name(_) => None,
+            ColumnSource::Spec(s) => s.map.as_ref(),
+        }
     }
 }
 
@@ -263,11 +353,24 @@ impl Config {
                     }
                 }
             }
+            if t.source_name.is_some() && t.source_query.is_some() {
+                return Err(invalid(
+                    format!("table {} sets both source_name and source_query", t.name),
+                    "keep source_query for a split or merged table, source_name for a renamed one",
+                ));
+            }
             for (target, source) in &t.columns {
-                if target.trim().is_empty() || source.trim().is_empty() {
+                let empty = |s: Option<&str>| s.is_some_and(|s| s.trim().is_empty());
+                if target.trim().is_empty() || empty(source.name()) || empty(source.expr()) {
                     return Err(invalid(
-                        format!("table {}: columns has an empty name", t.name),
+                        format!("table {}: columns has an empty name or expression", t.name),
                         "write columns = { target_column = \"SOURCE_COLUMN\" }",
+                    ));
+                }
+                if source.name().is_some() && source.expr().is_some() {
+                    return Err(invalid(
+                        format!("table {}: column {target} sets both name and expr", t.name),
+                        "a column comes from a source column (name) or an expression (expr), not both",
                     ));
                 }
             }
@@ -387,7 +490,7 @@ source_where = "ORD_DATE >= '2015-01-01'"
     fn parses_a_full_table() {
         let c = Config::parse(MINIMAL, "c.toml").unwrap();
         assert_eq!(c.tables[0].source_table(), "ORD");
-        assert_eq!(c.tables[0].columns["id"], "ORD_ID");
+        assert_eq!(c.tables[0].columns["id"].name(), Some("ORD_ID"));
     }
 
     #[test]
@@ -421,6 +524,40 @@ source_where = "ORD_DATE >= '2015-01-01'"
                 .unwrap_err()
                 .to_string()
                 .contains("also in ignore")
+        );
+    }
+
+    #[test]
+    fn column_specs() {
+        let text = MINIMAL.replace(
+            "columns = { id = \"ORD_ID\" }",
+            "columns = { id = \"ORD_ID\", status = { name = \"STAT\", map = { A = \"ACTIVE\" } }, full = { expr = \"A || B\" } }",
+        );
+        let c = Config::parse(&text, "c.toml").unwrap();
+        let cols = &c.tables[0].columns;
+        assert_eq!(cols["status"].name(), Some("STAT"));
+        assert_eq!(cols["status"].map().unwrap()["A"], "ACTIVE");
+        assert_eq!(cols["full"].expr(), Some("A || B"));
+        let both = text.replace("name = \"STAT\"", "name = \"STAT\", expr = \"x\"");
+        assert!(
+            Config::parse(&both, "c.toml")
+                .unwrap_err()
+                .to_string()
+                .contains("both name and expr")
+        );
+        let typo = text.replace("map = {", "mapp = {");
+        let err = Config::parse(&typo, "c.toml").unwrap_err().to_string();
+        assert!(
+            err.contains("line 11") && err.contains("unknown field `mapp`"),
+            "{err}"
+        );
+        let q = MINIMAL.replace(
+            "source_name = \"ORD\"",
+            "source_query = \"SELECT * FROM A JOIN B USING (id)\"",
+        );
+        assert_eq!(
+            Config::parse(&q, "c.toml").unwrap().tables[0].source_table(),
+            "query"
         );
     }
 

@@ -68,8 +68,10 @@ pub struct Summary {
 pub struct TableReport {
     /// Target table.
     pub name: String,
-    /// Source table.
+    /// Source table (`query` when a source query is compared).
     pub source_name: String,
+    /// The source query compared instead of a table.
+    pub source_query: Option<String>,
     /// `match`, `differ`, `error` or `interrupted`.
     pub status: String,
     /// Why the table could not be checked.
@@ -125,8 +127,12 @@ pub struct TableError {
 pub struct ColumnReport {
     /// Target column.
     pub name: String,
-    /// Source column.
+    /// Source column (the target name for an expression).
     pub source_name: String,
+    /// The SQL expression the source computes for this column.
+    pub source_expr: Option<String>,
+    /// Entries of the value map that translates source codes, if any.
+    pub value_map_entries: Option<usize>,
     /// Source type as the engine names it.
     pub source_type: String,
     /// Target type.
@@ -335,6 +341,7 @@ fn table_report(result: &TableResult) -> TableReport {
         TableResult::Failed(f) => TableReport {
             name: f.name.clone(),
             source_name: f.source_name.clone(),
+            source_query: None,
             status: if f.interrupted {
                 "interrupted"
             } else {
@@ -375,6 +382,8 @@ fn checked_report(c: &CheckedTable) -> TableReport {
         .map(|(i, col)| ColumnReport {
             name: col.target.name.clone(),
             source_name: col.source.name.clone(),
+            source_expr: col.source.expr.clone(),
+            value_map_entries: col.map.as_ref().map(|m| m.map.len()),
             source_type: col.source.type_name.clone(),
             target_type: col.target.type_name.clone(),
             compare_as: col.compare.name().to_string(),
@@ -398,6 +407,7 @@ fn checked_report(c: &CheckedTable) -> TableReport {
     TableReport {
         name: p.name.clone(),
         source_name: p.source_name.clone(),
+        source_query: p.source_query.clone(),
         status: if d.is_match() { "match" } else { "differ" }.to_string(),
         error: None,
         key: key_names.to_vec(),

@@ -49,8 +49,39 @@ pub(crate) fn render(r: &Report) -> String {
     }
     for t in &r.tables {
         let _ = writeln!(o, "\n## {}: {}\n", t.name, t.status);
-        if t.source_name != t.name {
-            let _ = writeln!(o, "Source table: `{}`.", t.source_name);
+        match &t.source_query {
+            Some(q) => {
+                let _ = writeln!(
+                    o,
+                    "Source query: `{}`.",
+                    q.replace('`', "'").replace('\n', " ")
+                );
+            }
+            None if t.source_name != t.name => {
+                let _ = writeln!(o, "Source table: `{}`.", t.source_name);
+            }
+            None => {}
+        }
+        for c in t
+            .columns
+            .iter()
+            .filter(|c| c.source_expr.is_some() || c.value_map_entries.is_some())
+        {
+            if let Some(e) = &c.source_expr {
+                let _ = writeln!(
+                    o,
+                    "Column {} is computed on the source as `{}`.",
+                    c.name,
+                    e.replace('`', "'")
+                );
+            }
+            if let Some(n) = c.value_map_entries {
+                let _ = writeln!(
+                    o,
+                    "Column {} translates source codes through a value map of {n} entries.",
+                    c.name
+                );
+            }
         }
         if let Some(e) = &t.error {
             let _ = writeln!(

@@ -4,7 +4,11 @@
 use crate::FailedTable;
 use cutover_check::{ColumnCodec, Kind};
 use cutover_config::TableConfig;
-use cutover_source::{ColumnInfo, Connection, ReadRequest, TableSchema};
+use cutover_source::{ColumnInfo, Connection, ReadRequest, TableSchema, ValueMap};
+use std::sync::Arc;
+
+/// How many located problems (unmapped codes, unparseable values) a side records per table.
+const PROBLEMS_PER_SIDE: usize = 50;
 
 /// One compared column.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,6 +21,8 @@ pub struct ColumnPlan {
     pub compare: Kind,
     /// True when no value of one side could equal a value of the other.
     pub incompatible: bool,
+    /// Translated codes applied to the source values.
+    pub map: Option<Arc<ValueMap>>,
 }
 
 /// What is compared for one table.
@@ -24,8 +30,10 @@ pub struct ColumnPlan {
 pub struct TablePlan {
     /// The target table.
     pub name: String,
-    /// The source table.
+    /// The source table (`query` for a source query).
     pub source_name: String,
+    /// The query compared instead of a source table.
+    pub source_query: Option<String>,
     /// Compared columns, key columns first.
     pub columns: Vec<ColumnPlan>,
     /// How many leading columns form the key.
@@ -87,6 +95,17 @@ impl TablePlan {
             batch_rows,
             snapshot: snapshots[target as usize].clone(),
             memory_budget,
+            query: if target {
+                None
+            } else {
+                self.source_query.clone()
+            },
+            maps: self
+                .columns
+                .iter()
+                .map(|c| if target { None } else { c.map.clone() })
+                .collect(),
+            problems_left: std::cell::Cell::new(PROBLEMS_PER_SIDE),
         };
         (side(false), side(true))
     }
@@ -129,11 +148,20 @@ pub(crate) async fn plan_table(
         )),
     };
     let target = describe(tgt.describe(&t.name).await, "target", &t.name)?;
-    let source = describe(
-        src.describe(t.source_table()).await,
-        "source",
-        t.source_table(),
-    )?;
+    let source = match &t.source_query {
+        Some(q) => src.describe_query(q).await.map_err(|e| {
+            fail(
+                t,
+                format!("the source_query of table {} does not run: {e}", t.name),
+                "run the query by hand on the source and fix it",
+            )
+        })?,
+        None => describe(
+            src.describe(t.source_table()).await,
+            "source",
+            t.source_table(),
+        )?,
+    };
 
     for name in t.columns.keys().chain(&t.ignore) {
         if target.column(name).is_none() {
@@ -191,12 +219,36 @@ pub(crate) async fn plan_table(
     }
     let mut columns = Vec::new();
     for tc in ordered {
-        let mapped = t
+        let spec = t
             .columns
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(&tc.name))
-            .map(|(_, v)| v.as_str());
+            .map(|(_, v)| v);
+        let mapped = spec.and_then(|s| s.name());
         let source_name = mapped.unwrap_or(&tc.name);
+        let map = spec.and_then(|s| s.map()).map(|m| {
+            Arc::new(ValueMap {
+                map: m
+                    .iter()
+                    .map(|(k, v)| (k.clone().into_bytes(), v.clone().into_bytes()))
+                    .collect(),
+            })
+        });
+        if let Some(expr) = spec.and_then(|s| s.expr()) {
+            let sc = ColumnInfo::computed(tc.name.clone(), expr);
+            columns.push(ColumnPlan {
+                compare: if map.is_some() {
+                    tc.kind
+                } else {
+                    Kind::unify(sc.kind, tc.kind).unwrap_or(tc.kind)
+                },
+                target: tc.clone(),
+                source: sc,
+                incompatible: false,
+                map,
+            });
+            continue;
+        }
         let sc = source.column(source_name).ok_or_else(|| {
             let what = match mapped {
                 Some(m) => format!("table {}: column {} maps to source column {m}, which {} does not have", t.name, tc.name, t.source_table()),
@@ -217,8 +269,14 @@ pub(crate) async fn plan_table(
         columns.push(ColumnPlan {
             target: tc.clone(),
             source: sc.clone(),
-            compare: unified.unwrap_or(tc.kind),
-            incompatible: unified.is_none(),
+            // Translated codes take the target's kind: the map's values are target values.
+            compare: if map.is_some() {
+                tc.kind
+            } else {
+                unified.unwrap_or(tc.kind)
+            },
+            incompatible: unified.is_none() && map.is_none(),
+            map,
         });
     }
     let unmapped_source = source
@@ -230,6 +288,7 @@ pub(crate) async fn plan_table(
     let plan = TablePlan {
         name: t.name.clone(),
         source_name: t.source_table().to_string(),
+        source_query: t.source_query.clone(),
         key_len: key.len(),
         key_origin,
         columns,

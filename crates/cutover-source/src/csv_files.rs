@@ -160,6 +160,7 @@ impl Conn {
             .header(first)?
             .into_iter()
             .map(|name| ColumnInfo {
+                expr: None,
                 name,
                 type_name: "csv text".into(),
                 kind: Kind::Text,
@@ -281,7 +282,7 @@ impl Conn {
                     } else {
                         field_cell(&raw, codec.compare, decimal_comma, &self.opts, &mut scratch)
                     };
-                    if batch.push(cell, *codec) == Some(EncodeNote::NotConvertible) {
+                    if req.push(&mut batch, i, cell) == Some(EncodeNote::NotConvertible) {
                         problems += 1;
                         if problems <= PROBLEMS_PER_TABLE {
                             batch.add_problem(format!(

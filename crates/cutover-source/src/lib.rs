@@ -13,7 +13,7 @@ mod sort;
 mod sqlite;
 mod url_util;
 
-use cutover_check::{Batch, ColumnCodec, Kind};
+use cutover_check::{Batch, Cell, ColumnCodec, Kind};
 pub use url_util::redact;
 
 /// The engines cutover reads.
@@ -62,6 +62,46 @@ pub struct ColumnInfo {
     pub type_name: String,
     /// How cutover reads it.
     pub kind: Kind,
+    /// An SQL expression computed by the engine instead of a stored column (read as text).
+    pub expr: Option<String>,
+}
+
+impl ColumnInfo {
+    /// A stored column.
+    pub fn stored(name: impl Into<String>, type_name: impl Into<String>, kind: Kind) -> ColumnInfo {
+        ColumnInfo {
+            name: name.into(),
+            type_name: type_name.into(),
+            kind,
+            expr: None,
+        }
+    }
+
+    /// A column computed by the engine from `expr`, named `name` in reports. Its value is read
+    /// as text and converted to the other side's kind in the canonical layer.
+    pub fn computed(name: impl Into<String>, expr: impl Into<String>) -> ColumnInfo {
+        ColumnInfo {
+            name: name.into(),
+            type_name: "expression".into(),
+            kind: Kind::Text,
+            expr: Some(expr.into()),
+        }
+    }
+
+    /// The SQL that reads this column: the quoted name, or the expression in parentheses.
+    fn sql(&self, quote: fn(&str) -> String) -> String {
+        match &self.expr {
+            Some(e) => format!("({e})"),
+            None => quote(&self.name),
+        }
+    }
+}
+
+/// Translated codes: source value (as text) to the value the target should hold.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ValueMap {
+    /// The translations.
+    pub map: std::collections::HashMap<Vec<u8>, Vec<u8>>,
 }
 
 /// A table's columns and primary key.
@@ -87,8 +127,12 @@ impl TableSchema {
 /// What to read from one side.
 #[derive(Debug, Clone)]
 pub struct ReadRequest {
-    /// The table (`name` or `schema.name`).
+    /// The table (`name` or `schema.name`), or a label when `query` is set.
     pub table: String,
+    /// A query whose result is read instead of a table (`source_query`).
+    pub query: Option<String>,
+    /// Per column: translated codes applied to the values read, if any.
+    pub maps: Vec<Option<std::sync::Arc<ValueMap>>>,
     /// Columns to select, in order; the first `key_columns` are the key.
     pub columns: Vec<ColumnInfo>,
     /// How each column is encoded.
@@ -104,12 +148,54 @@ pub struct ReadRequest {
     pub snapshot: Option<String>,
     /// Memory for sorting rows of an unordered source (files) before spilling to disk.
     pub memory_budget: usize,
+    /// How many more located problems this read records (the rest are only counted).
+    pub problems_left: std::cell::Cell<usize>,
 }
 
 impl ReadRequest {
     fn new_batch(&self) -> Batch {
         Batch::new(self.columns.len())
     }
+    /// Appends the value of column `col`, translated through the column's value map if it has
+    /// one. A value the map does not know is kept as it is and recorded as a problem.
+    /// Returns the note of [`Batch::push`].
+    fn push(
+        &self,
+        batch: &mut Batch,
+        col: usize,
+        cell: Cell<'_>,
+    ) -> Option<cutover_check::canonical::EncodeNote> {
+        let codec = self.codecs[col];
+        let Some(map) = self.maps.get(col).and_then(Option::as_ref) else {
+            return batch.push(cell, codec);
+        };
+        let text: Option<std::borrow::Cow<'_, [u8]>> = match cell {
+            Cell::Null => return batch.push(cell, codec),
+            Cell::Text(b) | Cell::DecimalText(b) => Some(b.into()),
+            Cell::Int(i) => Some(i.to_string().into_bytes().into()),
+            Cell::UInt(i) => Some(i.to_string().into_bytes().into()),
+            Cell::Bool(b) => Some(if b { &b"true"[..] } else { &b"false"[..] }.into()),
+            _ => None,
+        };
+        match text.as_ref().and_then(|t| map.map.get(t.as_ref())) {
+            Some(mapped) => batch.push(Cell::Text(mapped), codec),
+            None => {
+                if self.problems_left.get() > 0 {
+                    self.problems_left.set(self.problems_left.get() - 1);
+                    let shown = text.map_or_else(
+                        || format!("{cell:?}"),
+                        |t| String::from_utf8_lossy(&t).into_owned(),
+                    );
+                    batch.add_problem(format!(
+                        "source column {}: value {shown:?} has no entry in the value map",
+                        self.columns[col].name
+                    ));
+                }
+                batch.push(cell, codec)
+            }
+        }
+    }
+
     /// Hands `batch` to `sink` when it is full, or with `last` when it holds any row, and starts
     /// a new one; fails with [`SourceError::Stopped`] when the consumer stopped reading.
     fn flush(
@@ -218,6 +304,19 @@ impl Connection {
         }
     }
 
+    /// Describes the result columns of a query (`source_query`) without running it.
+    pub async fn describe_query(&mut self, query: &str) -> Result<TableSchema, SourceError> {
+        match self {
+            Connection::Sqlite(c) => c.describe_query(query).await,
+            Connection::Postgres(c) => c.describe_query(query).await,
+            Connection::MySql(c) => c.describe_query(query).await,
+            Connection::Csv(_) => Err(SourceError::Query {
+                sql: query.to_string(),
+                message: "a CSV side cannot run a query".into(),
+            }),
+        }
+    }
+
     /// Streams the requested rows in binary key order, one snapshot, to `sink`; `sink` returns
     /// false to stop early. Opens the read-only snapshot transaction itself.
     pub async fn read(
@@ -271,9 +370,10 @@ fn build_select(
     order_col: &dyn Fn(&ColumnInfo) -> String,
 ) -> String {
     let (schema, name) = split_name(&req.table);
-    let table = match schema {
-        Some(s) => format!("{}.{}", quote(s), quote(name)),
-        None => quote(name),
+    let table = match (&req.query, schema) {
+        (Some(q), _) => format!("({q}) AS cutover_src"),
+        (None, Some(s)) => format!("{}.{}", quote(s), quote(name)),
+        (None, None) => quote(name),
     };
     let cols: Vec<String> = req.columns.iter().map(select_col).collect();
     let mut sql = format!("SELECT {} FROM {table}", cols.join(", "));
@@ -288,6 +388,35 @@ fn build_select(
         sql.push_str(&format!(" ORDER BY {}", order.join(", ")));
     }
     sql
+}
+
+/// The result columns of `query` as sqlx describes them, with each type name mapped by `map`
+/// to (engine type name, kind).
+async fn describe_with<DB: sqlx::Database>(
+    conn: &mut DB::Connection,
+    query: &str,
+    map: impl Fn(&str) -> (String, Kind),
+) -> Result<TableSchema, SourceError>
+where
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+{
+    use sqlx::{Column as _, Executor as _, SqlSafeStr as _, Statement as _, TypeInfo as _};
+    let statement = conn
+        .prepare(sqlx::AssertSqlSafe(query.to_string()).into_sql_str())
+        .await
+        .map_err(|e| query_error(query, e))?;
+    let columns = statement
+        .columns()
+        .iter()
+        .map(|c| {
+            let (type_name, kind) = map(c.type_info().name());
+            ColumnInfo::stored(c.name(), type_name, kind)
+        })
+        .collect();
+    Ok(TableSchema {
+        columns,
+        primary_key: vec![],
+    })
 }
 
 fn quote_double(ident: &str) -> String {

@@ -150,6 +150,7 @@ impl Conn {
                 column_type
             };
             columns.push(ColumnInfo {
+                expr: None,
                 name,
                 type_name,
                 kind,
@@ -168,6 +169,26 @@ impl Conn {
             columns,
             primary_key,
         }))
+    }
+
+    pub(crate) async fn describe_query(&mut self, query: &str) -> Result<TableSchema, SourceError> {
+        crate::describe_with::<sqlx::MySql>(&mut self.conn, query, |name| {
+            // sqlx names wire types (`BIGINT UNSIGNED`, `BOOLEAN` for tinyint(1), `TEXT`, …).
+            let (data_type, column_type) = match name {
+                "BOOLEAN" => ("tinyint", "tinyint(1)"),
+                "VARBINARY" | "BINARY" => ("varbinary", "varbinary"),
+                other => {
+                    let first = other.split(' ').next().unwrap_or(other);
+                    (first, first)
+                }
+            };
+            let data_type = data_type.to_ascii_lowercase();
+            (
+                column_type.to_ascii_lowercase(),
+                kind_of(&data_type, column_type),
+            )
+        })
+        .await
     }
 
     pub(crate) async fn read(
@@ -190,7 +211,7 @@ impl Conn {
                         .map(|c| c.type_info().name().to_string())
                         .collect();
                 }
-                for (i, codec) in req.codecs.iter().enumerate() {
+                for (i, wire) in wires.iter().enumerate() {
                     let v = row.try_get_raw(i).map_err(|e| query_error(&sql, e))?;
                     let cell = if v.is_null() {
                         Cell::Null
@@ -200,14 +221,12 @@ impl Conn {
                                 column: req.columns[i].name.clone(),
                                 message: e.to_string(),
                             })?;
-                        decode(&wires[i], raw, req.columns[i].kind).map_err(|m| {
-                            SourceError::Decode {
-                                column: req.columns[i].name.clone(),
-                                message: m,
-                            }
+                        decode(wire, raw, req.columns[i].kind).map_err(|m| SourceError::Decode {
+                            column: req.columns[i].name.clone(),
+                            message: m,
                         })?
                     };
-                    batch.push(cell, *codec);
+                    req.push(&mut batch, i, cell);
                 }
                 req.flush(&mut batch, sink, false)?;
             }
@@ -226,16 +245,16 @@ pub(crate) fn select_sql(req: &ReadRequest) -> String {
         &|c| {
             let data_type = c.type_name.split('(').next().unwrap_or("").trim();
             if c.kind != Kind::Json && read_as_text(data_type) {
-                format!("CAST({} AS CHAR)", quote(&c.name))
+                format!("CAST({} AS CHAR)", c.sql(quote))
             } else {
-                quote(&c.name)
+                c.sql(quote)
             }
         },
         &|c| match c.kind {
             Kind::Text | Kind::Char | Kind::Uuid | Kind::Json => {
-                format!("CAST({} AS BINARY)", quote(&c.name))
+                format!("CAST({} AS BINARY)", c.sql(quote))
             }
-            _ => quote(&c.name),
+            _ => c.sql(quote),
         },
     )
 }

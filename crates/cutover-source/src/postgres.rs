@@ -138,6 +138,7 @@ impl Conn {
             }
             columns.push((
                 ColumnInfo {
+                    expr: None,
                     kind: kind_of(&type_name),
                     name,
                     type_name,
@@ -146,6 +147,35 @@ impl Conn {
             ));
         }
         Ok(Some(TableSchema::from_key_positions(columns)))
+    }
+
+    pub(crate) async fn describe_query(&mut self, query: &str) -> Result<TableSchema, SourceError> {
+        crate::describe_with::<sqlx::Postgres>(&mut self.conn, query, |name| {
+            let type_name = match name {
+                "BOOL" => "boolean",
+                "INT2" => "smallint",
+                "INT4" => "integer",
+                "INT8" => "bigint",
+                "NUMERIC" => "numeric",
+                "FLOAT4" => "real",
+                "FLOAT8" => "double precision",
+                "TEXT" => "text",
+                "VARCHAR" => "character varying",
+                "BPCHAR" => "character",
+                "NAME" => "name",
+                "BYTEA" => "bytea",
+                "DATE" => "date",
+                "TIME" => "time without time zone",
+                "TIMESTAMP" => "timestamp without time zone",
+                "TIMESTAMPTZ" => "timestamp with time zone",
+                "UUID" => "uuid",
+                "JSON" => "json",
+                "JSONB" => "jsonb",
+                other => return (other.to_lowercase(), Kind::Text),
+            };
+            (type_name.to_string(), kind_of(type_name))
+        })
+        .await
     }
 
     pub(crate) async fn export_snapshot(&mut self) -> Result<String, SourceError> {
@@ -222,7 +252,7 @@ impl Conn {
                                     })?
                             }
                         };
-                        batch.push(cell, req.codecs[i]);
+                        req.push(&mut batch, i, cell);
                     }
                     pos += n;
                     req.flush(&mut batch, sink, false)?;
@@ -242,14 +272,14 @@ pub(crate) fn select_sql(req: &ReadRequest) -> String {
         req,
         quote_double,
         &|c| match wire_of(&c.type_name) {
-            Wire::AsText => format!("{}::text", quote_double(&c.name)),
-            _ => quote_double(&c.name),
+            Wire::AsText => format!("{}::text", c.sql(quote_double)),
+            _ => c.sql(quote_double),
         },
         &|c| match wire_of(&c.type_name) {
             Wire::Text | Wire::AsText => {
-                format!("{}::text COLLATE \"C\" NULLS FIRST", quote_double(&c.name))
+                format!("{}::text COLLATE \"C\" NULLS FIRST", c.sql(quote_double))
             }
-            _ => format!("{} NULLS FIRST", quote_double(&c.name)),
+            _ => format!("{} NULLS FIRST", c.sql(quote_double)),
         },
     )
 }

@@ -54,6 +54,7 @@ impl Conn {
             let pk_pos: i64 = r.try_get("pk").map_err(|e| query_error(&sql, e))?;
             columns.push((
                 ColumnInfo {
+                    expr: None,
                     kind: kind_of(&type_name),
                     name,
                     type_name,
@@ -62,6 +63,13 @@ impl Conn {
             ));
         }
         Ok(Some(TableSchema::from_key_positions(columns)))
+    }
+
+    pub(crate) async fn describe_query(&mut self, query: &str) -> Result<TableSchema, SourceError> {
+        crate::describe_with::<sqlx::Sqlite>(&mut self.conn, query, |name| {
+            (name.to_string(), kind_of(name))
+        })
+        .await
     }
 
     pub(crate) async fn read(
@@ -74,7 +82,7 @@ impl Conn {
         let mut rows = sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).fetch(&mut self.conn);
         let mut batch = req.new_batch();
         while let Some(row) = rows.try_next().await.map_err(|e| query_error(&sql, e))? {
-            for (i, codec) in req.codecs.iter().enumerate() {
+            for i in 0..req.codecs.len() {
                 let v = row.try_get_raw(i).map_err(|e| query_error(&sql, e))?;
                 let cell = if v.is_null() {
                     Cell::Null
@@ -91,7 +99,7 @@ impl Conn {
                         _ => Cell::Text(row.try_get_unchecked::<&[u8], _>(i).map_err(err)?),
                     }
                 };
-                batch.push(cell, *codec);
+                req.push(&mut batch, i, cell);
             }
             req.flush(&mut batch, sink, false)?;
         }
@@ -107,12 +115,12 @@ pub(crate) fn select_sql(req: &ReadRequest) -> String {
     build_select(
         req,
         quote_double,
-        &|c| quote_double(&c.name),
+        &|c| c.sql(quote_double),
         &|c| match c.kind {
             Kind::Text | Kind::Char | Kind::Uuid | Kind::Json => {
-                format!("{} COLLATE BINARY", quote_double(&c.name))
+                format!("{} COLLATE BINARY", c.sql(quote_double))
             }
-            _ => quote_double(&c.name),
+            _ => c.sql(quote_double),
         },
     )
 }
