@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 const LEGACY_SQL: &str = include_str!("../fixtures/demo/legacy.sql");
 const MIGRATE_SQL: &str = include_str!("../fixtures/demo/migrate.sql");
 const CONFIG: &str = include_str!("../fixtures/demo/cutover.toml");
+/// The legacy's currency reference book as its export tool wrote it: Windows-1252, `;`.
+const CURR_CSV: &[u8] = include_bytes!("../fixtures/demo/exports/CURR.csv");
 
 /// A planted defect: the table, what the check must count, and the story behind it.
 struct Expected {
@@ -27,7 +29,7 @@ const EXPECTED: &[Expected] = &[
         extra: 0,
         changed: 0,
         duplicate_keys: 0,
-        story: "the reference book lost CZK",
+        story: "the reference book (a CSV export) lost CZK",
     },
     Expected {
         table: "departments",
@@ -106,6 +108,11 @@ pub fn run(dir: Option<&Path>, common: &CommonArgs) -> anyhow::Result<u8> {
         cutover_source::fixtures::build_sqlite(&new, MIGRATE_SQL, Some((&legacy, "legacy"))).await
     })
     .context("cannot build the demo databases")?;
+    let exports = dir.join("exports");
+    std::fs::create_dir_all(&exports)
+        .with_context(|| format!("cannot create {}", exports.display()))?;
+    std::fs::write(exports.join("CURR.csv"), CURR_CSV)
+        .context("cannot write the demo's CSV export")?;
     let config = dir.join("cutover.toml");
     std::fs::write(&config, CONFIG)
         .with_context(|| format!("cannot write {}", config.display()))?;

@@ -154,6 +154,10 @@ fn resolve(
     let mut tables = config.tables;
     for t in &mut tables {
         load_map_files(t, base)?;
+        t.source_url = t
+            .source_url
+            .as_deref()
+            .map(|u| cutover_config::absolutise_path(u, base));
     }
     let settings = cutover_run::Settings {
         source_url,

@@ -196,6 +196,7 @@ pub fn table(name: &str, key: Option<&[&str]>) -> cutover_config::TableConfig {
         ignore: vec![],
         source_where: None,
         source_query: None,
+        source_url: None,
         target_where: None,
     }
 }

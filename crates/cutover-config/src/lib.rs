@@ -114,6 +114,9 @@ pub struct TableConfig {
     /// A query on the source whose result is compared instead of a table (a split or merged
     /// table): `SELECT … FROM A JOIN B …`.
     pub source_query: Option<String>,
+    /// Where this table's source lives, when not on `[source]`: another database, or a folder
+    /// of exports (`csv://exports`), read with `[source.csv]`.
+    pub source_url: Option<String>,
     /// Target columns left out of the comparison.
     #[serde(default)]
     pub ignore: Vec<String>,
@@ -352,6 +355,11 @@ impl Config {
                         ));
                     }
                 }
+            }
+            if let Some(url) = &t.source_url {
+                check_scheme(url).map_err(|m| {
+                    invalid(format!("table {}: source_url: {m}", t.name), SCHEME_HINT)
+                })?;
             }
             if t.source_name.is_some() && t.source_query.is_some() {
                 return Err(invalid(

@@ -72,6 +72,8 @@ pub struct TableReport {
     pub source_name: String,
     /// The source query compared instead of a table.
     pub source_query: Option<String>,
+    /// The table's own source (password hidden), when not the run's source.
+    pub source_url: Option<String>,
     /// `match`, `differ`, `error` or `interrupted`.
     pub status: String,
     /// Why the table could not be checked.
@@ -342,6 +344,7 @@ fn table_report(result: &TableResult) -> TableReport {
             name: f.name.clone(),
             source_name: f.source_name.clone(),
             source_query: None,
+            source_url: None,
             status: if f.interrupted {
                 "interrupted"
             } else {
@@ -408,6 +411,7 @@ fn checked_report(c: &CheckedTable) -> TableReport {
         name: p.name.clone(),
         source_name: p.source_name.clone(),
         source_query: p.source_query.clone(),
+        source_url: p.source_url.as_deref().map(cutover_source::redact),
         status: if d.is_match() { "match" } else { "differ" }.to_string(),
         error: None,
         key: key_names.to_vec(),

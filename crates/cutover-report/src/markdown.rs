@@ -49,6 +49,9 @@ pub(crate) fn render(r: &Report) -> String {
     }
     for t in &r.tables {
         let _ = writeln!(o, "\n## {}: {}\n", t.name, t.status);
+        if let Some(u) = &t.source_url {
+            let _ = writeln!(o, "Source: `{u}`.");
+        }
         match &t.source_query {
             Some(q) => {
                 let _ = writeln!(

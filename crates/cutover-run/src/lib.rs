@@ -199,7 +199,23 @@ pub fn run(
     let plans: Vec<Result<(TablePlan, String, String), FailedTable>> = settings
         .tables
         .iter()
-        .map(|t| rt.block_on(plan::plan_table(t, &mut src, &mut tgt, settings)))
+        .map(|t| {
+            rt.block_on(async {
+                match &t.source_url {
+                    None => plan::plan_table(t, &mut src, &mut tgt, settings).await,
+                    Some(url) => match Connection::connect_with(url, &settings.source_csv).await {
+                        Ok(mut own) => plan::plan_table(t, &mut own, &mut tgt, settings).await,
+                        Err(e) => Err(FailedTable {
+                            name: t.name.clone(),
+                            source_name: t.source_table().to_string(),
+                            message: format!("its source_url cannot be opened: {e}"),
+                            hint: None,
+                            interrupted: false,
+                        }),
+                    },
+                }
+            })
+        })
         .collect();
     // One snapshot per side for every table, where the engine can share one (PostgreSQL).
     // The exporting sessions stay open until every table has been read.
@@ -313,11 +329,13 @@ fn check_table(
     cancel: &AtomicBool,
 ) -> TableResult {
     let started = Instant::now();
-    let (src_req, tgt_req) = plan.requests(
-        settings.batch_rows,
-        snapshots.clone(),
-        settings.memory_budget(),
-    );
+    // A table with a source of its own is not in the run's source snapshot.
+    let snapshots = match plan.source_url {
+        Some(_) => [None, snapshots[1].clone()],
+        None => snapshots.clone(),
+    };
+    let (src_req, tgt_req) =
+        plan.requests(settings.batch_rows, snapshots, settings.memory_budget());
     let opts = DiffOptions {
         columns: plan.columns.len(),
         key_columns: plan.key_len,
@@ -326,7 +344,10 @@ fn check_table(
     let result = std::thread::scope(|scope| {
         let src = spawn_reader(
             scope,
-            settings.side(Side::Source),
+            match &plan.source_url {
+                Some(url) => (url.as_str(), &settings.source_csv),
+                None => settings.side(Side::Source),
+            },
             src_req,
             Side::Source,
             &plan.name,

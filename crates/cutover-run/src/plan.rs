@@ -34,6 +34,8 @@ pub struct TablePlan {
     pub source_name: String,
     /// The query compared instead of a source table.
     pub source_query: Option<String>,
+    /// The table's own source, when not the run's (may hold a password; never shown as is).
+    pub source_url: Option<String>,
     /// Compared columns, key columns first.
     pub columns: Vec<ColumnPlan>,
     /// How many leading columns form the key.
@@ -289,6 +291,7 @@ pub(crate) async fn plan_table(
         name: t.name.clone(),
         source_name: t.source_table().to_string(),
         source_query: t.source_query.clone(),
+        source_url: t.source_url.clone(),
         key_len: key.len(),
         key_origin,
         columns,
