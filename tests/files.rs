@@ -80,6 +80,150 @@ fn csv_in_utf8_and_latin1_fingerprints_like_postgres() {
         checked(&utf8, 0).diff.source.fingerprint,
         checked(&latin1, 0).diff.source.fingerprint
     );
+
+    std::fs::create_dir(dir.path().join("pq")).unwrap();
+    write_parquet(&dir.path().join("pq/t.parquet"));
+    let pq = run(&settings(
+        &format!("parquet://{}/pq", dir.path().display()),
+        &pg.url,
+        vec![table("t", None)],
+    ));
+    let d = &checked(&pq, 0).diff;
+    assert!(d.is_match(), "{:#?}", d.samples);
+    assert_eq!(
+        d.source.fingerprint,
+        checked(&utf8, 0).diff.source.fingerprint,
+        "Parquet, CSV and PostgreSQL agree"
+    );
+}
+
+/// The PostgreSQL rows as a Parquet file with native Arrow types, rows in another order.
+fn write_parquet(path: &std::path::Path) {
+    use arrow_array::*;
+    use arrow_schema::{Field, Schema};
+    use std::sync::Arc;
+    let days = |y, m, d| {
+        (chrono::NaiveDate::from_ymd_opt(y, m, d).unwrap()
+            - chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap())
+        .num_days() as i32
+    };
+    let micros = |s: &str| {
+        chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f")
+            .unwrap()
+            .and_utc()
+            .timestamp_micros()
+    };
+    let uuid = |s: &str| {
+        let h: String = s.chars().filter(|c| *c != '-').collect();
+        (0..16)
+            .map(|i| u8::from_str_radix(&h[2 * i..2 * i + 2], 16).unwrap())
+            .collect::<Vec<u8>>()
+    };
+    let columns: Vec<(&str, ArrayRef)> = vec![
+        (
+            "id",
+            Arc::new(Int64Array::from(vec![9223372036854775807, 2, 1])),
+        ),
+        (
+            "i",
+            Arc::new(Int32Array::from(vec![None, Some(-7), Some(42)])),
+        ),
+        (
+            "d",
+            Arc::new(
+                Decimal128Array::from(vec![12345678901234, -1, 1250])
+                    .with_precision_and_scale(14, 2)
+                    .unwrap(),
+            ),
+        ),
+        ("f", Arc::new(Float64Array::from(vec![0.0, -1e300, 0.1]))),
+        ("r", Arc::new(Float32Array::from(vec![0.0, -0.5, 1.25]))),
+        (
+            "b",
+            Arc::new(BooleanArray::from(vec![None, Some(false), Some(true)])),
+        ),
+        (
+            "txt",
+            Arc::new(StringArray::from(vec![
+                None,
+                Some("plain"),
+                Some("Grüße, \"quoted\""),
+            ])),
+        ),
+        (
+            "ch",
+            Arc::new(StringArray::from(vec![None, Some("x"), Some("ab")])),
+        ),
+        (
+            "dt",
+            Arc::new(Date32Array::from(vec![
+                None,
+                Some(days(1900, 1, 1)),
+                Some(days(2024, 2, 29)),
+            ])),
+        ),
+        (
+            "ts",
+            Arc::new(TimestampMicrosecondArray::from(vec![
+                None,
+                Some(micros("1969-12-31 23:59:59.999999")),
+                Some(micros("2024-03-01 10:00:00.654321")),
+            ])),
+        ),
+        (
+            "tstz",
+            Arc::new(
+                TimestampMicrosecondArray::from(vec![
+                    None,
+                    Some(0),
+                    Some(micros("2024-03-01 08:00:00.0")),
+                ])
+                .with_timezone("UTC"),
+            ),
+        ),
+        (
+            "u",
+            Arc::new(
+                FixedSizeBinaryArray::try_from_sparse_iter_with_size(
+                    vec![
+                        None,
+                        Some(uuid("00000000-0000-0000-0000-000000000000")),
+                        Some(uuid("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11")),
+                    ]
+                    .into_iter(),
+                    16,
+                )
+                .unwrap(),
+            ),
+        ),
+        (
+            "j",
+            Arc::new(StringArray::from(vec![
+                None,
+                Some("[]"),
+                Some("{\"a\":[1,2],\"b\":1}"),
+            ])),
+        ),
+        (
+            "n",
+            Arc::new(StringArray::from(vec![None, Some("not null"), None])),
+        ),
+    ];
+    let schema = Arc::new(Schema::new(
+        columns
+            .iter()
+            .map(|(n, a)| Field::new(*n, a.data_type().clone(), true))
+            .collect::<Vec<_>>(),
+    ));
+    let batch = RecordBatch::try_new(
+        schema.clone(),
+        columns.into_iter().map(|(_, a)| a).collect(),
+    )
+    .unwrap();
+    let file = std::fs::File::create(path).unwrap();
+    let mut w = parquet::arrow::ArrowWriter::try_new(file, schema, None).unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
 }
 
 #[test]

@@ -77,6 +77,7 @@ impl Kind {
             (Bool, Number) | (Number, Bool) => Bool,
             (Float, Number) | (Number, Float) => Number,
             (Date, Timestamp) | (Timestamp, Date) => Timestamp,
+            (Bytes, Uuid) | (Uuid, Bytes) => Uuid,
             (x, other) | (other, x) if text(x) && !matches!(other, Bytes) => other,
             _ => return None,
         })
@@ -923,5 +924,6 @@ mod tests {
         assert_eq!(Kind::unify(Kind::Text, Kind::Date), Some(Kind::Date));
         assert_eq!(Kind::unify(Kind::Bytes, Kind::Date), None);
         assert_eq!(Kind::unify(Kind::Text, Kind::Bytes), None);
+        assert_eq!(Kind::unify(Kind::Bytes, Kind::Uuid), Some(Kind::Uuid));
     }
 }

@@ -249,6 +249,7 @@ pub const URL_SCHEMES: &[&str] = &[
     "mysql",
     "mariadb",
     "csv",
+    "parquet",
 ];
 
 impl Config {
@@ -412,8 +413,7 @@ pub fn parse_size(text: &str) -> Option<usize> {
     n.checked_mul(factor).filter(|&b| b >= 1 << 20)
 }
 
-const SCHEME_HINT: &str =
-    "use sqlite://path/to/file.db, postgres://user@host:5432/db or mysql://user@host:3306/db";
+const SCHEME_HINT: &str = "use sqlite://path/to/file.db, postgres://user@host:5432/db, mysql://user@host:3306/db, csv://folder or parquet://folder";
 
 fn check_scheme(url: &str) -> Result<(), String> {
     let scheme = url.split_once(':').map(|(s, _)| s.to_ascii_lowercase());
@@ -458,6 +458,11 @@ pub fn absolutise_path(url: &str, base_dir: &Path) -> String {
         .or_else(|| url.strip_prefix("csv:"))
     {
         ("csv", r)
+    } else if let Some(r) = url
+        .strip_prefix("parquet://")
+        .or_else(|| url.strip_prefix("parquet:"))
+    {
+        ("parquet", r)
     } else {
         return url.to_string();
     };

@@ -4,6 +4,7 @@
 //! sorted by key with bounded memory ([`crate::sort`]) so the merge join can consume them.
 //! A value that does not parse is recorded with file, line and column, never dropped.
 
+use crate::files::{file_error, matching_files};
 use crate::sort::Sorter;
 use crate::{ColumnInfo, ReadRequest, SourceError, TableSchema};
 use cutover_check::canonical::{EncodeNote, days_from_civil};
@@ -21,13 +22,6 @@ pub struct Conn {
 
 /// How many located problems one table keeps.
 const PROBLEMS_PER_TABLE: usize = 50;
-
-fn file_error(path: &Path, message: impl std::fmt::Display) -> SourceError {
-    SourceError::Decode {
-        column: path.display().to_string(),
-        message: message.to_string(),
-    }
-}
 
 impl Conn {
     pub(crate) fn connect(url: &str, opts: &CsvOptions) -> Result<Conn, SourceError> {
@@ -72,25 +66,7 @@ impl Conn {
 
     /// The files of a table: `name` (adding `.csv` when it has no extension) or a glob.
     fn files(&self, table: &str) -> Result<Vec<PathBuf>, SourceError> {
-        let pattern = if table.contains(['*', '?']) || Path::new(table).extension().is_some() {
-            table.to_string()
-        } else {
-            format!("{table}.csv")
-        };
-        let entries = std::fs::read_dir(&self.dir).map_err(|e| file_error(&self.dir, e))?;
-        let mut files: Vec<PathBuf> = entries
-            .filter_map(Result::ok)
-            .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
-            .filter(|e| {
-                wildcard(
-                    &pattern.to_lowercase(),
-                    &e.file_name().to_string_lossy().to_lowercase(),
-                )
-            })
-            .map(|e| e.path())
-            .collect();
-        files.sort();
-        Ok(files)
+        matching_files(&self.dir, table, "csv")
     }
 
     fn reader(&self, path: &Path) -> Result<csv::Reader<std::fs::File>, SourceError> {
@@ -348,43 +324,6 @@ fn field_cell<'a>(
             }
         }
         _ => Cell::Text(raw),
-    }
-}
-
-/// Matches `name` against a pattern with `*` (any run) and `?` (one character).
-fn wildcard(pattern: &str, name: &str) -> bool {
-    let (p, n): (Vec<char>, Vec<char>) = (pattern.chars().collect(), name.chars().collect());
-    let (mut pi, mut ni, mut star, mut mark) = (0, 0, None, 0);
-    while ni < n.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == n[ni]) {
-            pi += 1;
-            ni += 1;
-        } else if pi < p.len() && p[pi] == '*' {
-            star = Some(pi);
-            mark = ni;
-            pi += 1;
-        } else if let Some(s) = star {
-            pi = s + 1;
-            mark += 1;
-            ni = mark;
-        } else {
-            return false;
-        }
-    }
-    p[pi..].iter().all(|&c| c == '*')
-}
-
-#[cfg(test)]
-mod tests {
-    use super::wildcard;
-
-    #[test]
-    fn wildcards() {
-        assert!(wildcard("ord_*.csv", "ord_2019.csv"));
-        assert!(wildcard("ord.csv", "ord.csv"));
-        assert!(!wildcard("ord.csv", "ord.csv.bak"));
-        assert!(wildcard("ord_????.csv", "ord_2019.csv"));
-        assert!(!wildcard("ord_*.csv", "order.csv"));
     }
 }
 

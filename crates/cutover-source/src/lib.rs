@@ -6,8 +6,10 @@
 //! This is the only crate that knows sqlx and tokio; callers drive it on a runtime of their own.
 
 mod csv_files;
+mod files;
 pub mod fixtures;
 mod mysql;
+mod parquet_files;
 mod postgres;
 mod sort;
 mod sqlite;
@@ -27,6 +29,8 @@ pub enum Engine {
     MySql,
     /// A folder of CSV files.
     Csv,
+    /// A folder of Parquet files.
+    Parquet,
 }
 
 impl Engine {
@@ -38,6 +42,7 @@ impl Engine {
             "postgres" | "postgresql" => Engine::Postgres,
             "mysql" | "mariadb" => Engine::MySql,
             "csv" => Engine::Csv,
+            "parquet" => Engine::Parquet,
             _ => return None,
         })
     }
@@ -49,6 +54,7 @@ impl Engine {
             Engine::Postgres => "PostgreSQL",
             Engine::MySql => "MySQL/MariaDB",
             Engine::Csv => "CSV",
+            Engine::Parquet => "Parquet",
         }
     }
 }
@@ -258,6 +264,8 @@ pub enum Connection {
     MySql(mysql::Conn),
     /// A folder of CSV files.
     Csv(csv_files::Conn),
+    /// A folder of Parquet files.
+    Parquet(parquet_files::Conn),
 }
 
 impl Connection {
@@ -276,10 +284,11 @@ impl Connection {
             Some(Engine::Postgres) => postgres::Conn::connect(url).await.map(Connection::Postgres),
             Some(Engine::MySql) => mysql::Conn::connect(url).await.map(Connection::MySql),
             Some(Engine::Csv) => csv_files::Conn::connect(url, csv).map(Connection::Csv),
+            Some(Engine::Parquet) => parquet_files::Conn::connect(url).map(Connection::Parquet),
             None => Err(SourceError::Connect {
                 url: redact(url),
                 message: "unsupported URL scheme".into(),
-                hint: "use sqlite://, postgres://, mysql:// or csv://".into(),
+                hint: "use sqlite://, postgres://, mysql://, csv:// or parquet://".into(),
             }),
         }
     }
@@ -291,6 +300,7 @@ impl Connection {
             Connection::Postgres(_) => Engine::Postgres,
             Connection::MySql(_) => Engine::MySql,
             Connection::Csv(_) => Engine::Csv,
+            Connection::Parquet(_) => Engine::Parquet,
         }
     }
 
@@ -301,6 +311,7 @@ impl Connection {
             Connection::Postgres(c) => c.describe(table).await,
             Connection::MySql(c) => c.describe(table).await,
             Connection::Csv(c) => c.describe(table).await,
+            Connection::Parquet(c) => c.describe(table).await,
         }
     }
 
@@ -310,9 +321,9 @@ impl Connection {
             Connection::Sqlite(c) => c.describe_query(query).await,
             Connection::Postgres(c) => c.describe_query(query).await,
             Connection::MySql(c) => c.describe_query(query).await,
-            Connection::Csv(_) => Err(SourceError::Query {
+            Connection::Csv(_) | Connection::Parquet(_) => Err(SourceError::Query {
                 sql: query.to_string(),
-                message: "a CSV side cannot run a query".into(),
+                message: "a file side cannot run a query".into(),
             }),
         }
     }
@@ -329,6 +340,7 @@ impl Connection {
             Connection::Postgres(c) => c.read(req, sink).await,
             Connection::MySql(c) => c.read(req, sink).await,
             Connection::Csv(c) => c.read(req, sink).await,
+            Connection::Parquet(c) => c.read(req, sink).await,
         }
     }
 
@@ -350,6 +362,7 @@ impl Connection {
             Connection::Postgres(_) => postgres::select_sql(req),
             Connection::MySql(_) => mysql::select_sql(req),
             Connection::Csv(c) => c.describe_read(req),
+            Connection::Parquet(c) => c.describe_read(req),
         }
     }
 }

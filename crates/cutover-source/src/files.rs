@@ -1,0 +1,72 @@
+//! What the file connectors share: finding a table's files in a folder and naming them in errors.
+
+use crate::SourceError;
+use std::path::{Path, PathBuf};
+
+/// An error about a file, naming it.
+pub(crate) fn file_error(path: &Path, message: impl std::fmt::Display) -> SourceError {
+    SourceError::Decode {
+        column: path.display().to_string(),
+        message: message.to_string(),
+    }
+}
+
+/// The files of a table in `dir`, sorted by name: `table` itself (with `.ext` added when it has
+/// no extension) or a glob with `*` and `?`, matched case-insensitively.
+pub(crate) fn matching_files(
+    dir: &Path,
+    table: &str,
+    ext: &str,
+) -> Result<Vec<PathBuf>, SourceError> {
+    let pattern = if table.contains(['*', '?']) || Path::new(table).extension().is_some() {
+        table.to_lowercase()
+    } else {
+        format!("{table}.{ext}").to_lowercase()
+    };
+    let entries = std::fs::read_dir(dir).map_err(|e| file_error(dir, e))?;
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+        .filter(|e| wildcard(&pattern, &e.file_name().to_string_lossy().to_lowercase()))
+        .map(|e| e.path())
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+/// Matches `name` against a pattern with `*` (any run) and `?` (one character).
+fn wildcard(pattern: &str, name: &str) -> bool {
+    let (p, n): (Vec<char>, Vec<char>) = (pattern.chars().collect(), name.chars().collect());
+    let (mut pi, mut ni, mut star, mut mark) = (0, 0, None, 0);
+    while ni < n.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == n[ni]) {
+            pi += 1;
+            ni += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some(pi);
+            mark = ni;
+            pi += 1;
+        } else if let Some(s) = star {
+            pi = s + 1;
+            mark += 1;
+            ni = mark;
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|&c| c == '*')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wildcard;
+
+    #[test]
+    fn wildcards() {
+        assert!(wildcard("ord_*.csv", "ord_2019.csv"));
+        assert!(wildcard("ord.csv", "ord.csv"));
+        assert!(!wildcard("ord.csv", "ord.csv.bak"));
+        assert!(wildcard("ord_????.csv", "ord_2019.csv"));
+        assert!(!wildcard("ord_*.csv", "order.csv"));
+    }
+}

@@ -1,0 +1,285 @@
+//! Parquet exports: `parquet://folder`, one table per file or per glob of files. Only the
+//! compared columns are decoded (projection), Arrow values map to the same canonical cells as
+//! the database connectors, and rows are sorted by key with bounded memory ([`crate::sort`]).
+
+use crate::files::{file_error, matching_files};
+use crate::sort::Sorter;
+use crate::{ColumnInfo, ReadRequest, SourceError, TableSchema};
+use arrow_array::{Array, ArrayRef, RecordBatch, cast::AsArray, types::*};
+use arrow_schema::{DataType, TimeUnit};
+use cutover_check::{Batch, Cell, Kind};
+use parquet::arrow::ProjectionMask;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use std::path::{Path, PathBuf};
+
+/// A folder of Parquet files.
+pub struct Conn {
+    dir: PathBuf,
+}
+
+/// The kind of an Arrow type.
+fn kind_of(t: &DataType) -> Kind {
+    match t {
+        DataType::Boolean => Kind::Bool,
+        DataType::Int8 | DataType::Int16 | DataType::Int32 | DataType::Int64 => Kind::Number,
+        DataType::UInt8 | DataType::UInt16 | DataType::UInt32 | DataType::UInt64 => Kind::Number,
+        DataType::Decimal32(..)
+        | DataType::Decimal64(..)
+        | DataType::Decimal128(..)
+        | DataType::Decimal256(..) => Kind::Number,
+        DataType::Float16 | DataType::Float32 | DataType::Float64 => Kind::Float,
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => Kind::Text,
+        DataType::Binary
+        | DataType::LargeBinary
+        | DataType::BinaryView
+        | DataType::FixedSizeBinary(_) => Kind::Bytes,
+        DataType::Date32 | DataType::Date64 => Kind::Date,
+        DataType::Time32(_) | DataType::Time64(_) => Kind::Time,
+        DataType::Timestamp(..) => Kind::Timestamp,
+        _ => Kind::Text,
+    }
+}
+
+impl Conn {
+    pub(crate) fn connect(url: &str) -> Result<Conn, SourceError> {
+        let path = url
+            .strip_prefix("parquet://")
+            .or_else(|| url.strip_prefix("parquet:"))
+            .unwrap_or(url);
+        let dir = PathBuf::from(path);
+        if !dir.is_dir() {
+            return Err(SourceError::Connect {
+                url: url.to_string(),
+                message: "not a folder".into(),
+                hint: "point parquet:// at the folder that holds the exported files (relative paths are taken from the config file's folder)".into(),
+            });
+        }
+        Ok(Conn { dir })
+    }
+
+    fn files(&self, table: &str) -> Result<Vec<PathBuf>, SourceError> {
+        matching_files(&self.dir, table, "parquet")
+    }
+
+    fn builder(path: &Path) -> Result<ParquetRecordBatchReaderBuilder<std::fs::File>, SourceError> {
+        let file = std::fs::File::open(path).map_err(|e| file_error(path, e))?;
+        ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| file_error(path, e))
+    }
+
+    pub(crate) async fn describe(
+        &mut self,
+        table: &str,
+    ) -> Result<Option<TableSchema>, SourceError> {
+        let files = self.files(table)?;
+        let Some(first) = files.first() else {
+            return Ok(None);
+        };
+        let builder = Self::builder(first)?;
+        let columns = builder
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| {
+                ColumnInfo::stored(
+                    f.name().clone(),
+                    f.data_type().to_string(),
+                    kind_of(f.data_type()),
+                )
+            })
+            .collect();
+        Ok(Some(TableSchema {
+            columns,
+            primary_key: vec![],
+        }))
+    }
+
+    pub(crate) fn describe_read(&self, req: &ReadRequest) -> String {
+        let names: Vec<String> = self
+            .files(&req.table)
+            .unwrap_or_default()
+            .iter()
+            .map(|f| {
+                f.file_name()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .collect();
+        format!(
+            "read columns {} of {} in {}, sorted by key within {} KiB of memory",
+            req.columns
+                .iter()
+                .map(|c| c.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            if names.is_empty() {
+                req.table.clone()
+            } else {
+                names.join(", ")
+            },
+            self.dir.display(),
+            req.memory_budget >> 10
+        )
+    }
+
+    pub(crate) async fn read(
+        &mut self,
+        req: &ReadRequest,
+        sink: &mut dyn FnMut(Batch) -> bool,
+    ) -> Result<(), SourceError> {
+        if let Some(f) = &req.filter {
+            return Err(SourceError::Query {
+                sql: f.clone(),
+                message: "a Parquet side cannot apply an SQL condition".into(),
+            });
+        }
+        let mut sorter = Sorter::new(
+            req.columns.len(),
+            req.key_columns,
+            req.batch_rows,
+            req.memory_budget,
+            None,
+        );
+        for path in self.files(&req.table)? {
+            let builder = Self::builder(&path)?;
+            let fields = builder.schema().fields().clone();
+            // Leaf columns of the requested fields, in file order; then map request order to it.
+            let wanted: Vec<usize> = req
+                .columns
+                .iter()
+                .map(|c| {
+                    fields
+                        .iter()
+                        .position(|f| f.name().eq_ignore_ascii_case(&c.name))
+                        .ok_or_else(|| file_error(&path, format!("has no column {}", c.name)))
+                })
+                .collect::<Result<_, _>>()?;
+            let mask = ProjectionMask::roots(builder.parquet_schema(), wanted.iter().copied());
+            let reader = builder
+                .with_projection(mask)
+                .with_batch_size(req.batch_rows)
+                .build()
+                .map_err(|e| file_error(&path, e))?;
+            let mut sorted_roots = wanted.clone();
+            sorted_roots.sort_unstable();
+            let positions: Vec<usize> = wanted
+                .iter()
+                .map(|w| sorted_roots.iter().position(|s| s == w).unwrap_or(0))
+                .collect();
+            for rb in reader {
+                let rb: RecordBatch = rb.map_err(|e| file_error(&path, e))?;
+                let arrays: Vec<&ArrayRef> = positions.iter().map(|&p| rb.column(p)).collect();
+                let mut batch = req.new_batch();
+                let mut scratch = Vec::new();
+                let mut text = String::new();
+                for row in 0..rb.num_rows() {
+                    for (i, array) in arrays.iter().enumerate() {
+                        let cell = cell_at(array, row, &mut scratch, &mut text).map_err(|m| {
+                            file_error(&path, format!("column {}: {m}", req.columns[i].name))
+                        })?;
+                        req.push(&mut batch, i, cell);
+                    }
+                }
+                sorter.push(batch)?;
+            }
+        }
+        sorter.finish(sink)
+    }
+}
+
+/// Seconds and nanoseconds of a count of `unit`s since the epoch.
+fn split_time(v: i64, per_second: i64) -> (i64, u32) {
+    (
+        v.div_euclid(per_second),
+        (v.rem_euclid(per_second) * (1_000_000_000 / per_second)) as u32,
+    )
+}
+
+/// The cell of one Arrow value. `scratch` and `text` hold digits and rendered values.
+fn cell_at<'a>(
+    a: &'a ArrayRef,
+    row: usize,
+    scratch: &'a mut Vec<u8>,
+    text: &'a mut String,
+) -> Result<Cell<'a>, String> {
+    if a.is_null(row) {
+        return Ok(Cell::Null);
+    }
+    Ok(match a.data_type() {
+        DataType::Boolean => Cell::Bool(a.as_boolean().value(row)),
+        DataType::Int8 => Cell::Int(a.as_primitive::<Int8Type>().value(row) as i64),
+        DataType::Int16 => Cell::Int(a.as_primitive::<Int16Type>().value(row) as i64),
+        DataType::Int32 => Cell::Int(a.as_primitive::<Int32Type>().value(row) as i64),
+        DataType::Int64 => Cell::Int(a.as_primitive::<Int64Type>().value(row)),
+        DataType::UInt8 => Cell::Int(a.as_primitive::<UInt8Type>().value(row) as i64),
+        DataType::UInt16 => Cell::Int(a.as_primitive::<UInt16Type>().value(row) as i64),
+        DataType::UInt32 => Cell::Int(a.as_primitive::<UInt32Type>().value(row) as i64),
+        DataType::UInt64 => Cell::UInt(a.as_primitive::<UInt64Type>().value(row)),
+        DataType::Float32 => Cell::Float32(a.as_primitive::<Float32Type>().value(row)),
+        DataType::Float64 => Cell::Float(a.as_primitive::<Float64Type>().value(row)),
+        DataType::Decimal128(_, scale) => {
+            let v = a.as_primitive::<Decimal128Type>().value(row);
+            scratch.clear();
+            scratch.extend_from_slice(v.unsigned_abs().to_string().as_bytes());
+            let exp = scratch.len() as i32 - *scale as i32;
+            Cell::Decimal {
+                negative: v < 0,
+                digits: scratch,
+                exp,
+            }
+        }
+        DataType::Utf8 => Cell::Text(a.as_string::<i32>().value(row).as_bytes()),
+        DataType::LargeUtf8 => Cell::Text(a.as_string::<i64>().value(row).as_bytes()),
+        DataType::Utf8View => Cell::Text(a.as_string_view().value(row).as_bytes()),
+        DataType::Binary => Cell::Bytes(a.as_binary::<i32>().value(row)),
+        DataType::LargeBinary => Cell::Bytes(a.as_binary::<i64>().value(row)),
+        DataType::BinaryView => Cell::Bytes(a.as_binary_view().value(row)),
+        DataType::FixedSizeBinary(_) => Cell::Bytes(a.as_fixed_size_binary().value(row)),
+        DataType::Date32 => Cell::Date(a.as_primitive::<Date32Type>().value(row)),
+        DataType::Date64 => Cell::Date(
+            a.as_primitive::<Date64Type>()
+                .value(row)
+                .div_euclid(86_400_000) as i32,
+        ),
+        DataType::Time32(TimeUnit::Second) => {
+            Cell::Time(a.as_primitive::<Time32SecondType>().value(row) as i64 * 1_000_000_000)
+        }
+        DataType::Time32(_) => {
+            Cell::Time(a.as_primitive::<Time32MillisecondType>().value(row) as i64 * 1_000_000)
+        }
+        DataType::Time64(TimeUnit::Microsecond) => {
+            Cell::Time(a.as_primitive::<Time64MicrosecondType>().value(row) * 1000)
+        }
+        DataType::Time64(_) => Cell::Time(a.as_primitive::<Time64NanosecondType>().value(row)),
+        DataType::Timestamp(unit, _) => {
+            let (secs, nanos) = match unit {
+                TimeUnit::Second => {
+                    split_time(a.as_primitive::<TimestampSecondType>().value(row), 1)
+                }
+                TimeUnit::Millisecond => split_time(
+                    a.as_primitive::<TimestampMillisecondType>().value(row),
+                    1_000,
+                ),
+                TimeUnit::Microsecond => split_time(
+                    a.as_primitive::<TimestampMicrosecondType>().value(row),
+                    1_000_000,
+                ),
+                TimeUnit::Nanosecond => split_time(
+                    a.as_primitive::<TimestampNanosecondType>().value(row),
+                    1_000_000_000,
+                ),
+            };
+            Cell::Timestamp { secs, nanos }
+        }
+        _ => {
+            // Any other type (Decimal256, intervals, lists, …) as Arrow renders it.
+            let formatter =
+                arrow_cast::display::ArrayFormatter::try_new(a.as_ref(), &Default::default())
+                    .map_err(|e| e.to_string())?;
+            text.clear();
+            use std::fmt::Write as _;
+            let _ = write!(text, "{}", formatter.value(row));
+            Cell::Text(text.as_bytes())
+        }
+    })
+}
