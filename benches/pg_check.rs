@@ -2,6 +2,8 @@
 //! differences) against the raw extraction of the same rows in the same run.
 //!
 //! Run: `cargo bench --bench pg_check -- 1000000` (the row count; up to 10,000,000).
+//! With `--csv`, it also exports the source table to a CSV file and measures (c) `cutover check`
+//! of that CSV against the PostgreSQL target (the file is sorted within `--memory-limit`).
 //! Baseline (a): `COPY (SELECT …) TO STDOUT` of both tables into /dev/null, one after the other,
 //! through psql. Measured (b): `cutover check` on the pair. Prints b/a, rows/s and peak RSS.
 //! Needs the local PostgreSQL (`CUTOVER_BENCH_PG`, default postgres://postgres@127.0.0.1/postgres),
@@ -103,6 +105,47 @@ fn main() {
     let found = serde_json::from_str::<serde_json::Value>(&report)
         .map(|r| r["tables"][0]["counts"].to_string())
         .unwrap_or_else(|_| format!("no report: {stderr}"));
+    let csv_run = std::env::args().any(|a| a == "--csv").then(|| {
+        let csv_dir = dir.path().join("exports");
+        std::fs::create_dir(&csv_dir).expect("a folder for the export");
+        let t = Instant::now();
+        let file = std::fs::File::create(csv_dir.join("src.csv")).expect("the export file");
+        let st = Command::new("psql")
+            .args([url.as_str(), "-q", "-c", &format!("COPY (SELECT {cols} FROM src ORDER BY md5(id::text)) TO STDOUT (FORMAT csv, HEADER)")])
+            .stdout(file)
+            .status()
+            .expect("psql runs");
+        assert!(st.success());
+        eprintln!("exported src to CSV (shuffled) in {:.1} s", t.elapsed().as_secs_f64());
+        let config = dir.path().join("csv.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "[source]\nurl = \"csv://{}\"\n[target]\nurl = \"{url}\"\n[[table]]\nname = \"tgt\"\nsource_name = \"src\"\n",
+                csv_dir.display()
+            ),
+        )
+        .expect("config written");
+        let t = Instant::now();
+        let run = Command::new("/usr/bin/time")
+            .args(["-f", "%M"])
+            .arg(env!("CARGO_BIN_EXE_cutover"))
+            .args(["check", "--quiet", "--config"])
+            .arg(&config)
+            .arg("--out")
+            .arg(dir.path().join("csv-report"))
+            .env_remove("RUST_BACKTRACE")
+            .output()
+            .expect("cutover runs");
+        let secs = t.elapsed().as_secs_f64();
+        let stderr = String::from_utf8_lossy(&run.stderr).to_string();
+        let kib: u64 = stderr.lines().last().and_then(|l| l.trim().parse().ok()).unwrap_or(0);
+        let report = std::fs::read_to_string(dir.path().join("csv-report/report.json")).unwrap_or_default();
+        let found = serde_json::from_str::<serde_json::Value>(&report)
+            .map(|r| r["tables"][0]["counts"].to_string())
+            .unwrap_or_else(|_| format!("no report: {stderr}"));
+        (secs, kib, found)
+    });
     psql(&admin, &format!("DROP DATABASE {db} WITH (FORCE)"));
 
     println!("rows per table:      {rows}");
@@ -121,4 +164,12 @@ fn main() {
     );
     println!("ratio b/a:           {:.2}", measured / baseline);
     println!("peak RSS (cutover):  {:.0} MiB", peak_kib as f64 / 1024.0);
+    if let Some((secs, kib, found)) = csv_run {
+        println!(
+            "(c) CSV vs PostgreSQL: {secs:.2} s  ({:.0} rows/s), peak RSS {:.0} MiB (memory limit 1 GiB)",
+            2.0 * rows as f64 / secs,
+            kib as f64 / 1024.0
+        );
+        println!("    found:           {found}");
+    }
 }

@@ -176,6 +176,7 @@ fn resolve(
         source_csv: config.source.csv,
         target_csv: config.target.csv,
         memory_limit,
+        defaults: config.defaults,
     };
     Ok((settings, out))
 }

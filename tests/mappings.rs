@@ -17,6 +17,7 @@ fn spec(name: Option<&str>, expr: Option<&str>, map: &[(&str, &str)]) -> ColumnS
                 .collect()
         }),
         map_file: None,
+        normalize: Default::default(),
     })
 }
 

@@ -197,6 +197,7 @@ pub fn table(name: &str, key: Option<&[&str]>) -> cutover_config::TableConfig {
         source_where: None,
         source_query: None,
         source_url: None,
+        normalize: Default::default(),
         target_where: None,
     }
 }
@@ -239,6 +240,7 @@ pub fn settings(
         source_csv: Default::default(),
         target_csv: Default::default(),
         memory_limit: cutover_run::DEFAULT_MEMORY_LIMIT,
+        defaults: Default::default(),
     }
 }
 

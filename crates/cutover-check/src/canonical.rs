@@ -140,13 +140,60 @@ pub enum Cell<'a> {
     Json(&'a [u8]),
 }
 
-/// How a column of one side is encoded: its native kind there and the comparison kind.
+/// How a column of one side is encoded: its native kind there, the comparison kind, and the
+/// normalisations the config asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ColumnCodec {
     /// The kind the engine stores the column as.
     pub native: Kind,
     /// The kind both sides compare the column as.
     pub compare: Kind,
+    /// Normalisations applied on this side (none by default: strict).
+    pub norm: Norm,
+}
+
+impl ColumnCodec {
+    /// A strict codec: no normalisation.
+    pub const fn new(native: Kind, compare: Kind) -> ColumnCodec {
+        ColumnCodec {
+            native,
+            compare,
+            norm: Norm::NONE,
+        }
+    }
+}
+
+/// Normalisations of one column on one side, applied in the canonical layer so that
+/// fingerprints and row diffs agree. Each is off unless the config turns it on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Norm {
+    /// Remove leading and trailing white space from text.
+    pub trim: bool,
+    /// Compare text in lower case.
+    pub case_insensitive: bool,
+    /// An empty text is NULL.
+    pub null_equals_empty: bool,
+    /// Round numbers to this many decimal places (half away from zero).
+    pub decimal_scale: Option<i16>,
+    /// Round floats to this many significant digits.
+    pub float_digits: Option<u8>,
+    /// Truncate timestamps and times to this unit, in nanoseconds (1000 = microseconds).
+    pub time_unit_nanos: Option<u32>,
+    /// The zone of naive timestamps on this side; they are converted to UTC.
+    pub zone: Option<chrono_tz::Tz>,
+}
+
+impl Norm {
+    /// No normalisation.
+    pub const NONE: Norm = Norm {
+        trim: false,
+        case_insensitive: false,
+        null_equals_empty: false,
+        decimal_scale: None,
+        float_digits: None,
+        time_unit_nanos: None,
+        zone: None,
+    };
 }
 
 /// What went wrong while encoding one value; counted per column, never fatal.
@@ -161,6 +208,127 @@ pub enum EncodeNote {
 /// Appends the canonical encoding of `cell`, converted to `codec.compare`, to `out`.
 /// Returns a note when the value was kept as it was (invalid UTF-8, not convertible).
 pub fn encode(cell: Cell<'_>, codec: ColumnCodec, out: &mut Vec<u8>) -> Option<EncodeNote> {
+    let start = out.len();
+    let cell = match (cell, codec.norm.zone) {
+        (Cell::Timestamp { secs, nanos }, Some(zone)) => {
+            let secs = local_to_utc(secs, zone);
+            Cell::Timestamp { secs, nanos }
+        }
+        _ => cell,
+    };
+    let note = encode_strict(cell, codec, out);
+    if codec.norm != Norm::NONE {
+        normalise_encoded(out, start, &codec.norm);
+    }
+    note
+}
+
+/// UTC seconds of a wall-clock time (given as seconds as if UTC) in `zone`. A time that does not
+/// exist (spring forward) is taken after the gap; an ambiguous one (fall back), the earlier.
+fn local_to_utc(secs: i64, zone: chrono_tz::Tz) -> i64 {
+    use chrono::TimeZone as _;
+    let Some(naive) = chrono::DateTime::from_timestamp(secs, 0).map(|d| d.naive_utc()) else {
+        return secs;
+    };
+    match zone.from_local_datetime(&naive) {
+        chrono::LocalResult::Single(t) | chrono::LocalResult::Ambiguous(t, _) => t.timestamp(),
+        chrono::LocalResult::None => zone
+            .from_local_datetime(&(naive + chrono::Duration::hours(1)))
+            .earliest()
+            .map_or(secs, |t| t.timestamp()),
+    }
+}
+
+/// Applies the value-level normalisations to the cell just encoded at `out[start..]`.
+fn normalise_encoded(out: &mut Vec<u8>, start: usize, n: &Norm) {
+    let tag = out[start];
+    let payload = out[start + 5..].to_vec();
+    match tag {
+        tag::TEXT if n.trim || n.case_insensitive || n.null_equals_empty => {
+            let mut t: std::borrow::Cow<'_, [u8]> = payload.as_slice().into();
+            if n.trim {
+                t = match std::str::from_utf8(&t) {
+                    Ok(s) => s.trim().as_bytes().to_vec().into(),
+                    Err(_) => t.trim_ascii().to_vec().into(),
+                };
+            }
+            if n.case_insensitive {
+                t = match std::str::from_utf8(&t) {
+                    Ok(s) => s.to_lowercase().into_bytes().into(),
+                    Err(_) => t.to_ascii_lowercase().into(),
+                };
+            }
+            out.truncate(start);
+            if n.null_equals_empty && t.is_empty() {
+                put(out, tag::NULL, &[]);
+            } else {
+                put(out, tag::TEXT, &t);
+            }
+        }
+        tag::NUMBER if n.decimal_scale.is_some() && payload[0] != 1 => {
+            let scale = n.decimal_scale.unwrap_or(0) as i64;
+            let exp = i32::from_be_bytes(payload[1..5].try_into().unwrap_or_default()) as i64;
+            let digits = &payload[5..];
+            let keep = exp + scale;
+            if keep >= digits.len() as i64 {
+                return;
+            }
+            out.truncate(start);
+            if keep < 0 {
+                put_number_digits(out, false, b"0", None);
+                return;
+            }
+            // Round half away from zero on the kept digits.
+            let mut kept: Vec<u8> = digits[..keep as usize].to_vec();
+            let mut exp = exp as i32;
+            if digits[keep as usize] >= b'5' {
+                let mut i = kept.len();
+                loop {
+                    if i == 0 {
+                        kept.insert(0, b'1');
+                        exp += 1;
+                        break;
+                    }
+                    i -= 1;
+                    if kept[i] == b'9' {
+                        kept[i] = b'0';
+                    } else {
+                        kept[i] += 1;
+                        break;
+                    }
+                }
+            }
+            if kept.is_empty() {
+                kept.push(b'0');
+            }
+            put_number_digits(out, payload[0] == 0, &kept, Some(exp));
+        }
+        tag::FLOAT if n.float_digits.is_some() => {
+            let f = f64::from_bits(u64::from_be_bytes(
+                payload[..8].try_into().unwrap_or_default(),
+            ));
+            if f.is_finite() && f != 0.0 {
+                let digits = n.float_digits.unwrap_or(15).clamp(1, 17) as usize;
+                let rounded: f64 = format!("{:.*e}", digits - 1, f).parse().unwrap_or(f);
+                out.truncate(start);
+                put_float(out, rounded);
+            }
+        }
+        tag::TIMESTAMP if n.time_unit_nanos.is_some() => {
+            let unit = n.time_unit_nanos.unwrap_or(1).max(1);
+            let nanos = u32::from_be_bytes(payload[8..12].try_into().unwrap_or_default());
+            out[start + 13..start + 17].copy_from_slice(&(nanos - nanos % unit).to_be_bytes());
+        }
+        tag::TIME if n.time_unit_nanos.is_some() => {
+            let unit = n.time_unit_nanos.unwrap_or(1).max(1) as i64;
+            let t = i64::from_be_bytes(payload[..8].try_into().unwrap_or_default());
+            out[start + 5..start + 13].copy_from_slice(&(t - t.rem_euclid(unit)).to_be_bytes());
+        }
+        _ => {}
+    }
+}
+
+fn encode_strict(cell: Cell<'_>, codec: ColumnCodec, out: &mut Vec<u8>) -> Option<EncodeNote> {
     let mut note = None;
     match (cell, codec.compare) {
         (Cell::Null, _) => put(out, tag::NULL, &[]),
@@ -239,8 +407,12 @@ fn encode_text(t: &[u8], codec: ColumnCodec, out: &mut Vec<u8>, note: &mut Optio
         Kind::Time => parse_time(t)
             .map(|n| put(out, tag::TIME, &n.to_be_bytes()))
             .is_some(),
-        Kind::Timestamp => parse_timestamp(t)
-            .map(|(s, n)| put_timestamp(out, s, n))
+        Kind::Timestamp => parse_timestamp_offset(t)
+            .map(|(s, n, has_offset)| match codec.norm.zone {
+                // Text without an offset is a wall-clock time in the side's zone.
+                Some(zone) if !has_offset => put_timestamp(out, local_to_utc(s, zone), n),
+                _ => put_timestamp(out, s, n),
+            })
             .is_some(),
         Kind::Uuid => parse_uuid(t).map(|u| put(out, tag::UUID, &u)).is_some(),
         Kind::Json => put_json(out, t),
@@ -478,6 +650,11 @@ pub fn parse_time(t: &[u8]) -> Option<i64> {
 /// Parses `YYYY-MM-DD[ T]HH:MM:SS[.f][Z|±HH[:MM]]` into UTC seconds and nanoseconds.
 /// Text without an offset is taken as it is (as if UTC).
 pub fn parse_timestamp(t: &[u8]) -> Option<(i64, u32)> {
+    parse_timestamp_offset(t).map(|(s, n, _)| (s, n))
+}
+
+/// Like [`parse_timestamp`], and says whether the text carried a zone offset.
+fn parse_timestamp_offset(t: &[u8]) -> Option<(i64, u32, bool)> {
     let t = t.trim_ascii();
     if t.len() < 10 {
         return None;
@@ -485,15 +662,15 @@ pub fn parse_timestamp(t: &[u8]) -> Option<(i64, u32)> {
     let days = parse_date(&t[..10])? as i64;
     let rest = &t[10..];
     if rest.is_empty() {
-        return Some((days * 86_400, 0));
+        return Some((days * 86_400, 0, false));
     }
     let rest = match rest {
         [b' ' | b'T', r @ ..] => r,
         _ => return None,
     };
     // Split off a zone suffix.
-    let (time, offset_secs) = if let [r @ .., b'Z'] = rest {
-        (r, 0)
+    let (time, offset_secs, has_offset) = if let [r @ .., b'Z'] = rest {
+        (r, 0, true)
     } else if let Some(p) = rest
         .iter()
         .rposition(|&b| b == b'+' || b == b'-')
@@ -506,16 +683,16 @@ pub fn parse_timestamp(t: &[u8]) -> Option<(i64, u32)> {
             None => (num(z)?, 0),
         };
         let off = hh * 3600 + mm * 60;
-        (&rest[..p], if rest[p] == b'-' { -off } else { off })
+        (&rest[..p], if rest[p] == b'-' { -off } else { off }, true)
     } else {
-        (rest, 0)
+        (rest, 0, false)
     };
     let nanos_of_day = parse_time(time)?;
     if !(0..86_401 * 1_000_000_000).contains(&nanos_of_day) {
         return None;
     }
     let secs = days * 86_400 + nanos_of_day / 1_000_000_000 - offset_secs;
-    Some((secs, (nanos_of_day % 1_000_000_000) as u32))
+    Some((secs, (nanos_of_day % 1_000_000_000) as u32, has_offset))
 }
 
 /// Parses a UUID in its hyphenated or plain hex form.
@@ -590,6 +767,17 @@ pub fn display(cell: &[u8]) -> Option<String> {
         tag::JSON => String::from_utf8_lossy(payload).into_owned(),
         _ => format!("<unknown tag {tag}>"),
     })
+}
+
+/// The value of an encoded number or float, for tolerances; `None` for anything else.
+pub fn numeric_value(cell: &[u8]) -> Option<f64> {
+    match cell.first() {
+        Some(&tag::NUMBER) => display(cell)?.parse().ok(),
+        Some(&tag::FLOAT) => Some(f64::from_bits(u64::from_be_bytes(
+            cell.get(5..13)?.try_into().ok()?,
+        ))),
+        _ => None,
+    }
 }
 
 /// The canonical kind name of an encoded cell, for reports.
@@ -740,7 +928,7 @@ mod tests {
 
     fn enc(cell: Cell<'_>, native: Kind, compare: Kind) -> Vec<u8> {
         let mut out = Vec::new();
-        encode(cell, ColumnCodec { native, compare }, &mut out);
+        encode(cell, ColumnCodec::new(native, compare), &mut out);
         out
     }
 
@@ -861,10 +1049,7 @@ mod tests {
         let mut out = Vec::new();
         let note = encode(
             Cell::Text(b"caf\xe9"),
-            ColumnCodec {
-                native: Kind::Text,
-                compare: Kind::Text,
-            },
+            ColumnCodec::new(Kind::Text, Kind::Text),
             &mut out,
         );
         assert_eq!(note, Some(EncodeNote::InvalidUtf8));

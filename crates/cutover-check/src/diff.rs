@@ -41,6 +41,31 @@ pub struct DiffOptions {
     pub key_columns: usize,
     /// How many sample rows to keep per kind of difference.
     pub sample_size: usize,
+    /// Per column: a numeric tolerance (empty: none for any column).
+    pub tolerances: Vec<Option<Tolerance>>,
+}
+
+/// A numeric tolerance: two numbers are equal when they differ by at most `absolute`, or by
+/// at most `relative` times the larger magnitude.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Tolerance {
+    /// Largest absolute difference.
+    pub absolute: f64,
+    /// Largest difference relative to the larger magnitude.
+    pub relative: f64,
+}
+
+impl Tolerance {
+    /// True when the two encoded cells are numbers within this tolerance.
+    pub fn accepts(&self, a: &[u8], b: &[u8]) -> bool {
+        match (canonical::numeric_value(a), canonical::numeric_value(b)) {
+            (Some(x), Some(y)) => {
+                let d = (x - y).abs();
+                d <= self.absolute || d <= self.relative * x.abs().max(y.abs())
+            }
+            _ => false,
+        }
+    }
 }
 
 /// What one side held.
@@ -109,8 +134,10 @@ pub struct TableDiff {
     pub source: SideSummary,
     /// The target side.
     pub target: SideSummary,
-    /// Rows equal on both sides.
+    /// Rows equal on both sides (including those equal within a tolerance).
     pub matched: u64,
+    /// Of the matched rows, those that differ only within a numeric tolerance.
+    pub matched_within_tolerance: u64,
     /// Rows on the source only.
     pub missing: u64,
     /// Rows on the target only.
@@ -348,6 +375,7 @@ where
         source: src.summary.clone(),
         target: tgt.summary.clone(),
         matched: 0,
+        matched_within_tolerance: 0,
         missing: 0,
         extra: 0,
         changed: 0,
@@ -405,19 +433,36 @@ where
             }
             Ordering::Equal => {
                 let ((sb, sr), (tb, tr)) = (src.row(), tgt.row());
-                if sb.digest(sr) == tb.digest(tr) {
+                let differing: Vec<usize> = if sb.digest(sr) == tb.digest(tr) {
+                    Vec::new()
+                } else {
+                    (nkey..opts.columns)
+                        .filter(|&c| {
+                            let (a, b) = (sb.batch.cell(sr, c), tb.batch.cell(tr, c));
+                            a != b
+                                && !opts
+                                    .tolerances
+                                    .get(c)
+                                    .copied()
+                                    .flatten()
+                                    .is_some_and(|t| t.accepts(a, b))
+                        })
+                        .collect()
+                };
+                if differing.is_empty() {
                     out.matched += 1;
+                    if sb.digest(sr) != tb.digest(tr) {
+                        out.matched_within_tolerance += 1;
+                    }
                 } else {
                     out.changed += 1;
                     let keep = room(out.samples.changed.len());
                     let mut cols = Vec::new();
-                    for c in nkey..opts.columns {
-                        let (a, b) = (sb.batch.cell(sr, c), tb.batch.cell(tr, c));
-                        if a != b {
-                            out.changed_by_column[c] += 1;
-                            if keep {
-                                cols.push((c, canonical::display(a), canonical::display(b)));
-                            }
+                    for &c in &differing {
+                        out.changed_by_column[c] += 1;
+                        if keep {
+                            let (a, b) = (sb.batch.cell(sr, c), tb.batch.cell(tr, c));
+                            cols.push((c, canonical::display(a), canonical::display(b)));
                         }
                     }
                     if keep {
@@ -536,14 +581,8 @@ mod tests {
     use crate::{Batch, Cell, ColumnCodec, Kind};
     use std::collections::BTreeMap;
 
-    const NUM: ColumnCodec = ColumnCodec {
-        native: Kind::Number,
-        compare: Kind::Number,
-    };
-    const TEXT: ColumnCodec = ColumnCodec {
-        native: Kind::Text,
-        compare: Kind::Text,
-    };
+    const NUM: ColumnCodec = ColumnCodec::new(Kind::Number, Kind::Number);
+    const TEXT: ColumnCodec = ColumnCodec::new(Kind::Text, Kind::Text);
 
     /// A tiny deterministic generator, so the test needs no extra crate and always runs the same.
     struct Lcg(u64);
@@ -576,6 +615,7 @@ mod tests {
             columns: 2,
             key_columns: 1,
             sample_size: 5,
+            tolerances: vec![],
         };
         diff(
             batches(src, batch).into_iter(),
@@ -685,6 +725,7 @@ mod tests {
             columns: 2,
             key_columns: 1,
             sample_size: 5,
+            tolerances: vec![],
         };
         let err = diff(
             batches(&src, 2).into_iter(),

@@ -21,6 +21,9 @@ pub struct Config {
     /// Where the report goes and what it keeps.
     #[serde(default)]
     pub report: ReportSettings,
+    /// Normalisations for every table and column, unless a table or column says otherwise.
+    #[serde(default)]
+    pub defaults: Normalize,
     /// The tables to compare.
     #[serde(default, rename = "table")]
     pub tables: Vec<TableConfig>,
@@ -114,6 +117,9 @@ pub struct TableConfig {
     /// A query on the source whose result is compared instead of a table (a split or merged
     /// table): `SELECT … FROM A JOIN B …`.
     pub source_query: Option<String>,
+    /// Normalisations for this table's columns (over `[defaults]`).
+    #[serde(default)]
+    pub normalize: Normalize,
     /// Where this table's source lives, when not on `[source]`: another database, or a folder
     /// of exports (`csv://exports`), read with `[source.csv]`.
     pub source_url: Option<String>,
@@ -146,9 +152,103 @@ pub enum ColumnSource {
     Spec(ColumnSpec),
 }
 
-/// A column specification. Without `name` or `expr` the source column has the target's name.
+/// Normalisations: how values that legitimately differ are made equal. Strict by default:
+/// every option is off unless set here, on the table, or in `[defaults]` (the most specific
+/// setting wins).
 #[derive(Debug, Clone, Deserialize, PartialEq, Default)]
 #[serde(deny_unknown_fields)]
+pub struct Normalize {
+    /// Remove leading and trailing white space from text.
+    pub trim: Option<bool>,
+    /// Compare text case-insensitively.
+    pub case_insensitive: Option<bool>,
+    /// Treat an empty text as NULL.
+    pub null_equals_empty: Option<bool>,
+    /// Round numbers to this many decimal places (half away from zero) on both sides.
+    pub decimal_scale: Option<i16>,
+    /// Largest absolute difference between two numbers that still counts as equal.
+    pub tolerance: Option<f64>,
+    /// Largest relative difference (of the larger magnitude) that still counts as equal.
+    pub relative_tolerance: Option<f64>,
+    /// Round floats to this many significant digits on both sides.
+    pub float_digits: Option<u8>,
+    /// Truncate timestamps and times on both sides: `s`, `ms`, `us` or `ns`.
+    pub timestamp_precision: Option<String>,
+    /// Time zone of the source's naive timestamps (`Europe/Berlin`, `UTC`); converted to UTC.
+    pub source_timezone: Option<String>,
+    /// Time zone of the target's naive timestamps.
+    pub target_timezone: Option<String>,
+}
+
+impl Normalize {
+    /// These settings, with every unset option taken from `fallback`.
+    pub fn or(&self, fallback: &Normalize) -> Normalize {
+        Normalize {
+            trim: self.trim.or(fallback.trim),
+            case_insensitive: self.case_insensitive.or(fallback.case_insensitive),
+            null_equals_empty: self.null_equals_empty.or(fallback.null_equals_empty),
+            decimal_scale: self.decimal_scale.or(fallback.decimal_scale),
+            tolerance: self.tolerance.or(fallback.tolerance),
+            relative_tolerance: self.relative_tolerance.or(fallback.relative_tolerance),
+            float_digits: self.float_digits.or(fallback.float_digits),
+            timestamp_precision: self
+                .timestamp_precision
+                .clone()
+                .or_else(|| fallback.timestamp_precision.clone()),
+            source_timezone: self
+                .source_timezone
+                .clone()
+                .or_else(|| fallback.source_timezone.clone()),
+            target_timezone: self
+                .target_timezone
+                .clone()
+                .or_else(|| fallback.target_timezone.clone()),
+        }
+    }
+
+    /// Nanoseconds of the `timestamp_precision` unit.
+    pub fn precision_nanos(&self) -> Option<u32> {
+        self.timestamp_precision.as_deref().map(|p| match p {
+            "s" => 1_000_000_000,
+            "ms" => 1_000_000,
+            "us" => 1_000,
+            _ => 1,
+        })
+    }
+
+    fn check(&self, place: &str) -> Result<(), (String, &'static str)> {
+        if let Some(p) = &self.timestamp_precision
+            && !["s", "ms", "us", "ns"].contains(&p.as_str())
+        {
+            return Err((
+                format!("{place}: timestamp_precision = {p:?}"),
+                "use \"s\", \"ms\", \"us\" or \"ns\"",
+            ));
+        }
+        for (key, v) in [
+            ("tolerance", self.tolerance),
+            ("relative_tolerance", self.relative_tolerance),
+        ] {
+            if v.is_some_and(|v| !(v >= 0.0 && v.is_finite())) {
+                return Err((
+                    format!("{place}: {key} must be a number of 0 or more"),
+                    "write it like tolerance = 0.01",
+                ));
+            }
+        }
+        if self.float_digits.is_some_and(|d| !(1..=17).contains(&d)) {
+            return Err((
+                format!("{place}: float_digits must be from 1 to 17"),
+                "a double has 15 to 17 significant digits",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A column specification. Without `name` or `expr` the source column has the target's name.
+/// Normalisation options may stand beside the other keys: `amount = { tolerance = 0.01 }`.
+#[derive(Debug, Clone, Deserialize, PartialEq, Default)]
 pub struct ColumnSpec {
     /// The source column.
     pub name: Option<String>,
@@ -159,7 +259,28 @@ pub struct ColumnSpec {
     /// A CSV file of translations (two columns: source value, target value; a header line),
     /// relative to the config file; read by the CLI into `map`.
     pub map_file: Option<PathBuf>,
+    /// Normalisations of this column.
+    #[serde(flatten)]
+    pub normalize: Normalize,
 }
+
+/// The keys a column specification accepts.
+const COLUMN_KEYS: &[&str] = &[
+    "name",
+    "expr",
+    "map",
+    "map_file",
+    "trim",
+    "case_insensitive",
+    "null_equals_empty",
+    "decimal_scale",
+    "tolerance",
+    "relative_tolerance",
+    "float_digits",
+    "timestamp_precision",
+    "source_timezone",
+    "target_timezone",
+];
 
 impl<'de> Deserialize<'de> for ColumnSource {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -178,8 +299,17 @@ impl<'de> Deserialize<'de> for ColumnSource {
                 self,
                 map: A,
             ) -> Result<ColumnSource, A::Error> {
-                ColumnSpec::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                use serde::de::Error as _;
+                let table =
+                    toml::Table::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
+                // `flatten` would let a typo through silently; name the unknown key instead.
+                if let Some(unknown) = table.keys().find(|k| !COLUMN_KEYS.contains(&k.as_str())) {
+                    return Err(A::Error::unknown_field(unknown, COLUMN_KEYS));
+                }
+                toml::Value::Table(table)
+                    .try_into()
                     .map(ColumnSource::Spec)
+                    .map_err(|e| A::Error::custom(e.message()))
             }
         }
         d.deserialize_any(Visitor)
@@ -206,6 +336,14 @@ impl ColumnSource {
         match self {
             ColumnSource::Name(_) => None,
             ColumnSource::Spec(s) => s.expr.as_deref(),
+        }
+    }
+
+    /// The column's own normalisations.
+    pub fn normalize(&self) -> Normalize {
+        match self {
+            ColumnSource::Name(_) => Normalize::default(),
+            ColumnSource::Spec(s) => s.normalize.clone(),
         }
     }
 
@@ -307,6 +445,9 @@ impl Config {
                 ));
             }
         }
+        self.defaults
+            .check("[defaults]")
+            .map_err(|(m, h)| invalid(m, h))?;
         if self.tables.is_empty() {
             return Err(invalid(
                 "no table to compare".into(),
@@ -361,6 +502,15 @@ impl Config {
                 check_scheme(url).map_err(|m| {
                     invalid(format!("table {}: source_url: {m}", t.name), SCHEME_HINT)
                 })?;
+            }
+            let mut places = vec![(format!("table {}", t.name), t.normalize.clone())];
+            places.extend(
+                t.columns
+                    .iter()
+                    .map(|(c, s)| (format!("table {}, column {c}", t.name), s.normalize())),
+            );
+            for (place, n) in places {
+                n.check(&place).map_err(|(m, h)| invalid(m, h))?;
             }
             if t.source_name.is_some() && t.source_query.is_some() {
                 return Err(invalid(
@@ -571,6 +721,38 @@ source_where = "ORD_DATE >= '2015-01-01'"
         assert_eq!(
             Config::parse(&q, "c.toml").unwrap().tables[0].source_table(),
             "query"
+        );
+    }
+
+    #[test]
+    fn normalisation_at_three_levels() {
+        let text = format!(
+            "[defaults]\ntrim = true\n{}",
+            MINIMAL.replace(
+                "columns = { id = \"ORD_ID\" }",
+                "columns = { id = \"ORD_ID\", total = { name = \"TOT\", tolerance = 0.01 } }\nnormalize = { case_insensitive = true, trim = false }"
+            )
+        );
+        let c = Config::parse(&text, "c.toml").unwrap();
+        let t = &c.tables[0];
+        let total = t.columns["total"]
+            .normalize()
+            .or(&t.normalize)
+            .or(&c.defaults);
+        assert_eq!(
+            (total.tolerance, total.trim, total.case_insensitive),
+            (Some(0.01), Some(false), Some(true))
+        );
+        assert_eq!(t.columns["total"].name(), Some("TOT"));
+        let typo = text.replace("tolerance = 0.01", "tolerence = 0.01");
+        let err = Config::parse(&typo, "c.toml").unwrap_err().to_string();
+        assert!(err.contains("unknown field `tolerence`"), "{err}");
+        let bad = text.replace("trim = true", "timestamp_precision = \"minutes\"");
+        assert!(
+            Config::parse(&bad, "c.toml")
+                .unwrap_err()
+                .to_string()
+                .contains("timestamp_precision")
         );
     }
 

@@ -143,6 +143,8 @@ pub struct ColumnReport {
     pub compare_as: String,
     /// True when no source value can equal a target value (types that cannot be reconciled).
     pub incompatible: bool,
+    /// The normalisations applied to this column (empty: strict).
+    pub normalizations: Vec<String>,
     /// Changed rows in which this column differs.
     pub changed_rows: u64,
     /// True when the column fingerprints differ.
@@ -160,8 +162,10 @@ pub struct Counts {
     pub source_rows: u64,
     /// Rows on the target.
     pub target_rows: u64,
-    /// Rows equal on both sides.
+    /// Rows equal on both sides (including those equal within a numeric tolerance).
     pub matched: u64,
+    /// Of the matched rows, those that differ only within a numeric tolerance.
+    pub matched_within_tolerance: u64,
     /// Source rows missing on the target.
     pub missing: u64,
     /// Target rows not on the source.
@@ -391,6 +395,7 @@ fn checked_report(c: &CheckedTable) -> TableReport {
             target_type: col.target.type_name.clone(),
             compare_as: col.compare.name().to_string(),
             incompatible: col.incompatible,
+            normalizations: normalizations(col),
             changed_rows: d.changed_by_column[i],
             fingerprint_differs: d.source.fingerprint.columns[i] != d.target.fingerprint.columns[i],
             invalid_utf8: SidePair {
@@ -425,6 +430,7 @@ fn checked_report(c: &CheckedTable) -> TableReport {
             source_rows: d.source.rows,
             target_rows: d.target.rows,
             matched: d.matched,
+            matched_within_tolerance: d.matched_within_tolerance,
             missing: d.missing,
             extra: d.extra,
             changed: d.changed,
@@ -480,6 +486,49 @@ fn checked_report(c: &CheckedTable) -> TableReport {
         }),
         elapsed_ms: Some(c.elapsed.as_millis() as u64),
     }
+}
+
+/// The normalisations of a column, in words: `trim`, `tolerance 0.01`, `source zone Europe/Berlin`.
+fn normalizations(c: &cutover_run::ColumnPlan) -> Vec<String> {
+    let mut out = Vec::new();
+    let n = &c.source_norm;
+    for (on, name) in [
+        (n.trim, "trim"),
+        (n.case_insensitive, "case-insensitive"),
+        (n.null_equals_empty, "NULL = empty"),
+    ] {
+        if on {
+            out.push(name.to_string());
+        }
+    }
+    if let Some(s) = n.decimal_scale {
+        out.push(format!("decimal scale {s}"));
+    }
+    if let Some(d) = n.float_digits {
+        out.push(format!("float digits {d}"));
+    }
+    if let Some(u) = n.time_unit_nanos {
+        let unit = match u {
+            1_000_000_000 => "s",
+            1_000_000 => "ms",
+            1_000 => "us",
+            _ => "ns",
+        };
+        out.push(format!("timestamp precision {unit}"));
+    }
+    if let Some(t) = &c.tolerance {
+        out.push(format!(
+            "tolerance {} / relative {}",
+            t.absolute, t.relative
+        ));
+    }
+    if let Some(z) = c.source_norm.zone {
+        out.push(format!("source zone {z}"));
+    }
+    if let Some(z) = c.target_norm.zone {
+        out.push(format!("target zone {z}"));
+    }
+    out
 }
 
 /// Renders a JSON value for text reports: NULL for null, the string otherwise.

@@ -65,6 +65,21 @@ pub(crate) fn render(r: &Report) -> String {
             }
             None => {}
         }
+        for c in t.columns.iter().filter(|c| !c.normalizations.is_empty()) {
+            let _ = writeln!(
+                o,
+                "Column {} is compared with: {}.",
+                c.name,
+                c.normalizations.join(", ")
+            );
+        }
+        if let Some(c) = t.counts.as_ref().filter(|c| c.matched_within_tolerance > 0) {
+            let _ = writeln!(
+                o,
+                "{} matched rows differ only within a numeric tolerance.",
+                c.matched_within_tolerance
+            );
+        }
         for c in t
             .columns
             .iter()

@@ -36,6 +36,8 @@ pub struct Settings {
     pub target_csv: cutover_config::CsvOptions,
     /// Memory for sorting unordered sources, in bytes, shared by all readers at once.
     pub memory_limit: usize,
+    /// Normalisations for every table (`[defaults]`).
+    pub defaults: cutover_config::Normalize,
 }
 
 /// The default of `--memory-limit`: 1 GiB.
@@ -340,6 +342,7 @@ fn check_table(
         columns: plan.columns.len(),
         key_columns: plan.key_len,
         sample_size: settings.sample_size,
+        tolerances: plan.columns.iter().map(|c| c.tolerance).collect(),
     };
     let result = std::thread::scope(|scope| {
         let src = spawn_reader(

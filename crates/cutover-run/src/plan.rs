@@ -2,16 +2,18 @@
 //! as which kind, keyed on what. Every mistake here names the table and column and says what to do.
 
 use crate::FailedTable;
+use cutover_check::canonical::Norm;
+use cutover_check::diff::Tolerance;
 use cutover_check::{ColumnCodec, Kind};
-use cutover_config::TableConfig;
-use cutover_source::{ColumnInfo, Connection, ReadRequest, TableSchema, ValueMap};
+use cutover_config::{Normalize, TableConfig};
+use cutover_source::{ColumnInfo, Connection, Engine, ReadRequest, TableSchema, ValueMap};
 use std::sync::Arc;
 
 /// How many located problems (unmapped codes, unparseable values) a side records per table.
 const PROBLEMS_PER_SIDE: usize = 50;
 
 /// One compared column.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ColumnPlan {
     /// The column on the target.
     pub target: ColumnInfo,
@@ -23,10 +25,16 @@ pub struct ColumnPlan {
     pub incompatible: bool,
     /// Translated codes applied to the source values.
     pub map: Option<Arc<ValueMap>>,
+    /// Normalisations of the source values.
+    pub source_norm: Norm,
+    /// Normalisations of the target values.
+    pub target_norm: Norm,
+    /// Numeric tolerance, if any.
+    pub tolerance: Option<Tolerance>,
 }
 
 /// What is compared for one table.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct TablePlan {
     /// The target table.
     pub name: String,
@@ -85,6 +93,7 @@ impl TablePlan {
                     ColumnCodec {
                         native,
                         compare: if c.incompatible { native } else { c.compare },
+                        norm: if target { c.target_norm } else { c.source_norm },
                     }
                 })
                 .collect(),
@@ -236,22 +245,8 @@ pub(crate) async fn plan_table(
                     .collect(),
             })
         });
-        if let Some(expr) = spec.and_then(|s| s.expr()) {
-            let sc = ColumnInfo::computed(tc.name.clone(), expr);
-            columns.push(ColumnPlan {
-                compare: if map.is_some() {
-                    tc.kind
-                } else {
-                    Kind::unify(sc.kind, tc.kind).unwrap_or(tc.kind)
-                },
-                target: tc.clone(),
-                source: sc,
-                incompatible: false,
-                map,
-            });
-            continue;
-        }
-        let sc = source.column(source_name).ok_or_else(|| {
+        let stored = || {
+            source.column(source_name).cloned().ok_or_else(|| {
             let what = match mapped {
                 Some(m) => format!("table {}: column {} maps to source column {m}, which {} does not have", t.name, tc.name, t.source_table()),
                 None => format!("table {}: target column {} has no column of that name in source table {}", t.name, tc.name, t.source_table()),
@@ -266,11 +261,28 @@ pub(crate) async fn plan_table(
                     names(&source.columns)
                 ),
             )
-        })?;
+        })
+        };
+        let sc = match spec.and_then(|s| s.expr()) {
+            Some(expr) => ColumnInfo::computed(tc.name.clone(), expr),
+            None => stored()?,
+        };
         let unified = Kind::unify(sc.kind, tc.kind);
+        let normalize = spec
+            .map(|s| s.normalize())
+            .unwrap_or_default()
+            .or(&t.normalize)
+            .or(&settings.defaults);
+        let (source_norm, target_norm, tolerance) =
+            norms(&normalize, (src.engine(), &sc), (tgt.engine(), tc)).map_err(|m| {
+                fail(
+                    t,
+                    format!("table {}, column {}: {m}", t.name, tc.name),
+                    "use an IANA zone name such as Europe/Berlin, or UTC",
+                )
+            })?;
         columns.push(ColumnPlan {
             target: tc.clone(),
-            source: sc.clone(),
             // Translated codes take the target's kind: the map's values are target values.
             compare: if map.is_some() {
                 tc.kind
@@ -278,7 +290,11 @@ pub(crate) async fn plan_table(
                 unified.unwrap_or(tc.kind)
             },
             incompatible: unified.is_none() && map.is_none(),
+            source: sc,
             map,
+            source_norm,
+            target_norm,
+            tolerance,
         });
     }
     let unmapped_source = source
@@ -303,6 +319,62 @@ pub(crate) async fn plan_table(
     let (sr, tr) = plan.requests(settings.batch_rows, [None, None], settings.memory_budget());
     let (ssql, tsql) = (src.read_sql(&sr), tgt.read_sql(&tr));
     Ok((plan, ssql, tsql))
+}
+
+/// The normalisations of a column on each side, and its tolerance.
+fn norms(
+    n: &Normalize,
+    (src_engine, sc): (Engine, &ColumnInfo),
+    (tgt_engine, tc): (Engine, &ColumnInfo),
+) -> Result<(Norm, Norm, Option<Tolerance>), String> {
+    let zone = |name: &Option<String>,
+                engine: Engine,
+                col: &ColumnInfo|
+     -> Result<Option<chrono_tz::Tz>, String> {
+        match name {
+            // A zone applies to naive timestamps only; aware ones already are instants.
+            Some(z) if !is_aware(engine, &col.type_name) => z
+                .parse::<chrono_tz::Tz>()
+                .map(Some)
+                .map_err(|_| format!("unknown time zone {z:?}")),
+            _ => Ok(None),
+        }
+    };
+    let common = Norm {
+        trim: n.trim == Some(true),
+        case_insensitive: n.case_insensitive == Some(true),
+        null_equals_empty: n.null_equals_empty == Some(true),
+        decimal_scale: n.decimal_scale,
+        float_digits: n.float_digits,
+        time_unit_nanos: n.precision_nanos(),
+        zone: None,
+    };
+    let tolerance = (n.tolerance.is_some() || n.relative_tolerance.is_some()).then(|| Tolerance {
+        absolute: n.tolerance.unwrap_or(0.0),
+        relative: n.relative_tolerance.unwrap_or(0.0),
+    });
+    Ok((
+        Norm {
+            zone: zone(&n.source_timezone, src_engine, sc)?,
+            ..common
+        },
+        Norm {
+            zone: zone(&n.target_timezone, tgt_engine, tc)?,
+            ..common
+        },
+        tolerance,
+    ))
+}
+
+/// True for timestamp types that hold an instant (a zone was applied when they were stored).
+fn is_aware(engine: Engine, type_name: &str) -> bool {
+    let t = type_name.to_ascii_lowercase();
+    match engine {
+        Engine::Postgres => t.contains("with time zone") && !t.contains("without"),
+        Engine::MySql => t.starts_with("timestamp"),
+        Engine::Parquet => t.starts_with("timestamp") && t.contains("some("),
+        _ => false,
+    }
 }
 
 fn names(cols: &[ColumnInfo]) -> String {

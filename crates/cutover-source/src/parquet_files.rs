@@ -82,7 +82,7 @@ impl Conn {
             .map(|f| {
                 ColumnInfo::stored(
                     f.name().clone(),
-                    f.data_type().to_string(),
+                    format!("{:?}", f.data_type()),
                     kind_of(f.data_type()),
                 )
             })

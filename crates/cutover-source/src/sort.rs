@@ -202,19 +202,10 @@ mod tests {
     fn rows(keys: &[i64]) -> Batch {
         let mut b = Batch::new(2);
         for k in keys {
-            b.push(
-                Cell::Int(*k),
-                ColumnCodec {
-                    native: Kind::Number,
-                    compare: Kind::Number,
-                },
-            );
+            b.push(Cell::Int(*k), ColumnCodec::new(Kind::Number, Kind::Number));
             b.push(
                 Cell::Text(format!("v{k}").as_bytes()),
-                ColumnCodec {
-                    native: Kind::Text,
-                    compare: Kind::Text,
-                },
+                ColumnCodec::new(Kind::Text, Kind::Text),
             );
         }
         b
