@@ -1111,4 +1111,110 @@ mod tests {
         assert_eq!(Kind::unify(Kind::Text, Kind::Bytes), None);
         assert_eq!(Kind::unify(Kind::Bytes, Kind::Uuid), Some(Kind::Uuid));
     }
+
+    fn normed(cell: Cell<'_>, native: Kind, compare: Kind, norm: Norm) -> Option<String> {
+        let mut out = Vec::new();
+        encode(
+            cell,
+            ColumnCodec {
+                native,
+                compare,
+                norm,
+            },
+            &mut out,
+        );
+        display(&out)
+    }
+
+    #[test]
+    fn decimal_scale_rounds_half_away_from_zero_with_carry() {
+        let n = Norm {
+            decimal_scale: Some(2),
+            ..Norm::NONE
+        };
+        let r = |t: &str| {
+            normed(
+                Cell::DecimalText(t.as_bytes()),
+                Kind::Number,
+                Kind::Number,
+                n,
+            )
+        };
+        assert_eq!(r("1.005").as_deref(), Some("1.01"));
+        assert_eq!(r("-1.005").as_deref(), Some("-1.01"));
+        assert_eq!(r("9.995").as_deref(), Some("10"));
+        assert_eq!(r("0.004").as_deref(), Some("0"));
+        assert_eq!(r("0.005").as_deref(), Some("0.01"));
+        assert_eq!(r("12.5").as_deref(), Some("12.5"));
+        let whole = Norm {
+            decimal_scale: Some(0),
+            ..Norm::NONE
+        };
+        assert_eq!(
+            normed(Cell::DecimalText(b"2.5"), Kind::Number, Kind::Number, whole).as_deref(),
+            Some("3")
+        );
+    }
+
+    #[test]
+    fn text_normalisations() {
+        let n = Norm {
+            trim: true,
+            case_insensitive: true,
+            null_equals_empty: true,
+            ..Norm::NONE
+        };
+        assert_eq!(
+            normed(Cell::Text(" Grüße ".as_bytes()), Kind::Text, Kind::Text, n).as_deref(),
+            Some("grüße")
+        );
+        assert_eq!(normed(Cell::Text(b"   "), Kind::Text, Kind::Text, n), None);
+        assert_eq!(
+            normed(Cell::Text(b" x "), Kind::Text, Kind::Text, Norm::NONE).as_deref(),
+            Some(" x ")
+        );
+    }
+
+    #[test]
+    fn zones_and_precision() {
+        let berlin = Norm {
+            zone: Some(chrono_tz::Europe::Berlin),
+            time_unit_nanos: Some(1_000_000),
+            ..Norm::NONE
+        };
+        let summer = days_from_civil(2024, 7, 1) * 86_400 + 12 * 3600;
+        let got = normed(
+            Cell::Timestamp {
+                secs: summer,
+                nanos: 123_456_789,
+            },
+            Kind::Timestamp,
+            Kind::Timestamp,
+            berlin,
+        );
+        assert_eq!(got.as_deref(), Some("2024-07-01 10:00:00.123"));
+        let text = normed(
+            Cell::Text(b"2024-01-15 12:00:00"),
+            Kind::Text,
+            Kind::Timestamp,
+            berlin,
+        );
+        assert_eq!(text.as_deref(), Some("2024-01-15 11:00:00"));
+        // Text with its own offset is already an instant: the zone does not apply.
+        let text = normed(
+            Cell::Text(b"2024-01-15 12:00:00Z"),
+            Kind::Text,
+            Kind::Timestamp,
+            berlin,
+        );
+        assert_eq!(text.as_deref(), Some("2024-01-15 12:00:00"));
+        let digits = Norm {
+            float_digits: Some(6),
+            ..Norm::NONE
+        };
+        assert_eq!(
+            normed(Cell::Float32(0.1), Kind::Float, Kind::Float, digits),
+            normed(Cell::Float(0.1), Kind::Float, Kind::Float, digits)
+        );
+    }
 }
