@@ -19,6 +19,32 @@ INSERT INTO t VALUES
  (9223372036854775807, NULL, 123456789012.34, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
 "#;
 
+const MY: &str = r#"
+CREATE TABLE t (
+    id bigint PRIMARY KEY, i int, d decimal(14,2), f double, r float, b tinyint(1),
+    txt text, ch char(5), dt date, ts datetime(6), tstz datetime(6), u uuid, j json, n text
+);
+INSERT INTO t VALUES
+ (1, 42, 12.50, 0.1, 1.25, 1, 'Grüße, "quoted"', 'ab', '2024-02-29', '2024-03-01 10:00:00.654321',
+  '2024-03-01 08:00:00', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', '{"a":[1,2],"b":1}', NULL),
+ (2, -7, -0.01, -1e300, -0.5, 0, 'plain', 'x', '1900-01-01', '1969-12-31 23:59:59.999999',
+  '1970-01-01 00:00:00', '00000000-0000-0000-0000-000000000000', '[]', 'not null'),
+ (9223372036854775807, NULL, 123456789012.34, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
+"#;
+
+const SQLITE: &str = r#"
+CREATE TABLE t (
+    id INTEGER PRIMARY KEY, i INTEGER, d DECIMAL(14,2), f DOUBLE, r REAL, b BOOLEAN,
+    txt TEXT, ch CHAR(5), dt DATE, ts DATETIME, tstz TIMESTAMP, u UUID, j JSON, n TEXT
+);
+INSERT INTO t VALUES
+ (1, 42, '12.50', 0.1, 1.25, 1, 'Grüße, "quoted"', 'ab', '2024-02-29', '2024-03-01 10:00:00.654321',
+  '2024-03-01T10:00:00+02:00', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', '{"b":1,"a":[1,2]}', NULL),
+ (2, -7, '-0.01', -1e300, -0.5, 0, 'plain', 'x', '1900-01-01', '1969-12-31 23:59:59.999999',
+  '1970-01-01 00:00:00', '00000000-0000-0000-0000-000000000000', '[]', 'not null'),
+ (9223372036854775807, NULL, '123456789012.34', 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
+"#;
+
 const UTF8_CSV: &str = "id,i,d,f,r,b,txt,ch,dt,ts,tstz,u,j,n
 2,-7,-0.01,-1e300,-0.5,false,plain,x,1900-01-01,1969-12-31 23:59:59.999999,1970-01-01T00:00:00Z,00000000-0000-0000-0000-000000000000,[],not null
 9223372036854775807,,123456789012.34,0,0,,,,,,,,,
@@ -48,7 +74,7 @@ fn latin1_options() -> CsvOptions {
 }
 
 #[test]
-fn csv_in_utf8_and_latin1_fingerprints_like_postgres() {
+fn one_fingerprint_for_sqlite_postgres_mariadb_csv_latin1_and_parquet() {
     let Some(pg) = TestDb::postgres("csv_types") else {
         return;
     };
@@ -95,6 +121,16 @@ fn csv_in_utf8_and_latin1_fingerprints_like_postgres() {
         checked(&utf8, 0).diff.source.fingerprint,
         "Parquet, CSV and PostgreSQL agree"
     );
+    // The same rows in MariaDB and SQLite: one fingerprint for all six.
+    let Some(my) = TestDb::mariadb("csv_types") else { return };
+    my.exec(MY);
+    let lite = TestSqlite::new(SQLITE);
+    for url in [&my.url, &lite.url] {
+        let o = run(&settings(url, &pg.url, vec![table("t", None)]));
+        let d = &checked(&o, 0).diff;
+        assert!(d.is_match(), "{url}: {:#?}", d.samples);
+        assert_eq!(d.source.fingerprint, checked(&utf8, 0).diff.source.fingerprint, "{url}");
+    }
 }
 
 /// The PostgreSQL rows as a Parquet file with native Arrow types, rows in another order.
@@ -344,4 +380,23 @@ fn md5_like(g: u32) -> u64 {
     (g as u64)
         .wrapping_mul(0x9E37_79B9_7F4A_7C15)
         .rotate_left(17)
+}
+
+#[test]
+fn two_csv_exports_compare_as_declared_types() {
+    let dir = tempfile::tempdir().unwrap();
+    for (side, text) in [("old", "id,amount,day\n1,1.50,2024-01-31\n2,7,2024-02-01\n"), ("new", "id,amount,day\n1,1.5,31.01.2024\n2,7.00,01.02.2024\n")] {
+        std::fs::create_dir(dir.path().join(side)).unwrap();
+        std::fs::write(dir.path().join(side).join("t.csv"), text).unwrap();
+    }
+    let urls = (format!("csv://{}/old", dir.path().display()), format!("csv://{}/new", dir.path().display()));
+    let mut s = settings(&urls.0, &urls.1, vec![table("t", Some(&["id"]))]);
+    s.target_csv.date_format = Some("%d.%m.%Y".into());
+    let as_text = run(&s);
+    assert_eq!(checked(&as_text, 0).diff.changed, 2, "as text, 1.50 is not 1.5");
+    let typed = |ty: &str| cutover_config::ColumnSource::Spec(cutover_config::ColumnSpec { type_name: Some(ty.into()), ..Default::default() });
+    s.tables[0].columns.insert("amount".into(), typed("number"));
+    s.tables[0].columns.insert("day".into(), typed("date"));
+    let o = run(&s);
+    assert!(o.is_go(), "{:#?}", checked(&o, 0).diff.samples);
 }

@@ -83,6 +83,24 @@ impl Kind {
         })
     }
 
+    /// The kind of a name as [`Kind::name`] gives it (`char` is not accepted: it is a storage form).
+    pub fn from_name(name: &str) -> Option<Kind> {
+        [
+            Kind::Bool,
+            Kind::Number,
+            Kind::Float,
+            Kind::Text,
+            Kind::Bytes,
+            Kind::Date,
+            Kind::Time,
+            Kind::Timestamp,
+            Kind::Uuid,
+            Kind::Json,
+        ]
+        .into_iter()
+        .find(|k| k.name() == name)
+    }
+
     /// The name used in reports.
     pub fn name(self) -> &'static str {
         match self {

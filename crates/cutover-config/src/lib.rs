@@ -259,14 +259,22 @@ pub struct ColumnSpec {
     /// A CSV file of translations (two columns: source value, target value; a header line),
     /// relative to the config file; read by the CLI into `map`.
     pub map_file: Option<PathBuf>,
+    /// The type values are compared as, when neither side says (two CSV exports): `number`,
+    /// `float`, `bool`, `text`, `date`, `time`, `timestamp`, `uuid`, `json` or `bytes`.
+    #[serde(rename = "type")]
+    pub type_name: Option<String>,
     /// Normalisations of this column.
     #[serde(flatten)]
     pub normalize: Normalize,
 }
 
+/// The names `type` accepts.
+pub const COLUMN_TYPES: &[&str] = &["number", "float", "bool", "text", "date", "time", "timestamp", "uuid", "json", "bytes"];
+
 /// The keys a column specification accepts.
 const COLUMN_KEYS: &[&str] = &[
     "name",
+    "type",
     "expr",
     "map",
     "map_file",
@@ -526,6 +534,14 @@ impl Config {
                         "write columns = { target_column = \"SOURCE_COLUMN\" }",
                     ));
                 }
+                if let ColumnSource::Spec(ColumnSpec { type_name: Some(ty), .. }) = source
+                    && !COLUMN_TYPES.contains(&ty.as_str())
+                {
+                    return Err(invalid(
+                        format!("table {}: column {target} has type = {ty:?}", t.name),
+                        "use number, float, bool, text, date, time, timestamp, uuid, json or bytes",
+                    ));
+                }
                 if source.name().is_some() && source.expr().is_some() {
                     return Err(invalid(
                         format!("table {}: column {target} sets both name and expr", t.name),
@@ -708,6 +724,10 @@ source_where = "ORD_DATE >= '2015-01-01'"
                 .to_string()
                 .contains("both name and expr")
         );
+        let typed = text.replace("full = { expr = \"A || B\" }", "full = { type = \"date\" }");
+        assert!(Config::parse(&typed, "c.toml").is_ok());
+        let bad = text.replace("full = { expr = \"A || B\" }", "full = { type = \"money\" }");
+        assert!(Config::parse(&bad, "c.toml").unwrap_err().to_string().contains("type = \"money\""));
         let typo = text.replace("map = {", "mapp = {");
         let err = Config::parse(&typo, "c.toml").unwrap_err().to_string();
         assert!(

@@ -268,6 +268,11 @@ pub(crate) async fn plan_table(
             None => stored()?,
         };
         let unified = Kind::unify(sc.kind, tc.kind);
+        // A declared type wins: both sides' values are converted to it.
+        let declared = match spec {
+            Some(cutover_config::ColumnSource::Spec(s)) => s.type_name.as_deref().and_then(Kind::from_name),
+            _ => None,
+        };
         let normalize = spec
             .map(|s| s.normalize())
             .unwrap_or_default()
@@ -284,12 +289,12 @@ pub(crate) async fn plan_table(
         columns.push(ColumnPlan {
             target: tc.clone(),
             // Translated codes take the target's kind: the map's values are target values.
-            compare: if map.is_some() {
-                tc.kind
-            } else {
-                unified.unwrap_or(tc.kind)
+            compare: match declared {
+                Some(k) => k,
+                None if map.is_some() => tc.kind,
+                None => unified.unwrap_or(tc.kind),
             },
-            incompatible: unified.is_none() && map.is_none(),
+            incompatible: unified.is_none() && map.is_none() && declared.is_none(),
             source: sc,
             map,
             source_norm,
