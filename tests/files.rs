@@ -122,14 +122,20 @@ fn one_fingerprint_for_sqlite_postgres_mariadb_csv_latin1_and_parquet() {
         "Parquet, CSV and PostgreSQL agree"
     );
     // The same rows in MariaDB and SQLite: one fingerprint for all six.
-    let Some(my) = TestDb::mariadb("csv_types") else { return };
+    let Some(my) = TestDb::mariadb("csv_types") else {
+        return;
+    };
     my.exec(MY);
     let lite = TestSqlite::new(SQLITE);
     for url in [&my.url, &lite.url] {
         let o = run(&settings(url, &pg.url, vec![table("t", None)]));
         let d = &checked(&o, 0).diff;
         assert!(d.is_match(), "{url}: {:#?}", d.samples);
-        assert_eq!(d.source.fingerprint, checked(&utf8, 0).diff.source.fingerprint, "{url}");
+        assert_eq!(
+            d.source.fingerprint,
+            checked(&utf8, 0).diff.source.fingerprint,
+            "{url}"
+        );
     }
 }
 
@@ -385,18 +391,80 @@ fn md5_like(g: u32) -> u64 {
 #[test]
 fn two_csv_exports_compare_as_declared_types() {
     let dir = tempfile::tempdir().unwrap();
-    for (side, text) in [("old", "id,amount,day\n1,1.50,2024-01-31\n2,7,2024-02-01\n"), ("new", "id,amount,day\n1,1.5,31.01.2024\n2,7.00,01.02.2024\n")] {
+    for (side, text) in [
+        ("old", "id,amount,day\n1,1.50,2024-01-31\n2,7,2024-02-01\n"),
+        (
+            "new",
+            "id,amount,day\n1,1.5,31.01.2024\n2,7.00,01.02.2024\n",
+        ),
+    ] {
         std::fs::create_dir(dir.path().join(side)).unwrap();
         std::fs::write(dir.path().join(side).join("t.csv"), text).unwrap();
     }
-    let urls = (format!("csv://{}/old", dir.path().display()), format!("csv://{}/new", dir.path().display()));
+    let urls = (
+        format!("csv://{}/old", dir.path().display()),
+        format!("csv://{}/new", dir.path().display()),
+    );
     let mut s = settings(&urls.0, &urls.1, vec![table("t", Some(&["id"]))]);
     s.target_csv.date_format = Some("%d.%m.%Y".into());
     let as_text = run(&s);
-    assert_eq!(checked(&as_text, 0).diff.changed, 2, "as text, 1.50 is not 1.5");
-    let typed = |ty: &str| cutover_config::ColumnSource::Spec(cutover_config::ColumnSpec { type_name: Some(ty.into()), ..Default::default() });
+    assert_eq!(
+        checked(&as_text, 0).diff.changed,
+        2,
+        "as text, 1.50 is not 1.5"
+    );
+    let typed = |ty: &str| {
+        cutover_config::ColumnSource::Spec(Box::new(cutover_config::ColumnSpec {
+            type_name: Some(ty.into()),
+            ..Default::default()
+        }))
+    };
     s.tables[0].columns.insert("amount".into(), typed("number"));
     s.tables[0].columns.insert("day".into(), typed("date"));
     let o = run(&s);
     assert!(o.is_go(), "{:#?}", checked(&o, 0).diff.samples);
+}
+
+#[test]
+fn parquet_row_groups_are_read_in_parallel_and_agree_with_csv() {
+    use arrow_array::{ArrayRef, Int64Array, RecordBatch, StringArray};
+    use std::sync::Arc;
+    let dir = tempfile::tempdir().unwrap();
+    for side in ["pq", "csv"] {
+        std::fs::create_dir(dir.path().join(side)).unwrap();
+    }
+    let ids: Vec<i64> = (0..10_000).map(|i| (i * 7919) % 10_000).collect();
+    let names: Vec<String> = ids.iter().map(|i| format!("name {i}")).collect();
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(Int64Array::from(ids.clone())),
+        Arc::new(StringArray::from(names.clone())),
+    ];
+    let batch = RecordBatch::try_from_iter(vec![
+        ("id", columns[0].clone()),
+        ("name", columns[1].clone()),
+    ])
+    .unwrap();
+    let props = parquet::file::properties::WriterProperties::builder()
+        .set_max_row_group_row_count(Some(1000))
+        .build();
+    let file = std::fs::File::create(dir.path().join("pq/t.parquet")).unwrap();
+    let mut w = parquet::arrow::ArrowWriter::try_new(file, batch.schema(), Some(props)).unwrap();
+    w.write(&batch).unwrap();
+    let meta = w.close().unwrap();
+    assert_eq!(meta.num_row_groups(), 10);
+    let mut csv = String::from("id,name\n");
+    for (i, n) in ids.iter().zip(&names) {
+        if *i != 4242 {
+            csv.push_str(&format!("{i},{n}\n"));
+        }
+    }
+    std::fs::write(dir.path().join("csv/t.csv"), csv).unwrap();
+    let urls = (
+        format!("parquet://{}/pq", dir.path().display()),
+        format!("csv://{}/csv", dir.path().display()),
+    );
+    let o = run(&settings(&urls.0, &urls.1, vec![table("t", Some(&["id"]))]));
+    let d = &checked(&o, 0).diff;
+    assert_eq!((d.source.rows, d.matched, d.missing), (10_000, 9_999, 1));
+    assert_eq!(d.samples.missing[0].key, vec![Some("4242".to_string())]);
 }

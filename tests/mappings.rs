@@ -8,7 +8,7 @@ use common::*;
 use cutover_config::{ColumnSource, ColumnSpec};
 
 fn spec(name: Option<&str>, expr: Option<&str>, map: &[(&str, &str)]) -> ColumnSource {
-    ColumnSource::Spec(ColumnSpec {
+    ColumnSource::Spec(Box::new(ColumnSpec {
         name: name.map(str::to_string),
         expr: expr.map(str::to_string),
         map: (!map.is_empty()).then(|| {
@@ -17,8 +17,9 @@ fn spec(name: Option<&str>, expr: Option<&str>, map: &[(&str, &str)]) -> ColumnS
                 .collect()
         }),
         map_file: None,
+        type_name: None,
         normalize: Default::default(),
-    })
+    }))
 }
 
 #[test]

@@ -59,23 +59,23 @@ fn each_option_makes_exactly_its_difference_equal() {
     // The legacy wrote local_ts in Berlin wall-clock time; the new system stores instants.
     t.columns.insert(
         "local_ts".into(),
-        cutover_config::ColumnSource::Spec(cutover_config::ColumnSpec {
+        cutover_config::ColumnSource::Spec(Box::new(cutover_config::ColumnSpec {
             normalize: Normalize {
                 source_timezone: Some("Europe/Berlin".into()),
                 ..Normalize::default()
             },
             ..Default::default()
-        }),
+        })),
     );
     t.columns.insert(
         "price".into(),
-        cutover_config::ColumnSource::Spec(cutover_config::ColumnSpec {
+        cutover_config::ColumnSource::Spec(Box::new(cutover_config::ColumnSpec {
             normalize: Normalize {
                 tolerance: Some(0.01),
                 ..Normalize::default()
             },
             ..Default::default()
-        }),
+        })),
     );
     let o = check(&pg.url, &my.url, vec![t]);
     let c = checked(&o, 0);

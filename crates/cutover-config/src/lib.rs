@@ -149,7 +149,7 @@ pub enum ColumnSource {
     /// A source column of another name.
     Name(String),
     /// A column, an expression, and/or a value map.
-    Spec(ColumnSpec),
+    Spec(Box<ColumnSpec>),
 }
 
 /// Normalisations: how values that legitimately differ are made equal. Strict by default:
@@ -269,7 +269,18 @@ pub struct ColumnSpec {
 }
 
 /// The names `type` accepts.
-pub const COLUMN_TYPES: &[&str] = &["number", "float", "bool", "text", "date", "time", "timestamp", "uuid", "json", "bytes"];
+pub const COLUMN_TYPES: &[&str] = &[
+    "number",
+    "float",
+    "bool",
+    "text",
+    "date",
+    "time",
+    "timestamp",
+    "uuid",
+    "json",
+    "bytes",
+];
 
 /// The keys a column specification accepts.
 const COLUMN_KEYS: &[&str] = &[
@@ -316,7 +327,7 @@ impl<'de> Deserialize<'de> for ColumnSource {
                 }
                 toml::Value::Table(table)
                     .try_into()
-                    .map(ColumnSource::Spec)
+                    .map(|s| ColumnSource::Spec(Box::new(s)))
                     .map_err(|e| A::Error::custom(e.message()))
             }
         }
@@ -534,7 +545,8 @@ impl Config {
                         "write columns = { target_column = \"SOURCE_COLUMN\" }",
                     ));
                 }
-                if let ColumnSource::Spec(ColumnSpec { type_name: Some(ty), .. }) = source
+                if let ColumnSource::Spec(spec) = source
+                    && let Some(ty) = &spec.type_name
                     && !COLUMN_TYPES.contains(&ty.as_str())
                 {
                     return Err(invalid(
@@ -726,8 +738,16 @@ source_where = "ORD_DATE >= '2015-01-01'"
         );
         let typed = text.replace("full = { expr = \"A || B\" }", "full = { type = \"date\" }");
         assert!(Config::parse(&typed, "c.toml").is_ok());
-        let bad = text.replace("full = { expr = \"A || B\" }", "full = { type = \"money\" }");
-        assert!(Config::parse(&bad, "c.toml").unwrap_err().to_string().contains("type = \"money\""));
+        let bad = text.replace(
+            "full = { expr = \"A || B\" }",
+            "full = { type = \"money\" }",
+        );
+        assert!(
+            Config::parse(&bad, "c.toml")
+                .unwrap_err()
+                .to_string()
+                .contains("type = \"money\"")
+        );
         let typo = text.replace("map = {", "mapp = {");
         let err = Config::parse(&typo, "c.toml").unwrap_err().to_string();
         assert!(

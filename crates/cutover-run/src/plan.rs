@@ -116,7 +116,7 @@ impl TablePlan {
                 .iter()
                 .map(|c| if target { None } else { c.map.clone() })
                 .collect(),
-            problems_left: std::cell::Cell::new(PROBLEMS_PER_SIDE),
+            problems_left: cutover_source::ProblemBudget::new(PROBLEMS_PER_SIDE),
         };
         (side(false), side(true))
     }
@@ -270,7 +270,9 @@ pub(crate) async fn plan_table(
         let unified = Kind::unify(sc.kind, tc.kind);
         // A declared type wins: both sides' values are converted to it.
         let declared = match spec {
-            Some(cutover_config::ColumnSource::Spec(s)) => s.type_name.as_deref().and_then(Kind::from_name),
+            Some(cutover_config::ColumnSource::Spec(s)) => {
+                s.type_name.as_deref().and_then(Kind::from_name)
+            }
             _ => None,
         };
         let normalize = spec

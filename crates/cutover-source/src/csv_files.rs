@@ -20,9 +20,6 @@ pub struct Conn {
     encoding: Option<&'static Encoding>,
 }
 
-/// How many located problems one table keeps.
-const PROBLEMS_PER_TABLE: usize = 50;
-
 impl Conn {
     pub(crate) fn connect(url: &str, opts: &CsvOptions) -> Result<Conn, SourceError> {
         let path = url
@@ -201,7 +198,6 @@ impl Conn {
             req.memory_budget,
             None,
         );
-        let mut problems = 0usize;
         let mut scratch = Vec::new();
         for path in &files {
             let file_name = path
@@ -258,9 +254,10 @@ impl Conn {
                     } else {
                         field_cell(&raw, codec.compare, decimal_comma, &self.opts, &mut scratch)
                     };
-                    if req.push(&mut batch, i, cell) == Some(EncodeNote::NotConvertible) {
-                        problems += 1;
-                        if problems <= PROBLEMS_PER_TABLE {
+                    if req.push(&mut batch, i, cell) == Some(EncodeNote::NotConvertible)
+                        && req.problems_left.take_one()
+                    {
+                        {
                             batch.add_problem(format!(
                                 "{file_name} line {line}, column {}: {:?} is not a {}",
                                 req.columns[i].name,

@@ -103,6 +103,31 @@ impl ColumnInfo {
     }
 }
 
+/// How many more located problems a read records; shared by threads that decode in parallel.
+#[derive(Debug, Default)]
+pub struct ProblemBudget(std::sync::atomic::AtomicUsize);
+
+impl ProblemBudget {
+    /// A budget of `n` problems.
+    pub fn new(n: usize) -> ProblemBudget {
+        ProblemBudget(std::sync::atomic::AtomicUsize::new(n))
+    }
+
+    /// Takes one from the budget; false when it is spent.
+    pub(crate) fn take_one(&self) -> bool {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.0
+            .fetch_update(Relaxed, Relaxed, |n| n.checked_sub(1))
+            .is_ok()
+    }
+}
+
+impl Clone for ProblemBudget {
+    fn clone(&self) -> Self {
+        ProblemBudget::new(self.0.load(std::sync::atomic::Ordering::Relaxed))
+    }
+}
+
 /// Translated codes: source value (as text) to the value the target should hold.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ValueMap {
@@ -155,7 +180,7 @@ pub struct ReadRequest {
     /// Memory for sorting rows of an unordered source (files) before spilling to disk.
     pub memory_budget: usize,
     /// How many more located problems this read records (the rest are only counted).
-    pub problems_left: std::cell::Cell<usize>,
+    pub problems_left: ProblemBudget,
 }
 
 impl ReadRequest {
@@ -186,8 +211,7 @@ impl ReadRequest {
         match text.as_ref().and_then(|t| map.map.get(t.as_ref())) {
             Some(mapped) => batch.push(Cell::Text(mapped), codec),
             None => {
-                if self.problems_left.get() > 0 {
-                    self.problems_left.set(self.problems_left.get() - 1);
+                if self.problems_left.take_one() {
                     let shown = text.map_or_else(
                         || format!("{cell:?}"),
                         |t| String::from_utf8_lossy(&t).into_owned(),

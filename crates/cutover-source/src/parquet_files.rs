@@ -10,6 +10,7 @@ use arrow_schema::{DataType, TimeUnit};
 use cutover_check::{Batch, Cell, Kind};
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use rayon::prelude::*;
 use std::path::{Path, PathBuf};
 
 /// A folder of Parquet files.
@@ -154,37 +155,66 @@ impl Conn {
                         .ok_or_else(|| file_error(&path, format!("has no column {}", c.name)))
                 })
                 .collect::<Result<_, _>>()?;
-            let mask = ProjectionMask::roots(builder.parquet_schema(), wanted.iter().copied());
-            let reader = builder
-                .with_projection(mask)
-                .with_batch_size(req.batch_rows)
-                .build()
-                .map_err(|e| file_error(&path, e))?;
             let mut sorted_roots = wanted.clone();
             sorted_roots.sort_unstable();
             let positions: Vec<usize> = wanted
                 .iter()
                 .map(|w| sorted_roots.iter().position(|s| s == w).unwrap_or(0))
                 .collect();
-            for rb in reader {
-                let rb: RecordBatch = rb.map_err(|e| file_error(&path, e))?;
-                let arrays: Vec<&ArrayRef> = positions.iter().map(|&p| rb.column(p)).collect();
-                let mut batch = req.new_batch();
-                let mut scratch = Vec::new();
-                let mut text = String::new();
-                for row in 0..rb.num_rows() {
-                    for (i, array) in arrays.iter().enumerate() {
-                        let cell = cell_at(array, row, &mut scratch, &mut text).map_err(|m| {
-                            file_error(&path, format!("column {}: {m}", req.columns[i].name))
-                        })?;
-                        req.push(&mut batch, i, cell);
+            // Row groups are decoded in parallel, as many at a time as there are threads, so
+            // memory holds at most that many row groups besides the sorter's budget.
+            let groups: Vec<usize> = (0..builder.metadata().num_row_groups()).collect();
+            drop(builder);
+            for chunk in groups.chunks(rayon::current_num_threads().max(1)) {
+                let decoded: Vec<Result<Vec<Batch>, SourceError>> = chunk
+                    .par_iter()
+                    .map(|&group| read_row_group(&path, group, &wanted, &positions, req))
+                    .collect();
+                for batches in decoded {
+                    for batch in batches? {
+                        sorter.push(batch)?;
                     }
                 }
-                sorter.push(batch)?;
             }
         }
         sorter.finish(sink)
     }
+}
+
+/// Decodes one row group of a file into batches of the requested columns.
+fn read_row_group(
+    path: &Path,
+    group: usize,
+    wanted: &[usize],
+    positions: &[usize],
+    req: &ReadRequest,
+) -> Result<Vec<Batch>, SourceError> {
+    let builder = Conn::builder(path)?;
+    let mask = ProjectionMask::roots(builder.parquet_schema(), wanted.iter().copied());
+    let reader = builder
+        .with_row_groups(vec![group])
+        .with_projection(mask)
+        .with_batch_size(req.batch_rows)
+        .build()
+        .map_err(|e| file_error(path, e))?;
+    let mut out = Vec::new();
+    let mut scratch = Vec::new();
+    let mut text = String::new();
+    for rb in reader {
+        let rb: RecordBatch = rb.map_err(|e| file_error(path, e))?;
+        let arrays: Vec<&ArrayRef> = positions.iter().map(|&p| rb.column(p)).collect();
+        let mut batch = req.new_batch();
+        for row in 0..rb.num_rows() {
+            for (i, array) in arrays.iter().enumerate() {
+                let cell = cell_at(array, row, &mut scratch, &mut text).map_err(|m| {
+                    file_error(path, format!("column {}: {m}", req.columns[i].name))
+                })?;
+                req.push(&mut batch, i, cell);
+            }
+        }
+        out.push(batch);
+    }
+    Ok(out)
 }
 
 /// Seconds and nanoseconds of a count of `unit`s since the epoch.
