@@ -274,15 +274,16 @@ fn a_latin1_export_against_renamed_postgres_columns_finds_real_defects() {
         return;
     };
     pg.exec(
-        "CREATE TABLE customers (id int PRIMARY KEY, full_name text, balance numeric(10,2), joined date);
-         INSERT INTO customers SELECT g, 'Kunde Müller ' || g, g * 1.25, date '2020-01-01' + g FROM generate_series(1, 3000) g;
+        "CREATE TABLE customers (id int PRIMARY KEY, full_name text, balance numeric(10,2), joined date, status text);
+         INSERT INTO customers SELECT g, 'Kunde Müller ' || g, g * 1.25, date '2020-01-01' + g,
+             CASE WHEN g % 4 = 0 THEN 'INACTIVE' ELSE 'ACTIVE' END FROM generate_series(1, 3000) g;
          UPDATE customers SET full_name = 'Kunde Mueller 17' WHERE id = 17;
          DELETE FROM customers WHERE id = 2999;",
     );
     let dir = tempfile::tempdir().unwrap();
     // The legacy export is split over two files and written in Windows-1252 with a decimal comma.
     for (part, range) in [("1", 1..=1500), ("2", 1501..=3000)] {
-        let mut text = String::from("KUNDE_NR;NAME;SALDO;SEIT\n");
+        let mut text = String::from("KUNDE_NR;NAME;SALDO;SEIT;STAT\n");
         for g in range {
             let date = chrono::NaiveDate::from_ymd_opt(2020, 1, 1).unwrap() + chrono::Days::new(g);
             let saldo = if g == 123 {
@@ -290,10 +291,9 @@ fn a_latin1_export_against_renamed_postgres_columns_finds_real_defects() {
             } else {
                 format!("{:.2}", g as f64 * 1.25).replace('.', ",")
             };
-            text.push_str(&format!(
-                "{g};Kunde Müller {g};{saldo};{}\n",
-                date.format("%d.%m.%Y")
-            ));
+            // Status codes were translated; code X (one customer) has no translation.
+            let stat = if g == 2500 { "X" } else if g % 4 == 0 { "I" } else { "A" };
+            text.push_str(&format!("{g};Kunde Müller {g};{saldo};{};{stat}\n", date.format("%d.%m.%Y")));
         }
         std::fs::write(
             dir.path().join(format!("KUNDEN_{part}.csv")),
@@ -312,6 +312,14 @@ fn a_latin1_export_against_renamed_postgres_columns_finds_real_defects() {
     .into_iter()
     .map(|(a, b)| (a.to_string(), b.into()))
     .collect();
+    t.columns.insert(
+        "status".into(),
+        cutover_config::ColumnSource::Spec(Box::new(cutover_config::ColumnSpec {
+            name: Some("STAT".into()),
+            map: Some([("A", "ACTIVE"), ("I", "INACTIVE")].into_iter().map(|(a, b)| (a.into(), b.into())).collect()),
+            ..Default::default()
+        })),
+    );
     let mut s = settings(&format!("csv://{}", dir.path().display()), &pg.url, vec![t]);
     s.source_csv = latin1_options();
     let o = run(&s);
@@ -319,7 +327,7 @@ fn a_latin1_export_against_renamed_postgres_columns_finds_real_defects() {
     assert_eq!(d.source.rows, 3000);
     assert_eq!(
         (d.missing, d.extra, d.changed),
-        (1, 0, 2),
+        (1, 0, 3),
         "{:#?}",
         d.samples
     );
@@ -335,7 +343,10 @@ fn a_latin1_export_against_renamed_postgres_columns_finds_real_defects() {
     assert_eq!(d.source.notes[2].not_convertible, 1);
     assert_eq!(
         d.source.problems,
-        vec![r#"KUNDEN_1.csv line 124, column SALDO: "12x,5" is not a number"#.to_string()]
+        vec![
+            r#"KUNDEN_1.csv line 124, column SALDO: "12x,5" is not a number"#.to_string(),
+            r#"source column STAT: value "X" has no entry in the value map"#.to_string(),
+        ]
     );
     assert!(!o.is_go());
 }
