@@ -292,8 +292,17 @@ fn a_latin1_export_against_renamed_postgres_columns_finds_real_defects() {
                 format!("{:.2}", g as f64 * 1.25).replace('.', ",")
             };
             // Status codes were translated; code X (one customer) has no translation.
-            let stat = if g == 2500 { "X" } else if g % 4 == 0 { "I" } else { "A" };
-            text.push_str(&format!("{g};Kunde Müller {g};{saldo};{};{stat}\n", date.format("%d.%m.%Y")));
+            let stat = if g == 2500 {
+                "X"
+            } else if g % 4 == 0 {
+                "I"
+            } else {
+                "A"
+            };
+            text.push_str(&format!(
+                "{g};Kunde Müller {g};{saldo};{};{stat}\n",
+                date.format("%d.%m.%Y")
+            ));
         }
         std::fs::write(
             dir.path().join(format!("KUNDEN_{part}.csv")),
@@ -316,7 +325,12 @@ fn a_latin1_export_against_renamed_postgres_columns_finds_real_defects() {
         "status".into(),
         cutover_config::ColumnSource::Spec(Box::new(cutover_config::ColumnSpec {
             name: Some("STAT".into()),
-            map: Some([("A", "ACTIVE"), ("I", "INACTIVE")].into_iter().map(|(a, b)| (a.into(), b.into())).collect()),
+            map: Some(
+                [("A", "ACTIVE"), ("I", "INACTIVE")]
+                    .into_iter()
+                    .map(|(a, b)| (a.into(), b.into()))
+                    .collect(),
+            ),
             ..Default::default()
         })),
     );
