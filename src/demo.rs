@@ -128,8 +128,8 @@ pub fn run(dir: Option<&Path>, common: &CommonArgs) -> anyhow::Result<u8> {
     if common.out.is_none() {
         common.out = Some(PathBuf::from("cutover-report"));
     }
-    let (settings, out) = resolve(&config, &common)?;
-    let report = run_and_report(&settings, &out, common.quiet)?;
+    let resolved = resolve(&config, &common)?;
+    let report = run_and_report(&resolved, common.quiet)?;
     let problems = verify(&report);
     if problems.is_empty() {
         println!(

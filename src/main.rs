@@ -36,6 +36,23 @@ enum Command {
     Check(CheckArgs),
     /// Build a small legacy and new SQLite ERP from the bundled fixtures and check them.
     Demo(DemoArgs),
+    /// Check a config and its rule files without connecting to anything.
+    Validate(ValidateArgs),
+    /// Explain a rule type by code (CO101) or name (foreign_key); without one, list them all.
+    Explain {
+        /// A rule code or type name.
+        code: Option<String>,
+    },
+}
+
+#[derive(Args)]
+struct ValidateArgs {
+    /// The config file.
+    #[arg(short, long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Rule files (packs) to validate on their own.
+    #[arg(value_name = "RULE_FILE")]
+    rule_files: Vec<PathBuf>,
 }
 
 #[derive(Args)]
@@ -74,9 +91,21 @@ struct CommonArgs {
     /// [default: run.memory_limit, else 1GiB].
     #[arg(long, value_name = "SIZE")]
     memory_limit: Option<String>,
+    /// The lowest rule severity that blocks go-live: error (default) or warn.
+    #[arg(long, value_name = "SEVERITY", value_parser = ["error", "warn"], default_value = "error")]
+    fail_on: String,
     /// Print only the verdict line and errors (no progress, no summary table).
     #[arg(short, long)]
     quiet: bool,
+}
+
+/// Everything a run needs, resolved from the CLI, the environment and the files.
+pub(crate) struct Resolved {
+    settings: cutover_run::Settings,
+    out: PathBuf,
+    rules: Vec<cutover_config::RuleConfig>,
+    table_items: Vec<String>,
+    fail_on_warn: bool,
 }
 
 static CANCEL: AtomicBool = AtomicBool::new(false);
@@ -94,6 +123,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Check(args) => check(&args.config, &args.common),
         Command::Demo(args) => demo::run(args.dir.as_deref(), &args.common),
+        Command::Validate(args) => validate(&args),
+        Command::Explain { code } => explain(code.as_deref()),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -116,13 +147,10 @@ fn print_error(e: &anyhow::Error) {
 }
 
 /// Reads, validates and resolves a config into run settings. CLI flags win over the file.
-fn resolve(
-    config_path: &Path,
-    common: &CommonArgs,
-) -> anyhow::Result<(cutover_run::Settings, PathBuf)> {
+fn resolve(config_path: &Path, common: &CommonArgs) -> anyhow::Result<Resolved> {
     let text = std::fs::read_to_string(config_path)
         .with_context(|| format!("cannot read config file {}\nhint: pass --config PATH, or run `cutover demo` to see an example", config_path.display()))?;
-    let config = Config::parse(&text, &config_path.display().to_string())?;
+    let mut config = Config::parse(&text, &config_path.display().to_string())?;
     let base = config_path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -151,7 +179,8 @@ fn resolve(
             anyhow::anyhow!("memory limit {text:?} is not a size of at least 1 MiB\nhint: write it like 512MiB or 2GiB")
         })?,
     };
-    let mut tables = config.tables;
+    let rules = load_rules(&mut config, base)?;
+    let mut tables = std::mem::take(&mut config.tables);
     for t in &mut tables {
         load_map_files(t, base)?;
         t.source_url = t
@@ -178,7 +207,106 @@ fn resolve(
         memory_limit,
         defaults: config.defaults,
     };
-    Ok((settings, out))
+    let table_items = settings
+        .tables
+        .iter()
+        .map(|t| {
+            t.checklist
+                .clone()
+                .unwrap_or_else(|| "historical-data".into())
+        })
+        .collect();
+    Ok(Resolved {
+        settings,
+        out,
+        rules,
+        table_items,
+        fail_on_warn: common.fail_on == "warn",
+    })
+}
+
+/// The config's rules followed by those of its `include` files; ids must stay unique.
+fn load_rules(config: &mut Config, base: &Path) -> anyhow::Result<Vec<cutover_config::RuleConfig>> {
+    let mut rules = std::mem::take(&mut config.rules);
+    for file in &config.include {
+        let path = base.join(file);
+        let text = std::fs::read_to_string(&path).with_context(|| {
+            format!(
+                "cannot read rule file {}\nhint: include paths are relative to the config file",
+                path.display()
+            )
+        })?;
+        rules.extend(cutover_config::RuleFile::parse(&text, &path.display().to_string())?.rules);
+    }
+    let mut seen = std::collections::HashSet::new();
+    for r in &rules {
+        if !seen.insert(r.id.clone()) {
+            anyhow::bail!(
+                "rule id {} is used twice (in the config or its includes)\nhint: give every rule a unique id",
+                r.id
+            );
+        }
+    }
+    Ok(rules)
+}
+
+/// `cutover validate`: parse and check a config, its includes and rule files; no connection.
+fn validate(args: &ValidateArgs) -> anyhow::Result<u8> {
+    if args.config.is_none() && args.rule_files.is_empty() {
+        anyhow::bail!(
+            "nothing to validate\nhint: cutover validate --config cutover.toml, or cutover validate rules/*.toml"
+        );
+    }
+    if let Some(path) = &args.config {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read config file {}", path.display()))?;
+        let mut config = Config::parse(&text, &path.display().to_string())?;
+        let base = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let tables = config.tables.len();
+        let rules = load_rules(&mut config, base)?;
+        for t in &mut config.tables {
+            load_map_files(t, base)?;
+        }
+        println!(
+            "{}: valid ({tables} tables, {} rules)",
+            path.display(),
+            rules.len()
+        );
+    }
+    for path in &args.rule_files {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read rule file {}", path.display()))?;
+        let rf = cutover_config::RuleFile::parse(&text, &path.display().to_string())?;
+        println!("{}: valid ({} rules)", path.display(), rf.rules.len());
+    }
+    Ok(EXIT_GO)
+}
+
+/// `cutover explain`: a rule type's documentation, or the list of them.
+fn explain(code: Option<&str>) -> anyhow::Result<u8> {
+    match code {
+        None => {
+            for r in cutover_rules::catalogue::RULES {
+                println!(
+                    "{}  {:<18}  {}",
+                    r.code,
+                    r.name,
+                    r.checks.split(". ").next().unwrap_or("")
+                );
+            }
+            println!("\nRun `cutover explain CODE` for one rule's documentation.");
+        }
+        Some(c) => match cutover_rules::catalogue::find(c) {
+            Some(doc) => print!("{}", cutover_rules::catalogue::explain(doc)),
+            None => anyhow::bail!(
+                "no rule type {c:?}\nhint: run `cutover explain` for the list (CO101 … CO110)"
+            ),
+        },
+    }
+    Ok(EXIT_GO)
 }
 
 /// Reads every `map_file` of a table into its column's `map` (entries written in the config win).
@@ -220,8 +348,8 @@ fn load_map_files(t: &mut cutover_config::TableConfig, base: &Path) -> anyhow::R
 
 /// `cutover check`: run, print the summary, write the reports, return the exit code.
 fn check(config_path: &Path, common: &CommonArgs) -> anyhow::Result<u8> {
-    let (settings, out) = resolve(config_path, common)?;
-    let report = run_and_report(&settings, &out, common.quiet)?;
+    let resolved = resolve(config_path, common)?;
+    let report = run_and_report(&resolved, common.quiet)?;
     Ok(exit_code(&report))
 }
 
@@ -236,16 +364,33 @@ fn exit_code(report: &Report) -> u8 {
 }
 
 /// Runs the check and writes `report.json` and `report.md` into `out`.
-fn run_and_report(
-    settings: &cutover_run::Settings,
-    out: &Path,
-    quiet: bool,
-) -> anyhow::Result<Report> {
+fn run_and_report(resolved: &Resolved, quiet: bool) -> anyhow::Result<Report> {
+    let (settings, out) = (&resolved.settings, resolved.out.as_path());
     let progress = progress::for_terminal(quiet);
     let outcome = cutover_run::run(settings, progress.as_ref(), &CANCEL)
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     drop(progress);
-    let report = Report::from_outcome(&outcome);
+    if !resolved.rules.is_empty() && !quiet {
+        eprintln!("evaluating {} rules", resolved.rules.len());
+    }
+    let sides = cutover_rules::Sides {
+        source: (&settings.source_url, &settings.source_csv),
+        target: (&settings.target_url, &settings.target_csv),
+        sample_size: settings.sample_size,
+        batch_rows: settings.batch_rows,
+        memory_budget: settings.memory_budget(),
+    };
+    let rules = if outcome.complete {
+        cutover_rules::evaluate(&resolved.rules, &sides, &CANCEL)
+    } else {
+        Vec::new()
+    };
+    let report = Report::build(
+        &outcome,
+        &rules,
+        &resolved.table_items,
+        resolved.fail_on_warn,
+    );
     std::fs::create_dir_all(out)
         .with_context(|| format!("cannot create the report folder {}", out.display()))?;
     let json = out.join("report.json");

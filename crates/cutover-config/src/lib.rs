@@ -27,6 +27,332 @@ pub struct Config {
     /// The tables to compare.
     #[serde(default, rename = "table")]
     pub tables: Vec<TableConfig>,
+    /// Rule files (packs) to include, relative to this file; read by the CLI into `rules`.
+    #[serde(default)]
+    pub include: Vec<PathBuf>,
+    /// Consistency rules.
+    #[serde(default, rename = "rule")]
+    pub rules: Vec<RuleConfig>,
+}
+
+/// A rule file (a pack under `rules/`): `[[rule]]` sections only.
+#[derive(Debug, Clone, Deserialize, PartialEq, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RuleFile {
+    /// The rules.
+    #[serde(default, rename = "rule")]
+    pub rules: Vec<RuleConfig>,
+}
+
+impl RuleFile {
+    /// Parses a rule file and validates each rule. `file` names it in messages.
+    pub fn parse(text: &str, file: &str) -> Result<RuleFile, ConfigError> {
+        let rf: RuleFile = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            file: file.to_string(),
+            message: e.to_string().trim_end().to_string(),
+        })?;
+        for r in &rf.rules {
+            r.validate()
+                .map_err(|(message, hint)| ConfigError::Invalid {
+                    file: file.to_string(),
+                    message,
+                    hint: hint.to_string(),
+                })?;
+        }
+        Ok(rf)
+    }
+}
+
+/// The kinds of rule.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum RuleKind {
+    /// Child columns must exist in the parent (no orphans).
+    ForeignKey,
+    /// Columns are unique.
+    Unique,
+    /// Columns are never NULL.
+    NotNull,
+    /// A column's values come from a list or a reference table.
+    AcceptedValues,
+    /// The target reference book holds every legacy entry, and every used code.
+    ReferenceComplete,
+    /// A self-referencing table is a sane tree.
+    Hierarchy,
+    /// Every node has the same parent on both sides.
+    HierarchyMatch,
+    /// An aggregate per group is equal on both sides.
+    AggregateMatch,
+    /// Row counts agree within a tolerance.
+    RowCount,
+    /// A custom query returns no violating rows, or two scalars agree.
+    Sql,
+}
+
+/// `error` blocks go-live; `warn` is reported (and blocks with `--fail-on warn`).
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    /// Blocks go-live.
+    #[default]
+    Error,
+    /// Reported.
+    Warn,
+}
+
+/// Which side a rule reads.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum RuleSide {
+    /// The legacy side.
+    Source,
+    /// The new side (default).
+    #[default]
+    Target,
+}
+
+/// A table whose codes must exist in a reference book.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct UsedBy {
+    /// The fact table (target).
+    pub table: String,
+    /// Its code columns, in the order of the reference book's key.
+    pub columns: Vec<String>,
+}
+
+/// The checklist items a check or rule can close ("Initial solution content").
+pub const CHECKLIST_ITEMS: &[(&str, &str)] = &[
+    (
+        "historical-data",
+        "Historical data migrated from the agreed sources to the agreed depth",
+    ),
+    (
+        "completeness",
+        "Completeness and consistency of the migrated data checked",
+    ),
+    ("reference-books", "Reference books are full"),
+    ("org-structure", "Users and organisational structure moved"),
+];
+
+/// One rule. Which keys apply depends on `type`; `cutover explain TYPE` lists them.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RuleConfig {
+    /// A unique name, shown in reports.
+    pub id: String,
+    /// The kind of rule.
+    #[serde(rename = "type")]
+    pub kind: RuleKind,
+    /// `error` (default) or `warn`.
+    #[serde(default)]
+    pub severity: Severity,
+    /// The checklist item this rule closes (default by type).
+    pub checklist: Option<String>,
+    /// What the rule is for, in words.
+    pub description: Option<String>,
+    /// The side the rule reads (default `target`).
+    #[serde(default)]
+    pub side: RuleSide,
+    /// The table the rule checks.
+    pub table: Option<String>,
+    /// The columns the rule checks.
+    pub columns: Option<Vec<String>>,
+    /// An SQL condition that selects the rows checked.
+    pub filter: Option<String>,
+    /// foreign_key: the parent table.
+    pub parent_table: Option<String>,
+    /// foreign_key: the parent's key columns (default: the child's column names).
+    pub parent_columns: Option<Vec<String>>,
+    /// foreign_key: the parent's side (default: the rule's side).
+    pub parent_side: Option<RuleSide>,
+    /// foreign_key: the parent lives elsewhere (`csv://exports` for a reference book export).
+    pub parent_url: Option<String>,
+    /// foreign_key: a NULL child value is `ignore`d (default) or a `violation`.
+    pub nulls: Option<String>,
+    /// accepted_values: the accepted values.
+    pub values: Option<Vec<String>>,
+    /// accepted_values: a reference table whose `values_column` holds the accepted values.
+    pub values_table: Option<String>,
+    /// accepted_values: the column of `values_table`.
+    pub values_column: Option<String>,
+    /// hierarchy, reference_complete: key columns (default: the primary key).
+    pub key: Option<Vec<String>>,
+    /// hierarchy: the column that names the parent.
+    pub parent: Option<String>,
+    /// hierarchy: the most roots allowed (default 1).
+    pub max_roots: Option<u64>,
+    /// hierarchy: the deepest level allowed (a root is level 1).
+    pub max_depth: Option<u64>,
+    /// hierarchy_match, reference_complete, aggregate_match, row_count: the table on the source.
+    pub source_table: Option<String>,
+    /// hierarchy_match, reference_complete: the source key columns (default: `key`).
+    pub source_key: Option<Vec<String>>,
+    /// hierarchy_match: the source's parent column (default: `parent`).
+    pub source_parent: Option<String>,
+    /// reference_complete: a label column compared too.
+    pub label: Option<String>,
+    /// reference_complete: the source's label column (default: `label`).
+    pub source_label: Option<String>,
+    /// reference_complete: fact tables whose codes must exist in the reference book.
+    pub used_by: Option<Vec<UsedBy>>,
+    /// aggregate_match: group columns (target; the source uses `source_group_by` or the same).
+    pub group_by: Option<Vec<String>>,
+    /// aggregate_match: the source's group expressions.
+    pub source_group_by: Option<Vec<String>>,
+    /// aggregate_match: the aggregate, e.g. `sum(total)`, `count(*)`, `count(distinct customer_id)`.
+    pub aggregate: Option<String>,
+    /// aggregate_match: the source's aggregate (default: `aggregate`).
+    pub source_aggregate: Option<String>,
+    /// aggregate_match, row_count: a condition on the source.
+    pub source_where: Option<String>,
+    /// aggregate_match, row_count: a condition on the target.
+    pub target_where: Option<String>,
+    /// aggregate_match, row_count: largest absolute difference that still passes.
+    pub tolerance: Option<f64>,
+    /// aggregate_match, row_count: largest relative difference that still passes.
+    pub relative_tolerance: Option<f64>,
+    /// sql: a query on `side` that returns the violating rows.
+    pub query: Option<String>,
+    /// sql: a scalar query on the source, compared with `target_query`.
+    pub source_query: Option<String>,
+    /// sql: a scalar query on the target.
+    pub target_query: Option<String>,
+    /// Violations that still pass (default 0).
+    pub max_count: Option<u64>,
+    /// Violations, as a fraction of the rows checked, that still pass.
+    pub max_fraction: Option<f64>,
+}
+
+impl RuleConfig {
+    /// The checklist item: the configured one, or the type's usual one.
+    pub fn checklist_item(&self) -> &str {
+        self.checklist.as_deref().unwrap_or(match self.kind {
+            RuleKind::ReferenceComplete | RuleKind::AcceptedValues => "reference-books",
+            RuleKind::Hierarchy | RuleKind::HierarchyMatch => "org-structure",
+            RuleKind::AggregateMatch | RuleKind::RowCount => "historical-data",
+            _ => "completeness",
+        })
+    }
+
+    /// Checks that the keys this rule's type needs are there.
+    pub fn validate(&self) -> Result<(), (String, &'static str)> {
+        let id = &self.id;
+        if id.trim().is_empty() {
+            return Err((
+                "a [[rule]] has an empty id".into(),
+                "give every rule a unique id",
+            ));
+        }
+        let need = |ok: bool, what: &str, hint: &'static str| {
+            if ok {
+                Ok(())
+            } else {
+                Err((format!("rule {id}: {what}"), hint))
+            }
+        };
+        if let Some(c) = &self.checklist {
+            need(
+                CHECKLIST_ITEMS.iter().any(|(k, _)| k == c),
+                &format!("unknown checklist item {c:?}"),
+                "use historical-data, completeness, reference-books or org-structure",
+            )?;
+        }
+        if let Some(n) = &self.nulls {
+            need(
+                n == "ignore" || n == "violation",
+                &format!("nulls = {n:?}"),
+                "use \"ignore\" or \"violation\"",
+            )?;
+        }
+        if let Some(f) = self.max_fraction {
+            need(
+                (0.0..=1.0).contains(&f),
+                "max_fraction must be between 0 and 1",
+                "write it like max_fraction = 0.001",
+            )?;
+        }
+        let table = self.table.is_some();
+        let cols = self.columns.as_ref().is_some_and(|c| !c.is_empty());
+        match self.kind {
+            RuleKind::ForeignKey => {
+                need(
+                    table && cols,
+                    "needs table and columns",
+                    "write table = \"orders\", columns = [\"customer_id\"]",
+                )?;
+                need(
+                    self.parent_table.is_some(),
+                    "needs parent_table",
+                    "write parent_table = \"customers\"",
+                )?;
+                if let Some(p) = &self.parent_columns {
+                    need(
+                        p.len() == self.columns.as_ref().map_or(0, Vec::len),
+                        "parent_columns and columns differ in length",
+                        "name one parent column per child column",
+                    )?;
+                }
+            }
+            RuleKind::Unique | RuleKind::NotNull => need(
+                table && cols,
+                "needs table and columns",
+                "write table = \"users\", columns = [\"login\"]",
+            )?,
+            RuleKind::AcceptedValues => {
+                need(
+                    table && cols,
+                    "needs table and columns",
+                    "write table = \"orders\", columns = [\"status\"]",
+                )?;
+                need(
+                    self.values.is_some() != self.values_table.is_some(),
+                    "needs values or values_table (one of them)",
+                    "write values = [\"OPEN\", \"PAID\"] or values_table = \"statuses\"",
+                )?;
+            }
+            RuleKind::ReferenceComplete => {
+                need(
+                    table && self.source_table.is_some(),
+                    "needs table (target reference book) and source_table (legacy one)",
+                    "write table = \"currencies\", source_table = \"CURR\"",
+                )?;
+            }
+            RuleKind::Hierarchy => need(
+                table && self.parent.is_some(),
+                "needs table and parent",
+                "write table = \"departments\", parent = \"parent_id\"",
+            )?,
+            RuleKind::HierarchyMatch => {
+                need(
+                    table && self.parent.is_some(),
+                    "needs table and parent (target)",
+                    "write table = \"departments\", parent = \"parent_id\", source_table = \"DEPT\"",
+                )?;
+            }
+            RuleKind::AggregateMatch => {
+                need(
+                    table && self.aggregate.is_some(),
+                    "needs table and aggregate",
+                    "write table = \"orders\", aggregate = \"sum(total)\", group_by = [\"currency_code\"]",
+                )?;
+            }
+            RuleKind::RowCount => need(
+                table,
+                "needs table",
+                "write table = \"audit_log\", tolerance = 10",
+            )?,
+            RuleKind::Sql => {
+                need(
+                    self.query.is_some()
+                        || (self.source_query.is_some() && self.target_query.is_some()),
+                    "needs query, or source_query and target_query",
+                    "write query = \"SELECT … FROM … WHERE <violation>\"",
+                )?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// One side's database.
@@ -117,6 +443,8 @@ pub struct TableConfig {
     /// A query on the source whose result is compared instead of a table (a split or merged
     /// table): `SELECT … FROM A JOIN B …`.
     pub source_query: Option<String>,
+    /// The checklist item this comparison closes (default `historical-data`).
+    pub checklist: Option<String>,
     /// Normalisations for this table's columns (over `[defaults]`).
     #[serde(default)]
     pub normalize: Normalize,
@@ -467,11 +795,21 @@ impl Config {
         self.defaults
             .check("[defaults]")
             .map_err(|(m, h)| invalid(m, h))?;
-        if self.tables.is_empty() {
+        if self.tables.is_empty() && self.rules.is_empty() && self.include.is_empty() {
             return Err(invalid(
-                "no table to compare".into(),
-                "add a [[table]] section with name = \"…\" for every table to check",
+                "no table to compare and no rule".into(),
+                "add a [[table]] section with name = \"…\" for every table to check, or [[rule]] sections",
             ));
+        }
+        let mut ids = HashSet::new();
+        for r in &self.rules {
+            r.validate().map_err(|(m, h)| invalid(m, h))?;
+            if !ids.insert(r.id.as_str()) {
+                return Err(invalid(
+                    format!("rule id {} is used twice", r.id),
+                    "give every rule a unique id",
+                ));
+            }
         }
         if let Some(m) = &self.run.memory_limit
             && parse_size(m).is_none()
@@ -521,6 +859,14 @@ impl Config {
                 check_scheme(url).map_err(|m| {
                     invalid(format!("table {}: source_url: {m}", t.name), SCHEME_HINT)
                 })?;
+            }
+            if let Some(c) = &t.checklist
+                && !CHECKLIST_ITEMS.iter().any(|(k, _)| k == c)
+            {
+                return Err(invalid(
+                    format!("table {}: unknown checklist item {c:?}", t.name),
+                    "use historical-data, completeness, reference-books or org-structure",
+                ));
             }
             let mut places = vec![(format!("table {}", t.name), t.normalize.clone())];
             places.extend(

@@ -33,8 +33,64 @@ pub struct Report {
     pub target: Endpoint,
     /// Totals over all tables.
     pub summary: Summary,
+    /// The go-live checklist ("Initial solution content"): each item, the checks that close
+    /// it, and its status.
+    pub checklist: Vec<ChecklistItem>,
+    /// `error` (default) or `warn`: the lowest rule severity that blocks go-live.
+    pub fail_on: String,
     /// One entry per configured table.
     pub tables: Vec<TableReport>,
+    /// One entry per rule.
+    pub rules: Vec<RuleReport>,
+}
+
+/// One checklist item.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ChecklistItem {
+    /// Stable id: `historical-data`, `completeness`, `reference-books`, `org-structure`.
+    pub id: String,
+    /// The item as the checklist words it.
+    pub title: String,
+    /// `closed` (every check passed), `open` (a check failed) or `no evidence` (no check maps to it).
+    pub status: String,
+    /// The checks that close it: `table orders`, `rule orders-have-customers`.
+    pub checks: Vec<String>,
+    /// The checks that failed.
+    pub failed: Vec<String>,
+}
+
+/// One rule's result.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct RuleReport {
+    /// The rule's id.
+    pub id: String,
+    /// The rule type's code (`cutover explain CODE`).
+    pub code: String,
+    /// The rule type.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// `error` or `warn`.
+    pub severity: String,
+    /// The checklist item it closes.
+    pub checklist: String,
+    /// The rule's description.
+    pub description: Option<String>,
+    /// `pass`, `fail` or `error` (could not run).
+    pub status: String,
+    /// True when this result blocks go-live.
+    pub blocking: bool,
+    /// Exact count of violations.
+    pub violations: u64,
+    /// Rows, entries or groups checked, when known.
+    pub checked: Option<u64>,
+    /// The threshold.
+    pub threshold: String,
+    /// What was found, in words.
+    pub message: String,
+    /// Failing rows: column → value.
+    pub sample: Vec<Ordered>,
+    /// The queries it ran.
+    pub queries: Vec<String>,
 }
 
 /// A side, with its password hidden.
@@ -286,7 +342,25 @@ fn named(names: &[String], values: &[Option<String>]) -> Ordered {
 impl Report {
     /// Builds the report of a run.
     pub fn from_outcome(outcome: &Outcome) -> Report {
+        Report::build(outcome, &[], &[], false)
+    }
+
+    /// Builds the report of a run with its rules. `table_items` gives each table's checklist
+    /// item (in table order; missing ones are `historical-data`); with `fail_on_warn`, failing
+    /// `warn` rules block go-live too.
+    pub fn build(
+        outcome: &Outcome,
+        rules: &[cutover_rules::RuleResult],
+        table_items: &[String],
+        fail_on_warn: bool,
+    ) -> Report {
         let tables: Vec<TableReport> = outcome.tables.iter().map(table_report).collect();
+        let rules: Vec<RuleReport> = rules.iter().map(|r| rule_report(r, fail_on_warn)).collect();
+        let checklist = checklist(&tables, &rules, table_items);
+        let go = outcome.complete
+            && (!tables.is_empty() || !rules.is_empty())
+            && tables.iter().all(|t| t.status == "match")
+            && !rules.iter().any(|r| r.blocking);
         let mut summary = Summary {
             tables: tables.len(),
             ..Summary::default()
@@ -305,7 +379,10 @@ impl Report {
         Report {
             format_version: FORMAT_VERSION,
             tool: format!("cutover {}", env!("CARGO_PKG_VERSION")),
-            status: if outcome.is_go() { "GO" } else { "NO-GO" }.to_string(),
+            status: if go { "GO" } else { "NO-GO" }.to_string(),
+            checklist,
+            fail_on: if fail_on_warn { "warn" } else { "error" }.to_string(),
+            rules,
             complete: outcome.complete,
             elapsed_ms: outcome.elapsed.as_millis() as u64,
             source: Endpoint {
@@ -340,6 +417,84 @@ impl Report {
     pub fn to_terminal(&self, color: bool) -> String {
         terminal::render(self, color)
     }
+}
+
+fn rule_report(r: &cutover_rules::RuleResult, fail_on_warn: bool) -> RuleReport {
+    use cutover_rules::RuleStatus;
+    let severity = match r.severity {
+        cutover_config::Severity::Error => "error",
+        cutover_config::Severity::Warn => "warn",
+    };
+    let failed = r.status != RuleStatus::Pass;
+    RuleReport {
+        id: r.id.clone(),
+        code: r.code.to_string(),
+        kind: r.kind.to_string(),
+        severity: severity.to_string(),
+        checklist: r.checklist.clone(),
+        description: r.description.clone(),
+        status: match r.status {
+            RuleStatus::Pass => "pass",
+            RuleStatus::Fail => "fail",
+            RuleStatus::Error => "error",
+        }
+        .to_string(),
+        blocking: failed && (severity == "error" || fail_on_warn),
+        violations: r.violations,
+        checked: r.checked,
+        threshold: r.threshold.clone(),
+        message: r.message.clone(),
+        sample: r
+            .sample
+            .iter()
+            .map(|row| Ordered(row.iter().map(|(k, v)| (k.clone(), value(v))).collect()))
+            .collect(),
+        queries: r.queries.clone(),
+    }
+}
+
+/// The checklist: every item, the table comparisons and rules mapped to it, and its status.
+fn checklist(
+    tables: &[TableReport],
+    rules: &[RuleReport],
+    table_items: &[String],
+) -> Vec<ChecklistItem> {
+    cutover_config::CHECKLIST_ITEMS
+        .iter()
+        .map(|(id, title)| {
+            let mut checks = Vec::new();
+            let mut failed = Vec::new();
+            for (i, t) in tables.iter().enumerate() {
+                let item = table_items.get(i).map_or("historical-data", String::as_str);
+                if item == *id {
+                    checks.push(format!("table {}", t.name));
+                    if t.status != "match" {
+                        failed.push(format!("table {} ({})", t.name, t.status));
+                    }
+                }
+            }
+            for r in rules.iter().filter(|r| r.checklist == *id) {
+                checks.push(format!("rule {}", r.id));
+                if r.status != "pass" {
+                    failed.push(format!("rule {} ({}, {})", r.id, r.status, r.severity));
+                }
+            }
+            let status = if checks.is_empty() {
+                "no evidence"
+            } else if failed.is_empty() {
+                "closed"
+            } else {
+                "open"
+            };
+            ChecklistItem {
+                id: id.to_string(),
+                title: title.to_string(),
+                status: status.to_string(),
+                checks,
+                failed,
+            }
+        })
+        .collect()
 }
 
 fn table_report(result: &TableResult) -> TableReport {

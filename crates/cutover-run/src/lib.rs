@@ -289,6 +289,40 @@ fn interrupted(name: &str, source_name: &str) -> FailedTable {
     }
 }
 
+/// Diffs two arbitrary reads (tables, queries, files) with the same streaming machinery as a
+/// table check: each side on a thread of its own, key-ordered, merge-joined. Rules use it for
+/// cross-side comparisons (orphans across sides, hierarchies, aggregates per group).
+pub fn diff_requests(
+    source: (&str, &cutover_config::CsvOptions),
+    target: (&str, &cutover_config::CsvOptions),
+    reqs: (ReadRequest, ReadRequest),
+    opts: &DiffOptions,
+    cancel: &AtomicBool,
+) -> Result<TableDiff, String> {
+    std::thread::scope(|scope| {
+        let src = spawn_reader(
+            scope,
+            source,
+            reqs.0,
+            Side::Source,
+            "rule",
+            &NoProgress,
+            cancel,
+        );
+        let tgt = spawn_reader(
+            scope,
+            target,
+            reqs.1,
+            Side::Target,
+            "rule",
+            &NoProgress,
+            cancel,
+        );
+        cutover_check::diff(src.into_iter(), tgt.into_iter(), opts, cancel)
+            .map_err(|e| e.to_string())
+    })
+}
+
 /// Reads one side on a thread of its own and sends hashed batches to the checker.
 fn spawn_reader<'s>(
     scope: &'s std::thread::Scope<'s, '_>,

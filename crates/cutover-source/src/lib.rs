@@ -339,6 +339,36 @@ impl Connection {
         }
     }
 
+    /// Runs a query that returns one integer (a count) and returns it.
+    pub async fn count(&mut self, sql: &str) -> Result<u64, SourceError> {
+        let q = sqlx::AssertSqlSafe(sql.to_string());
+        let n: i64 = match self {
+            Connection::Sqlite(c) => sqlx::query_scalar(q).fetch_one(c.conn()).await,
+            Connection::Postgres(c) => sqlx::query_scalar(q).fetch_one(c.conn()).await,
+            Connection::MySql(c) => sqlx::query_scalar(q).fetch_one(c.conn()).await,
+            Connection::Csv(_) | Connection::Parquet(_) => {
+                return Err(SourceError::Query {
+                    sql: sql.to_string(),
+                    message: "a file side cannot run a query".into(),
+                });
+            }
+        }
+        .map_err(|e| query_error(sql, e))?;
+        Ok(n.max(0) as u64)
+    }
+
+    /// An identifier quoted for this engine; `schema.table` is quoted part by part.
+    pub fn quote(&self, ident: &str) -> String {
+        let q: fn(&str) -> String = match self {
+            Connection::MySql(_) => |s| format!("`{}`", s.replace('`', "``")),
+            _ => quote_double,
+        };
+        match split_name(ident) {
+            (Some(s), t) => format!("{}.{}", q(s), q(t)),
+            (None, t) => q(t),
+        }
+    }
+
     /// Describes the result columns of a query (`source_query`) without running it.
     pub async fn describe_query(&mut self, query: &str) -> Result<TableSchema, SourceError> {
         match self {

@@ -86,6 +86,10 @@ fn read_as_text(data_type: &str) -> bool {
 }
 
 impl Conn {
+    pub(crate) fn conn(&mut self) -> &mut MySqlConnection {
+        &mut self.conn
+    }
+
     pub(crate) async fn connect(url: &str) -> Result<Conn, SourceError> {
         let url_fixed = url.replacen("mariadb://", "mysql://", 1);
         let opts = MySqlConnectOptions::from_str(&url_fixed)

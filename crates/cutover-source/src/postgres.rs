@@ -84,6 +84,10 @@ fn kind_of(type_name: &str) -> Kind {
 }
 
 impl Conn {
+    pub(crate) fn conn(&mut self) -> &mut PgConnection {
+        &mut self.conn
+    }
+
     pub(crate) async fn connect(url: &str) -> Result<Conn, SourceError> {
         let opts = PgConnectOptions::from_str(url)
             .map_err(|e| connect_error(url, e))?

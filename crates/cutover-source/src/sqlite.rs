@@ -16,6 +16,10 @@ pub struct Conn {
 }
 
 impl Conn {
+    pub(crate) fn conn(&mut self) -> &mut SqliteConnection {
+        &mut self.conn
+    }
+
     pub(crate) async fn connect(url: &str) -> Result<Conn, SourceError> {
         let opts = SqliteConnectOptions::from_str(url)
             .map_err(|e| connect_error(url, e))?
