@@ -35,9 +35,9 @@ const EXPECTED: &[Expected] = &[
         table: "departments",
         missing: 0,
         extra: 0,
-        changed: 0,
+        changed: 1,
         duplicate_keys: 0,
-        story: "migrated intact",
+        story: "a department moved under its own sub-department",
     },
     Expected {
         table: "employees",
@@ -150,8 +150,65 @@ pub fn run(dir: Option<&Path>, common: &CommonArgs) -> anyhow::Result<u8> {
 }
 
 /// Compares the report with the planted defects; returns what does not agree.
+/// The rules of the demo config and what each must find: (id, status, violations, story).
+const EXPECTED_RULES: &[(&str, &str, u64, &str)] = &[
+    (
+        "orders-have-customers",
+        "fail",
+        1,
+        "the test order's customer does not exist",
+    ),
+    (
+        "order-lines-have-orders",
+        "pass",
+        0,
+        "lines of lost orders were not migrated either",
+    ),
+    (
+        "currencies-complete",
+        "fail",
+        244,
+        "CZK is missing, and 243 orders use it",
+    ),
+    (
+        "order-status-known",
+        "pass",
+        0,
+        "statuses are the new codes",
+    ),
+    (
+        "departments-tree",
+        "fail",
+        2,
+        "departments 2 and 10 form a cycle",
+    ),
+    (
+        "same-managers",
+        "fail",
+        2,
+        "two employees under the wrong manager",
+    ),
+    ("logins-unique", "pass", 0, "logins stayed unique"),
+    (
+        "totals-per-currency",
+        "fail",
+        4,
+        "lost orders, the test order and rounding change the totals (warn)",
+    ),
+];
+
 fn verify(report: &Report) -> Vec<String> {
     let mut problems = Vec::new();
+    for (id, status, violations, story) in EXPECTED_RULES {
+        match report.rules.iter().find(|r| r.id == *id) {
+            Some(r) if r.status == *status && r.violations == *violations => {}
+            Some(r) => problems.push(format!(
+                "rule {id} ({story}): expected {status} with {violations}, found {} with {}: {}",
+                r.status, r.violations, r.message
+            )),
+            None => problems.push(format!("rule {id}: not in the report")),
+        }
+    }
     if report.is_go() {
         problems.push("the verdict is GO, but defects were planted".to_string());
     }

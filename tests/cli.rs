@@ -50,7 +50,7 @@ fn demo_runs_as_designed_and_writes_valid_reports() {
         .arg(&out)
         .assert()
         .code(0)
-        .stdout(predicate::str::contains("NO-GO: 2 of 7 tables match"))
+        .stdout(predicate::str::contains("NO-GO: 1 of 7 tables match"))
         .stdout(predicate::str::contains("demo: as designed"));
     let report = validate_report(&out.join("report.json"));
     assert_eq!(report["status"], "NO-GO");

@@ -22,6 +22,23 @@ pub(crate) fn render(r: &Report) -> String {
         "{} of {} tables match; {} differ; {} could not be checked. Rows read: {} on the source, {} on the target.\n",
         s.matched, s.tables, s.differ, s.failed, s.source_rows, s.target_rows
     );
+    let _ = writeln!(o, "## Go-live checklist: initial solution content\n");
+    let _ = writeln!(o, "| item | status | evidence |\n|---|---|---|");
+    for item in &r.checklist {
+        let evidence = if item.failed.is_empty() {
+            format!("{} checks", item.checks.len())
+        } else {
+            format!("failed: {}", item.failed.join(", "))
+        };
+        let _ = writeln!(
+            o,
+            "| {} | {} | {} |",
+            cell(&item.title),
+            item.status,
+            cell(&evidence)
+        );
+    }
+    let _ = writeln!(o);
     let _ = writeln!(o, "- Source: {} (`{}`)", r.source.engine, r.source.url);
     let _ = writeln!(o, "- Target: {} (`{}`)", r.target.engine, r.target.url);
     let _ = writeln!(
@@ -257,6 +274,41 @@ pub(crate) fn render(r: &Report) -> String {
                         );
                     }
                 }
+            }
+        }
+    }
+    if !r.rules.is_empty() {
+        let _ = writeln!(o, "\n## Rules\n");
+        let _ = writeln!(
+            o,
+            "| rule | type | severity | status | violations | threshold | checklist |\n|---|---|---|---|---:|---|---|"
+        );
+        for rule in &r.rules {
+            let _ = writeln!(
+                o,
+                "| {} | {} {} | {} | {}{} | {} | {} | {} |",
+                cell(&rule.id),
+                rule.code,
+                rule.kind,
+                rule.severity,
+                rule.status,
+                if rule.blocking { " (blocks)" } else { "" },
+                rule.violations,
+                cell(&rule.threshold),
+                rule.checklist
+            );
+        }
+        for rule in r.rules.iter().filter(|r| r.status != "pass") {
+            let _ = writeln!(o, "\n### {}: {}\n", rule.id, rule.status);
+            let _ = writeln!(o, "{}", rule.message.replace('\n', " "));
+            if !rule.sample.is_empty() {
+                let _ = writeln!(o);
+                for row in &rule.sample {
+                    let _ = writeln!(o, "- `{}`", show_key(row));
+                }
+            }
+            for q in &rule.queries {
+                let _ = writeln!(o, "\nQuery: `{}`", q.replace('`', "'").replace('\n', " "));
             }
         }
     }

@@ -44,6 +44,35 @@ pub(crate) fn render(r: &Report, color: bool) -> String {
         }
         let _ = writeln!(o, "  {status}");
     }
+    if !r.rules.is_empty() {
+        let _ = writeln!(o, "\nrules:");
+        for rule in &r.rules {
+            let status = match rule.status.as_str() {
+                "pass" => paint("pass", "32", color),
+                _ if rule.blocking => paint(&rule.status.to_uppercase(), "31;1", color),
+                other => paint(other, "33", color),
+            };
+            let _ = writeln!(
+                o,
+                "  {:<32} {} {:<18} {:>8} violations  {status}",
+                rule.id, rule.code, rule.kind, rule.violations
+            );
+        }
+    }
+    let _ = writeln!(o, "\nchecklist:");
+    for item in &r.checklist {
+        let status = match item.status.as_str() {
+            "closed" => paint("closed", "32", color),
+            "open" => paint("OPEN", "31;1", color),
+            other => paint(other, "33", color),
+        };
+        let failed = if item.failed.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", item.failed.join(", "))
+        };
+        let _ = writeln!(o, "  {:<16} {status}{failed}", item.id);
+    }
     let mut findings = Vec::new();
     for t in &r.tables {
         if let Some(e) = &t.error {
@@ -122,11 +151,22 @@ pub(crate) fn render(r: &Report, color: bool) -> String {
     };
     let _ = writeln!(
         o,
-        "\n{verdict}: {} of {} tables match, {} differ, {} not checked{}",
+        "\n{verdict}: {} of {} tables match, {} differ, {} not checked{}{}",
         s.matched,
         s.tables,
         s.differ,
         s.failed,
+        if r.rules.is_empty() {
+            String::new()
+        } else {
+            let failing = r.rules.iter().filter(|x| x.status != "pass").count();
+            let blocking = r.rules.iter().filter(|x| x.blocking).count();
+            format!(
+                "; {} of {} rules pass, {failing} fail ({blocking} blocking)",
+                r.rules.len() - failing,
+                r.rules.len()
+            )
+        },
         if r.complete {
             ""
         } else {
