@@ -275,3 +275,130 @@ fn ctrl_c_writes_the_report_so_far_marked_incomplete() {
     assert_eq!(report["tables"][0]["status"], "interrupted");
     assert_eq!(report["tables"][1]["status"], "interrupted");
 }
+
+#[test]
+fn explain_lists_and_explains_every_rule_type() {
+    cutover()
+        .arg("explain")
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("CO101  foreign_key"))
+        .stdout(predicate::str::contains("CO110  sql"));
+    cutover()
+        .args(["explain", "co106"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("CO106 hierarchy"))
+        .stdout(predicate::str::contains("How to fix:"));
+    cutover()
+        .args(["explain", "CO999"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no rule type \"CO999\""));
+}
+
+#[test]
+fn validate_checks_configs_and_rule_packs_without_a_connection() {
+    let dir = tempfile::tempdir().unwrap();
+    let packs = concat!(env!("CARGO_MANIFEST_DIR"), "/rules");
+    let cfg = write_config(
+        dir.path(),
+        &format!(
+            "include = [\"{packs}/org-structure.toml\"]\n[source]\nurl = \"postgres://nobody:secret@127.0.0.1:1/none\"\n[target]\nurl_env = \"NOT_SET_ANYWHERE\"\n[[table]]\nname = \"t\"\n"
+        ),
+    );
+    cutover()
+        .args(["validate", "--config"])
+        .arg(&cfg)
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("valid (1 tables, 4 rules)"));
+    let packs: Vec<std::path::PathBuf> = std::fs::read_dir(packs)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    cutover()
+        .arg("validate")
+        .args(&packs)
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("reference-books.toml: valid"));
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        "[[rule]]\nid = \"x\"\ntype = \"foreign_key\"\ntable = \"orders\"\n",
+    )
+    .unwrap();
+    cutover()
+        .arg("validate")
+        .arg(&bad)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("rule x: needs table and columns"));
+    std::fs::write(&bad, "[[rule]]\nid = \"x\"\ntype = \"foreign_kee\"\n").unwrap();
+    cutover()
+        .arg("validate")
+        .arg(&bad)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("line 3"));
+}
+
+#[test]
+fn warn_rules_report_and_block_only_with_fail_on_warn() {
+    let db = TestSqlite::new(
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, code TEXT, parent INTEGER);
+         INSERT INTO t VALUES (1, 'A', NULL), (2, 'B', 1), (3, 'B', 1);",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let rule = |severity: &str| {
+        format!(
+            "[source]\nurl = \"{0}\"\n[target]\nurl = \"{0}\"\n[[table]]\nname = \"t\"\n[[rule]]\nid = \"codes-unique\"\ntype = \"unique\"\ntable = \"t\"\ncolumns = [\"code\"]\nseverity = \"{severity}\"\n[[rule]]\nid = \"tree\"\ntype = \"hierarchy\"\ntable = \"t\"\nparent = \"parent\"\n",
+            db.url
+        )
+    };
+    let out = dir.path().join("r");
+    let cfg = write_config(dir.path(), &rule("warn"));
+    cutover()
+        .args(["check", "--config"])
+        .arg(&cfg)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("GO: 1 of 1 tables match"));
+    let report = validate_report(&out.join("report.json"));
+    assert_eq!(report["rules"][0]["status"], "fail");
+    assert_eq!(report["rules"][0]["violations"], 2);
+    assert_eq!(report["rules"][0]["blocking"], false);
+    assert_eq!(report["rules"][1]["status"], "pass");
+    assert_eq!(report["checklist"][1]["status"], "open");
+    cutover()
+        .args(["check", "--fail-on", "warn", "--config"])
+        .arg(&cfg)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .code(1);
+    let cfg = write_config(dir.path(), &rule("error"));
+    cutover()
+        .args(["check", "--config"])
+        .arg(&cfg)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("1 blocking"));
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(
+        md.contains("## Go-live checklist: initial solution content"),
+        "{md}"
+    );
+    assert!(
+        md.contains(
+            "| codes-unique | CO102 unique | error | fail (blocks) | 2 | 0 | completeness |"
+        ),
+        "{md}"
+    );
+}
