@@ -397,6 +397,9 @@ fn run_and_report(resolved: &Resolved, quiet: bool) -> anyhow::Result<Report> {
     let md = out.join("report.md");
     std::fs::write(&json, report.to_json())
         .with_context(|| format!("cannot write {}", json.display()))?;
+    let junit = out.join("report.junit.xml");
+    std::fs::write(&junit, report.to_junit())
+        .with_context(|| format!("cannot write {}", junit.display()))?;
     std::fs::write(&md, report.to_markdown())
         .with_context(|| format!("cannot write {}", md.display()))?;
     let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();

@@ -33,6 +33,33 @@ fn validate_report(path: &Path) -> serde_json::Value {
     report
 }
 
+/// Validates a JUnit report against docs/junit.xsd with xmllint (required in CI).
+fn validate_junit(path: &Path) -> String {
+    let xml = std::fs::read_to_string(path).unwrap();
+    match std::process::Command::new("xmllint")
+        .args([
+            "--noout",
+            "--schema",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/docs/junit.xsd"),
+        ])
+        .arg(path)
+        .output()
+    {
+        Ok(out) => assert!(
+            out.status.success(),
+            "{}\n{xml}",
+            String::from_utf8_lossy(&out.stderr)
+        ),
+        Err(e) if std::env::var("CUTOVER_REQUIRE_DB").as_deref() == Ok("1") => {
+            panic!("xmllint is required in CI: {e}")
+        }
+        Err(e) => eprintln!(
+            "SKIPPED: JUnit XSD validation, xmllint not found ({e}); apt-get install libxml2-utils"
+        ),
+    }
+    xml
+}
+
 fn write_config(dir: &Path, text: &str) -> std::path::PathBuf {
     let p = dir.join("cutover.toml");
     std::fs::write(&p, text).unwrap();
@@ -55,6 +82,27 @@ fn demo_runs_as_designed_and_writes_valid_reports() {
     let report = validate_report(&out.join("report.json"));
     assert_eq!(report["status"], "NO-GO");
     assert_eq!(report["tables"][5]["name"], "orders");
+    let junit = validate_junit(&out.join("report.junit.xml"));
+    assert!(
+        junit.contains(r#"<testsuite name="cutover.tables" tests="7" failures="6" errors="0""#),
+        "{junit}"
+    );
+    assert!(
+        junit.contains(r#"<testcase classname="cutover.tables" name="products""#),
+        "{junit}"
+    );
+    assert!(
+        junit.contains("changed: id=11801 total: 392.63 -&gt; 392.6"),
+        "{junit}"
+    );
+    assert!(
+        junit.contains(r#"name="orders-have-customers (CO101 foreign_key, error)""#),
+        "{junit}"
+    );
+    assert!(
+        junit.contains("<system-out>"),
+        "the warn rule passes with its finding: {junit}"
+    );
     assert_eq!(
         report["tables"][5]["source_where"],
         "ORD_DT >= '2015-01-01'"

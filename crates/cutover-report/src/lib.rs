@@ -3,6 +3,7 @@
 //! (schema: `docs/report.schema.json`), [`Report::to_markdown`] and [`Report::to_terminal`].
 //! Everything is in a deterministic order (tables in config order, samples in key order).
 
+mod junit;
 mod markdown;
 mod terminal;
 
@@ -406,6 +407,11 @@ impl Report {
     /// The JSON report, pretty-printed.
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).expect("the report serialises") + "\n"
+    }
+
+    /// The JUnit XML report: a test case per table comparison and per rule.
+    pub fn to_junit(&self) -> String {
+        junit::render(self)
     }
 
     /// The Markdown report.
