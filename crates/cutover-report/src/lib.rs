@@ -3,6 +3,7 @@
 //! (schema: `docs/report.schema.json`), [`Report::to_markdown`] and [`Report::to_terminal`].
 //! Everything is in a deterministic order (tables in config order, samples in key order).
 
+mod html;
 mod junit;
 mod markdown;
 mod terminal;
@@ -407,6 +408,11 @@ impl Report {
     /// The JSON report, pretty-printed.
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).expect("the report serialises") + "\n"
+    }
+
+    /// The self-contained HTML report.
+    pub fn to_html(&self) -> String {
+        html::render(self)
     }
 
     /// The JUnit XML report: a test case per table comparison and per rule.
