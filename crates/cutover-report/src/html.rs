@@ -21,7 +21,7 @@ h1 { font-size: 26px; margin: 0 0 4px; } h2 { font-size: 19px; margin: 32px 0 10
 .meta { color: var(--muted); font-size: 13px; }
 table { border-collapse: collapse; width: 100%; margin: 6px 0; font-size: 14px; }
 th, td { border-bottom: 1px solid var(--line); padding: 5px 8px; text-align: left; vertical-align: top; }
-th { background: var(--bg); font-weight: 600; } td.n { text-align: right; font-variant-numeric: tabular-nums; }
+th { background: var(--bg); font-weight: 600; } td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; }
 .badge { display: inline-block; border-radius: 10px; padding: 1px 9px; font-size: 12px; font-weight: 600; color: #fff; }
 .ok { background: var(--go); } .bad { background: var(--nogo); } .note { background: var(--warn); } .none { background: var(--muted); }
 details { border: 1px solid var(--line); border-radius: 6px; margin: 8px 0; padding: 0 12px; }
@@ -98,9 +98,9 @@ pub(crate) fn render(r: &Report) -> String {
     let failing_rules = r.rules.iter().filter(|x| x.status != "pass").count();
     let _ = write!(
         o,
-        "<h1>Migration check <span class=\"verdict {status}\">{status}</span></h1><p class=\"meta\">{}{} · source {} <code>{}</code> · target {} <code>{}</code> · {} · report format {}</p>",
+        "<h1>Migration check <span class=\"verdict {status}\">{status}</span></h1><p class=\"meta\">{}{}source {} <code>{}</code> · target {} <code>{}</code> · {} · report format {}</p>",
         if r.complete { "" } else { "<b>INCOMPLETE: the run was interrupted.</b> " },
-        if r.fail_on == "warn" { "warnings block · " } else { "" },
+        if r.fail_on == "warn" { "warnings block go-live · " } else { "" },
         esc(&r.source.engine),
         esc(&r.source.url),
         esc(&r.target.engine),
