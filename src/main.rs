@@ -398,7 +398,8 @@ fn run_and_report(resolved: &Resolved, quiet: bool) -> anyhow::Result<Report> {
     std::fs::write(&json, report.to_json())
         .with_context(|| format!("cannot write {}", json.display()))?;
     let html = out.join("report.html");
-    std::fs::write(&html, report.to_html()).with_context(|| format!("cannot write {}", html.display()))?;
+    std::fs::write(&html, report.to_html())
+        .with_context(|| format!("cannot write {}", html.display()))?;
     let junit = out.join("report.junit.xml");
     std::fs::write(&junit, report.to_junit())
         .with_context(|| format!("cannot write {}", junit.display()))?;
@@ -410,7 +411,13 @@ fn run_and_report(resolved: &Resolved, quiet: bool) -> anyhow::Result<Report> {
         println!("{}", summary.lines().last().unwrap_or(""));
     } else {
         print!("{summary}");
-        println!("reports: {} (open in a browser), {}, {}, {}", html.display(), md.display(), json.display(), junit.display());
+        println!(
+            "reports: {} (open in a browser), {}, {}, {}",
+            html.display(),
+            md.display(),
+            json.display(),
+            junit.display()
+        );
     }
     Ok(report)
 }

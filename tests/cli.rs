@@ -455,7 +455,13 @@ fn warn_rules_report_and_block_only_with_fail_on_warn() {
 fn the_html_report_renders_in_chromium_without_console_errors() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("report");
-    cutover().args(["demo", "--quiet", "--dir"]).arg(dir.path().join("demo")).arg("--out").arg(&out).assert().code(0);
+    cutover()
+        .args(["demo", "--quiet", "--dir"])
+        .arg(dir.path().join("demo"))
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .code(0);
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
     assert!(html.starts_with("<!DOCTYPE html>"));
     // Self-contained: nothing is loaded from anywhere.
@@ -463,26 +469,57 @@ fn the_html_report_renders_in_chromium_without_console_errors() {
         assert!(!html.contains(outside), "the report loads {outside}");
     }
     assert!(html.contains("<svg") && html.contains("Go-live checklist"));
-    let chromium = ["chromium", "chromium-browser", "google-chrome"].into_iter().find(|c| std::process::Command::new(c).arg("--version").output().is_ok());
+    let chromium = ["chromium", "chromium-browser", "google-chrome"]
+        .into_iter()
+        .find(|c| {
+            std::process::Command::new(c)
+                .arg("--version")
+                .output()
+                .is_ok()
+        });
     let Some(chromium) = chromium else {
         if std::env::var("CUTOVER_REQUIRE_DB").as_deref() == Ok("1") {
             panic!("chromium is required in CI to render the HTML report");
         }
-        eprintln!("SKIPPED: rendering the HTML report, chromium not found (apt-get install chromium)");
+        eprintln!(
+            "SKIPPED: rendering the HTML report, chromium not found (apt-get install chromium)"
+        );
         return;
     };
     let shot = dir.path().join("report.png");
     let output = std::process::Command::new(chromium)
-        .args(["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking"])
-        .args(["--disable-component-update", "--disable-sync", "--enable-logging=stderr", "--v=0", "--window-size=1280,2000"])
-        .arg(format!("--user-data-dir={}", dir.path().join("profile").display()))
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+        ])
+        .args([
+            "--disable-component-update",
+            "--disable-sync",
+            "--enable-logging=stderr",
+            "--v=0",
+            "--window-size=1280,2000",
+        ])
+        .arg(format!(
+            "--user-data-dir={}",
+            dir.path().join("profile").display()
+        ))
         .arg(format!("--screenshot={}", shot.display()))
         .arg(format!("file://{}", out.join("report.html").display()))
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{stderr}");
-    let console: Vec<&str> = stderr.lines().filter(|l| l.contains("CONSOLE") || l.contains("Uncaught")).collect();
+    let console: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("CONSOLE") || l.contains("Uncaught"))
+        .collect();
     assert!(console.is_empty(), "console messages: {console:?}");
-    assert!(std::fs::metadata(&shot).unwrap().len() > 20_000, "a screenshot with content");
+    assert!(
+        std::fs::metadata(&shot).unwrap().len() > 20_000,
+        "a screenshot with content"
+    );
 }

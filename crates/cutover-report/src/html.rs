@@ -7,7 +7,10 @@ use crate::{Report, show};
 use std::fmt::Write as _;
 
 fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 const STYLE: &str = r#"
@@ -45,7 +48,12 @@ fn badge(status: &str) -> String {
 }
 
 /// Colours of the chart: matched, missing, extra, changed.
-const COLORS: [(&str, &str); 4] = [("matched", "#2da44e"), ("missing", "#cf222e"), ("extra", "#bf8700"), ("changed", "#8250df")];
+const COLORS: [(&str, &str); 4] = [
+    ("matched", "#2da44e"),
+    ("missing", "#cf222e"),
+    ("extra", "#bf8700"),
+    ("changed", "#8250df"),
+];
 
 /// A horizontal stacked bar per table: matched / missing / extra / changed, on a log-free linear
 /// scale of the larger side's rows.
@@ -53,7 +61,11 @@ fn chart(r: &Report) -> String {
     let rows: Vec<(&str, [u64; 4])> = r
         .tables
         .iter()
-        .filter_map(|t| t.counts.as_ref().map(|c| (t.name.as_str(), [c.matched, c.missing, c.extra, c.changed])))
+        .filter_map(|t| {
+            t.counts
+                .as_ref()
+                .map(|c| (t.name.as_str(), [c.matched, c.missing, c.extra, c.changed]))
+        })
         .collect();
     if rows.is_empty() {
         return String::new();
@@ -68,7 +80,13 @@ fn chart(r: &Report) -> String {
     for (i, (name, counts)) in rows.iter().enumerate() {
         let y = i as f64 * row_h + 4.0;
         let total: u64 = counts.iter().sum::<u64>().max(1);
-        let _ = write!(s, "<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text>", label_w - 8.0, y + 14.0, esc(name));
+        let _ = write!(
+            s,
+            "<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text>",
+            label_w - 8.0,
+            y + 14.0,
+            esc(name)
+        );
         let mut x = label_w;
         for (k, (what, color)) in COLORS.iter().enumerate() {
             if counts[k] == 0 {
@@ -76,14 +94,32 @@ fn chart(r: &Report) -> String {
             }
             // Differences are rare against matches: give each kind at least 3 px so it shows.
             let w = (counts[k] as f64 / total as f64 * bar_w).max(3.0);
-            let _ = write!(s, "<rect x=\"{x:.1}\" y=\"{y}\" width=\"{w:.1}\" height=\"18\" fill=\"{color}\"><title>{}: {} {what}</title></rect>", esc(name), counts[k]);
+            let _ = write!(
+                s,
+                "<rect x=\"{x:.1}\" y=\"{y}\" width=\"{w:.1}\" height=\"18\" fill=\"{color}\"><title>{}: {} {what}</title></rect>",
+                esc(name),
+                counts[k]
+            );
             x += w;
         }
         let differences = counts[1] + counts[2] + counts[3];
-        let _ = write!(s, "<text x=\"{:.1}\" y=\"{}\" fill=\"#57606a\">{}</text>", x + 6.0, y + 14.0, if differences == 0 { "all match".to_string() } else { format!("{differences} differ") });
+        let _ = write!(
+            s,
+            "<text x=\"{:.1}\" y=\"{}\" fill=\"#57606a\">{}</text>",
+            x + 6.0,
+            y + 14.0,
+            if differences == 0 {
+                "all match".to_string()
+            } else {
+                format!("{differences} differ")
+            }
+        );
     }
     s.push_str("</svg>");
-    let legend: String = COLORS.iter().map(|(w, c)| format!("<span><i style=\"background:{c}\"></i>{w}</span>")).collect();
+    let legend: String = COLORS
+        .iter()
+        .map(|(w, c)| format!("<span><i style=\"background:{c}\"></i>{w}</span>"))
+        .collect();
     format!("<div class=\"legend\">{legend}</div>{s}")
 }
 
@@ -99,8 +135,16 @@ pub(crate) fn render(r: &Report) -> String {
     let _ = write!(
         o,
         "<h1>Migration check <span class=\"verdict {status}\">{status}</span></h1><p class=\"meta\">{}{}source {} <code>{}</code> · target {} <code>{}</code> · {} · report format {}</p>",
-        if r.complete { "" } else { "<b>INCOMPLETE: the run was interrupted.</b> " },
-        if r.fail_on == "warn" { "warnings block go-live · " } else { "" },
+        if r.complete {
+            ""
+        } else {
+            "<b>INCOMPLETE: the run was interrupted.</b> "
+        },
+        if r.fail_on == "warn" {
+            "warnings block go-live · "
+        } else {
+            ""
+        },
         esc(&r.source.engine),
         esc(&r.source.url),
         esc(&r.target.engine),
@@ -127,7 +171,12 @@ pub(crate) fn render(r: &Report) -> String {
         } else {
             format!("failed: {}", esc(&item.failed.join(", ")))
         };
-        let _ = write!(o, "<tr><td>{}</td><td>{}</td><td>{evidence}</td></tr>", esc(&item.title), badge(&item.status));
+        let _ = write!(
+            o,
+            "<tr><td>{}</td><td>{}</td><td>{evidence}</td></tr>",
+            esc(&item.title),
+            badge(&item.status)
+        );
     }
     o.push_str("</table>");
 
@@ -135,7 +184,12 @@ pub(crate) fn render(r: &Report) -> String {
     o.push_str(&chart(r));
     o.push_str("<table><tr><th>table</th><th>status</th><th class=\"n\">source</th><th class=\"n\">target</th><th class=\"n\">matched</th><th class=\"n\">missing</th><th class=\"n\">extra</th><th class=\"n\">changed</th><th class=\"n\">dup. keys</th></tr>");
     for t in &r.tables {
-        let _ = write!(o, "<tr><td><a href=\"#t-{0}\">{0}</a></td><td>{1}</td>", esc(&t.name), badge(&t.status));
+        let _ = write!(
+            o,
+            "<tr><td><a href=\"#t-{0}\">{0}</a></td><td>{1}</td>",
+            esc(&t.name),
+            badge(&t.status)
+        );
         match &t.counts {
             Some(c) => {
                 for v in c.summary_row() {
@@ -148,7 +202,13 @@ pub(crate) fn render(r: &Report) -> String {
     }
     o.push_str("</table>");
     for t in &r.tables {
-        let _ = write!(o, "<details id=\"t-{0}\"{1}><summary>{0} {2}</summary>", esc(&t.name), if t.status == "match" { "" } else { " open" }, badge(&t.status));
+        let _ = write!(
+            o,
+            "<details id=\"t-{0}\"{1}><summary>{0} {2}</summary>",
+            esc(&t.name),
+            if t.status == "match" { "" } else { " open" },
+            badge(&t.status)
+        );
         if let Some(e) = &t.error {
             let _ = write!(o, "<p>{}</p>", esc(&e.message));
             if let Some(h) = &e.hint {
@@ -161,12 +221,19 @@ pub(crate) fn render(r: &Report) -> String {
             o,
             "<p class=\"meta\">source <code>{}</code>{} · key {} · depth: {} / {}</p>",
             esc(t.source_query.as_deref().unwrap_or(&t.source_name)),
-            t.source_url.as_ref().map(|u| format!(" at <code>{}</code>", esc(u))).unwrap_or_default(),
+            t.source_url
+                .as_ref()
+                .map(|u| format!(" at <code>{}</code>", esc(u)))
+                .unwrap_or_default(),
             esc(&t.key.join(", ")),
             esc(t.source_where.as_deref().unwrap_or("all rows")),
             esc(t.target_where.as_deref().unwrap_or("all rows"))
         );
-        let flagged: Vec<_> = t.columns.iter().filter(|c| c.changed_rows > 0 || !c.normalizations.is_empty() || c.incompatible).collect();
+        let flagged: Vec<_> = t
+            .columns
+            .iter()
+            .filter(|c| c.changed_rows > 0 || !c.normalizations.is_empty() || c.incompatible)
+            .collect();
         if !flagged.is_empty() {
             o.push_str("<table><tr><th>column</th><th>source</th><th>types</th><th>compared as</th><th class=\"n\">changed rows</th><th>normalised</th></tr>");
             for c in flagged {
@@ -201,7 +268,10 @@ pub(crate) fn render(r: &Report) -> String {
                 }
                 o.push_str("</table>");
             }
-            for (title, rows) in [("Missing on the target", &samples.missing), ("Extra on the target", &samples.extra)] {
+            for (title, rows) in [
+                ("Missing on the target", &samples.missing),
+                ("Extra on the target", &samples.extra),
+            ] {
                 if rows.is_empty() {
                     continue;
                 }
@@ -220,7 +290,13 @@ pub(crate) fn render(r: &Report) -> String {
                 o.push_str("</table>");
             }
             for d in &samples.duplicates {
-                let _ = write!(o, "<p>Duplicate key on the {}: <code>{}</code> × {}</p>", esc(&d.side), esc(&crate::show_key(&d.key)), d.rows);
+                let _ = write!(
+                    o,
+                    "<p>Duplicate key on the {}: <code>{}</code> × {}</p>",
+                    esc(&d.side),
+                    esc(&crate::show_key(&d.key)),
+                    d.rows
+                );
             }
         }
         if let Some(p) = &t.value_problems {
@@ -234,7 +310,11 @@ pub(crate) fn render(r: &Report) -> String {
     if !r.rules.is_empty() {
         o.push_str("<h2>Rules</h2><table><tr><th>rule</th><th>type</th><th>severity</th><th>status</th><th class=\"n\">violations</th><th>threshold</th><th>checklist</th></tr>");
         for rule in &r.rules {
-            let status = if rule.status != "pass" && !rule.blocking { badge("warn") } else { badge(&rule.status) };
+            let status = if rule.status != "pass" && !rule.blocking {
+                badge("warn")
+            } else {
+                badge(&rule.status)
+            };
             let _ = write!(
                 o,
                 "<tr><td><a href=\"#r-{0}\">{0}</a></td><td>{1} {2}</td><td>{3}</td><td>{status}</td><td class=\"n\">{4}</td><td>{5}</td><td>{6}</td></tr>",
@@ -249,7 +329,13 @@ pub(crate) fn render(r: &Report) -> String {
         }
         o.push_str("</table>");
         for rule in &r.rules {
-            let _ = write!(o, "<details id=\"r-{0}\"{1}><summary>{0} {2}</summary>", esc(&rule.id), if rule.status == "pass" { "" } else { " open" }, badge(&rule.status));
+            let _ = write!(
+                o,
+                "<details id=\"r-{0}\"{1}><summary>{0} {2}</summary>",
+                esc(&rule.id),
+                if rule.status == "pass" { "" } else { " open" },
+                badge(&rule.status)
+            );
             if let Some(d) = &rule.description {
                 let _ = write!(o, "<p>{}</p>", esc(d));
             }
