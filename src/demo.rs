@@ -197,8 +197,28 @@ const EXPECTED_RULES: &[(&str, &str, u64, &str)] = &[
     ),
 ];
 
+/// The diagnoses the demo's defects must produce: (table, column, class, values).
+const EXPECTED_DIAGNOSES: &[(&str, &str, &str, u64)] = &[
+    ("customers", "email", "letter case", 3),
+    ("orders", "total", "rounding", 2),
+    ("orders", "created_at", "time-zone shift", 4),
+];
+
 fn verify(report: &Report) -> Vec<String> {
     let mut problems = Vec::new();
+    for (table, column, class, count) in EXPECTED_DIAGNOSES {
+        let found = report
+            .tables
+            .iter()
+            .filter(|t| t.name == *table)
+            .flat_map(|t| &t.diagnosis)
+            .any(|d| d.column == *column && d.class == *class && d.count == *count);
+        if !found {
+            problems.push(format!(
+                "{table}.{column}: expected the diagnosis \"{class}\" for {count} values"
+            ));
+        }
+    }
     for (id, status, violations, story) in EXPECTED_RULES {
         match report.rules.iter().find(|r| r.id == *id) {
             Some(r) if r.status == *status && r.violations == *violations => {}

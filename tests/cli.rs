@@ -82,6 +82,30 @@ fn demo_runs_as_designed_and_writes_valid_reports() {
     let report = validate_report(&out.join("report.json"));
     assert_eq!(report["status"], "NO-GO");
     assert_eq!(report["tables"][5]["name"], "orders");
+    let diagnosis: Vec<(String, String, u64)> = report["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|t| {
+            t["diagnosis"].as_array().unwrap().iter().map(|d| {
+                (
+                    d["column"].as_str().unwrap().to_string(),
+                    d["class"].as_str().unwrap().to_string(),
+                    d["count"].as_u64().unwrap(),
+                )
+            })
+        })
+        .collect();
+    for expected in [
+        ("email", "letter case", 3),
+        ("total", "rounding", 2),
+        ("created_at", "time-zone shift", 4),
+    ] {
+        assert!(
+            diagnosis.contains(&(expected.0.to_string(), expected.1.to_string(), expected.2)),
+            "{expected:?} in {diagnosis:?}"
+        );
+    }
     let junit = validate_junit(&out.join("report.junit.xml"));
     assert!(
         junit.contains(r#"<testsuite name="cutover.tables" tests="7" failures="6" errors="0""#),

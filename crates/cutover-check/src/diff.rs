@@ -128,7 +128,7 @@ pub struct Samples {
 }
 
 /// The exact result of one table's diff.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct TableDiff {
     /// The source side.
     pub source: SideSummary,
@@ -146,6 +146,8 @@ pub struct TableDiff {
     pub changed: u64,
     /// Per column: changed rows in which it differs.
     pub changed_by_column: Vec<u64>,
+    /// Per column: why its changed values differ (classified, exact counts).
+    pub diagnosis: Vec<crate::diagnose::ColumnDiagnosis>,
     /// Sample rows.
     pub samples: Samples,
 }
@@ -380,6 +382,7 @@ where
         extra: 0,
         changed: 0,
         changed_by_column: vec![0; opts.columns],
+        diagnosis: vec![Default::default(); opts.columns],
         samples: Samples::default(),
     };
     let room = |v: usize| v < opts.sample_size;
@@ -460,8 +463,9 @@ where
                     let mut cols = Vec::new();
                     for &c in &differing {
                         out.changed_by_column[c] += 1;
+                        let (a, b) = (sb.batch.cell(sr, c), tb.batch.cell(tr, c));
+                        out.diagnosis[c].add(a, b);
                         if keep {
-                            let (a, b) = (sb.batch.cell(sr, c), tb.batch.cell(tr, c));
                             cols.push((c, canonical::display(a), canonical::display(b)));
                         }
                     }

@@ -7,6 +7,7 @@
 
 pub mod batch;
 pub mod canonical;
+pub mod diagnose;
 pub mod diff;
 pub mod fingerprint;
 

@@ -251,6 +251,21 @@ pub(crate) fn render(r: &Report) -> String {
             }
             o.push_str("</table>");
         }
+        if !t.diagnosis.is_empty() {
+            o.push_str("<p><b>Why values differ</b></p><table><tr><th>column</th><th>class</th><th class=\"n\">values</th><th>what they have in common</th><th>suggestion</th></tr>");
+            for d in &t.diagnosis {
+                let _ = write!(
+                    o,
+                    "<tr><td>{}</td><td>{}</td><td class=\"n\">{}</td><td>{}</td><td>{}</td></tr>",
+                    esc(&d.column),
+                    esc(&d.class),
+                    d.count,
+                    esc(&d.what),
+                    esc(&d.suggestion)
+                );
+            }
+            o.push_str("</table>");
+        }
         if let Some(samples) = &t.samples {
             if !samples.changed.is_empty() {
                 o.push_str("<p><b>Changed rows</b> (sample; differing values highlighted)</p><table><tr><th>key</th><th>column</th><th>source</th><th>target</th></tr>");

@@ -158,10 +158,29 @@ pub struct TableReport {
     pub samples: Option<SampleReport>,
     /// The statements each side ran.
     pub queries: Option<SidePair<String>>,
+    /// Why values differ, per column: classified with exact counts and a suggestion.
+    pub diagnosis: Vec<DiagnosisReport>,
     /// Values a side could not read as their type, with file, line and column (first 50).
     pub value_problems: Option<SidePair<Vec<String>>>,
     /// Wall time in milliseconds.
     pub elapsed_ms: Option<u64>,
+}
+
+/// One diagnosis of a column's changed values.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct DiagnosisReport {
+    /// The target column.
+    pub column: String,
+    /// The class: `whitespace`, `letter case`, `NULL vs empty`, `rounding`, `constant offset`,
+    /// `constant factor`, `time-zone shift`, `fraction truncated`, `text truncated`, `mojibake`,
+    /// `code mapping`, `numbers` or `other`.
+    pub class: String,
+    /// Changed values in this class (exact).
+    pub count: u64,
+    /// What they have in common, in words.
+    pub what: String,
+    /// The option or fix that explains or repairs it.
+    pub suggestion: String,
 }
 
 /// A value per side.
@@ -538,6 +557,7 @@ fn table_report(result: &TableResult) -> TableReport {
             samples: None,
             queries: None,
             value_problems: None,
+            diagnosis: vec![],
             elapsed_ms: None,
         },
         TableResult::Checked(c) => checked_report(c),
@@ -643,6 +663,20 @@ fn checked_report(c: &CheckedTable) -> TableReport {
                 })
                 .collect(),
         }),
+        diagnosis: p
+            .columns
+            .iter()
+            .zip(&d.diagnosis)
+            .flat_map(|(col, diag)| {
+                diag.findings().into_iter().map(|f| DiagnosisReport {
+                    column: col.target.name.clone(),
+                    class: f.class,
+                    count: f.count,
+                    what: f.what,
+                    suggestion: f.suggestion,
+                })
+            })
+            .collect(),
         value_problems: Some(SidePair {
             source: d.source.problems.clone(),
             target: d.target.problems.clone(),

@@ -213,6 +213,23 @@ pub(crate) fn render(r: &Report) -> String {
                 );
             }
         }
+        if !t.diagnosis.is_empty() {
+            let _ = writeln!(
+                o,
+                "\nWhy values differ:\n\n| column | class | values | what | suggestion |\n|---|---|---:|---|---|"
+            );
+            for d in &t.diagnosis {
+                let _ = writeln!(
+                    o,
+                    "| {} | {} | {} | {} | {} |",
+                    cell(&d.column),
+                    d.class,
+                    d.count,
+                    cell(&d.what),
+                    cell(&d.suggestion)
+                );
+            }
+        }
         if let Some(p) = &t.value_problems {
             for (side, list) in [("source", &p.source), ("target", &p.target)] {
                 if !list.is_empty() {

@@ -82,17 +82,16 @@ pub(crate) fn render(r: &Report, color: bool) -> String {
             }
             findings.push(line);
         }
-        let flagged: Vec<String> = t
-            .columns
-            .iter()
-            .filter(|c| c.changed_rows > 0)
-            .map(|c| format!("{} ({})", c.name, c.changed_rows))
-            .collect();
-        if !flagged.is_empty() {
+        // The diagnosis says which columns changed, how many values, and why.
+        for d in &t.diagnosis {
             findings.push(format!(
-                "{}: changed columns: {}",
+                "{}.{}: {} {} {} → {}",
                 t.name,
-                flagged.join(", ")
+                d.column,
+                d.count,
+                if d.count == 1 { "value" } else { "values" },
+                d.what,
+                d.suggestion
             ));
         }
         if let Some(p) = &t.value_problems {
