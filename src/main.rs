@@ -38,6 +38,16 @@ enum Command {
     Demo(DemoArgs),
     /// Check a config and its rule files without connecting to anything.
     Validate(ValidateArgs),
+    /// List the runs recorded in a rehearsal history.
+    History {
+        /// The history file [default: ./cutover-report/history.sqlite].
+        #[arg(
+            long,
+            value_name = "PATH",
+            default_value = "cutover-report/history.sqlite"
+        )]
+        history: PathBuf,
+    },
     /// Explain a rule type by code (CO101) or name (foreign_key); without one, list them all.
     Explain {
         /// A rule code or type name.
@@ -91,6 +101,15 @@ struct CommonArgs {
     /// [default: run.memory_limit, else 1GiB].
     #[arg(long, value_name = "SIZE")]
     memory_limit: Option<String>,
+    /// Rehearsal history file (SQLite) this run is recorded in [default: OUT/history.sqlite].
+    #[arg(long, value_name = "PATH")]
+    history: Option<PathBuf>,
+    /// Do not read or record the rehearsal history.
+    #[arg(long)]
+    no_history: bool,
+    /// A label for this run in the history, e.g. "rehearsal 3" [default: run N].
+    #[arg(long, value_name = "TEXT")]
+    label: Option<String>,
     /// The lowest rule severity that blocks go-live: error (default) or warn.
     #[arg(long, value_name = "SEVERITY", value_parser = ["error", "warn"], default_value = "error")]
     fail_on: String,
@@ -106,6 +125,8 @@ pub(crate) struct Resolved {
     rules: Vec<cutover_config::RuleConfig>,
     table_items: Vec<String>,
     fail_on_warn: bool,
+    history: Option<PathBuf>,
+    label: Option<String>,
 }
 
 static CANCEL: AtomicBool = AtomicBool::new(false);
@@ -125,6 +146,7 @@ fn main() -> ExitCode {
         Command::Demo(args) => demo::run(args.dir.as_deref(), &args.common),
         Command::Validate(args) => validate(&args),
         Command::Explain { code } => explain(code.as_deref()),
+        Command::History { history } => list_history(&history),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -216,12 +238,20 @@ fn resolve(config_path: &Path, common: &CommonArgs) -> anyhow::Result<Resolved> 
                 .unwrap_or_else(|| "historical-data".into())
         })
         .collect();
+    let history = (!common.no_history).then(|| {
+        common
+            .history
+            .clone()
+            .unwrap_or_else(|| out.join("history.sqlite"))
+    });
     Ok(Resolved {
         settings,
         out,
         rules,
         table_items,
         fail_on_warn: common.fail_on == "warn",
+        history,
+        label: common.label.clone(),
     })
 }
 
@@ -281,6 +311,66 @@ fn validate(args: &ValidateArgs) -> anyhow::Result<u8> {
             .with_context(|| format!("cannot read rule file {}", path.display()))?;
         let rf = cutover_config::RuleFile::parse(&text, &path.display().to_string())?;
         println!("{}: valid ({} rules)", path.display(), rf.rules.len());
+    }
+    Ok(EXIT_GO)
+}
+
+/// Now, as RFC 3339 UTC (seconds).
+fn now_rfc3339() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let (y, m, d) = cutover_check::canonical::civil_from_days(secs.div_euclid(86_400));
+    let t = secs.rem_euclid(86_400);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        t / 3600,
+        t / 60 % 60,
+        t % 60
+    )
+}
+
+/// Adds the trend against the previous run to the report, then records this run.
+fn record_history(report: &mut Report, path: &Path, label: Option<&str>) -> anyhow::Result<()> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        let mut history = cutover_source::history::History::open(path).await?;
+        let runs = history.runs().await?.len();
+        let previous = history.last().await?;
+        let label = label.map_or_else(|| format!("run {}", runs + 1), str::to_string);
+        let at = now_rfc3339();
+        report.attach_history(&label, &at, previous.as_ref());
+        history.record(&report.to_record(&label, &at)).await?;
+        Ok::<_, cutover_source::SourceError>(())
+    })
+    .with_context(|| {
+        format!(
+            "cannot use the history file {}\nhint: pass --history PATH, or --no-history",
+            path.display()
+        )
+    })
+}
+
+/// `cutover history`: the runs recorded, oldest first.
+fn list_history(path: &Path) -> anyhow::Result<u8> {
+    if !path.exists() {
+        anyhow::bail!(
+            "no history at {}\nhint: runs are recorded in OUT/history.sqlite; pass --history PATH",
+            path.display()
+        );
+    }
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let runs = rt.block_on(async {
+        let mut h = cutover_source::history::History::open(path).await?;
+        h.runs().await
+    })?;
+    println!("{:>4}  {:<20}  {:<6}  label", "run", "at (UTC)", "status");
+    for r in runs {
+        println!("{:>4}  {:<20}  {:<6}  {}", r.id, r.at, r.status, r.label);
     }
     Ok(EXIT_GO)
 }
@@ -385,12 +475,15 @@ fn run_and_report(resolved: &Resolved, quiet: bool) -> anyhow::Result<Report> {
     } else {
         Vec::new()
     };
-    let report = Report::build(
+    let mut report = Report::build(
         &outcome,
         &rules,
         &resolved.table_items,
         resolved.fail_on_warn,
     );
+    if let Some(path) = &resolved.history {
+        record_history(&mut report, path, resolved.label.as_deref())?;
+    }
     std::fs::create_dir_all(out)
         .with_context(|| format!("cannot create the report folder {}", out.display()))?;
     let json = out.join("report.json");

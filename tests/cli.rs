@@ -547,3 +547,82 @@ fn the_html_report_renders_in_chromium_without_console_errors() {
         "a screenshot with content"
     );
 }
+
+#[test]
+fn the_history_records_runs_and_the_report_shows_the_trend() {
+    let a = TestSqlite::new(
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT); INSERT INTO t VALUES (1, 'a'), (2, 'b'), (3, 'c');",
+    );
+    let b_dir = tempfile::tempdir().unwrap();
+    let b_path = b_dir.path().join("b.db");
+    let build = |sql: &str| {
+        let _ = std::fs::remove_file(&b_path);
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(cutover_source::fixtures::build_sqlite(&b_path, sql, None))
+            .unwrap();
+    };
+    build(
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT); INSERT INTO t VALUES (1, 'a'), (2, 'x');",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(
+        dir.path(),
+        &format!(
+            "[source]\nurl = \"{}\"\n[target]\nurl = \"sqlite://{}\"\n[[table]]\nname = \"t\"\n",
+            a.url,
+            b_path.display()
+        ),
+    );
+    let out = dir.path().join("r");
+    cutover()
+        .args(["check", "--label", "rehearsal 1", "--config"])
+        .arg(&cfg)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .code(1);
+    build(
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT); INSERT INTO t VALUES (1, 'a'), (2, 'b'), (3, 'c');",
+    );
+    cutover()
+        .args(["check", "--label", "rehearsal 2", "--config"])
+        .arg(&cfg)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("since rehearsal 1:"))
+        .stdout(predicate::str::contains(
+            "table t changed: 1 → 0 (improved)",
+        ))
+        .stdout(predicate::str::contains(
+            "table t status: differ → match (fixed)",
+        ));
+    let report = validate_report(&out.join("report.json"));
+    assert_eq!(report["history"]["label"], "rehearsal 2");
+    assert_eq!(report["history"]["previous_label"], "rehearsal 1");
+    cutover()
+        .args(["history", "--history"])
+        .arg(out.join("history.sqlite"))
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("NO-GO   rehearsal 1"))
+        .stdout(predicate::str::contains("GO      rehearsal 2"));
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(
+        md.contains("| table t | missing | 1 | 0 | improved |"),
+        "{md}"
+    );
+    // --no-history neither reads nor writes it.
+    cutover()
+        .args(["check", "--no-history", "--quiet", "--config"])
+        .arg(&cfg)
+        .arg("--out")
+        .arg(dir.path().join("r2"))
+        .assert()
+        .code(0);
+    assert!(!dir.path().join("r2/history.sqlite").exists());
+}

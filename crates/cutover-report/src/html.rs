@@ -164,6 +164,38 @@ pub(crate) fn render(r: &Report) -> String {
         r.rules.len(),
         s.source_rows
     );
+    if let Some(h) = &r.history
+        && let Some(prev) = &h.previous_label
+    {
+        let _ = write!(
+            o,
+            "<h2>Since {} <span class=\"meta\">{}</span></h2>",
+            esc(prev),
+            esc(h.previous_at.as_deref().unwrap_or(""))
+        );
+        if h.trends.is_empty() {
+            o.push_str("<p>No change.</p>");
+        } else {
+            o.push_str("<table><tr><th>subject</th><th>metric</th><th class=\"n\">before</th><th class=\"n\">after</th><th>trend</th></tr>");
+            for t in &h.trends {
+                let class = match t.verdict.as_str() {
+                    "improved" | "fixed" => "ok",
+                    "worse" | "new failure" => "bad",
+                    _ => "none",
+                };
+                let _ = write!(
+                    o,
+                    "<tr><td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td><span class=\"badge {class}\">{}</span></td></tr>",
+                    esc(&t.subject),
+                    esc(&t.metric),
+                    esc(&t.before),
+                    esc(&t.after),
+                    esc(&t.verdict)
+                );
+            }
+            o.push_str("</table>");
+        }
+    }
     o.push_str("<h2>Go-live checklist: initial solution content</h2><table><tr><th>item</th><th>status</th><th>evidence</th></tr>");
     for item in &r.checklist {
         let evidence = if item.failed.is_empty() {

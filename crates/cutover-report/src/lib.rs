@@ -44,6 +44,178 @@ pub struct Report {
     pub tables: Vec<TableReport>,
     /// One entry per rule.
     pub rules: Vec<RuleReport>,
+    /// This run's place in the rehearsal history, and what changed since the previous run.
+    pub history: Option<HistoryReport>,
+}
+
+/// The rehearsal history as the report shows it.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct HistoryReport {
+    /// This run's label (`--label`, or `run N`).
+    pub label: String,
+    /// When this run started, RFC 3339 UTC.
+    pub at: String,
+    /// The previous run's label, if there was one.
+    pub previous_label: Option<String>,
+    /// When the previous run started.
+    pub previous_at: Option<String>,
+    /// What changed since the previous run (unchanged results are left out).
+    pub trends: Vec<Trend>,
+}
+
+/// One change since the previous run.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Trend {
+    /// `table orders` or `rule orders-have-customers`.
+    pub subject: String,
+    /// `missing`, `extra`, `changed`, `duplicate keys`, `violations` or `status`.
+    pub metric: String,
+    /// The previous value.
+    pub before: String,
+    /// This run's value.
+    pub after: String,
+    /// `improved`, `worse`, `new failure`, `fixed`, `new` or `gone`.
+    pub verdict: String,
+}
+
+impl Report {
+    /// This run as the history records it.
+    pub fn to_record(&self, label: &str, at: &str) -> cutover_source::history::RunRecord {
+        cutover_source::history::RunRecord {
+            id: 0,
+            at: at.to_string(),
+            label: label.to_string(),
+            status: self.status.clone(),
+            tables: self
+                .tables
+                .iter()
+                .map(|t| {
+                    let c = t.counts.as_ref();
+                    (
+                        t.name.clone(),
+                        t.status.clone(),
+                        c.map_or(0, |c| c.missing),
+                        c.map_or(0, |c| c.extra),
+                        c.map_or(0, |c| c.changed),
+                        c.map_or(0, |c| c.source_duplicate_keys + c.target_duplicate_keys),
+                    )
+                })
+                .collect(),
+            rules: self
+                .rules
+                .iter()
+                .map(|r| (r.id.clone(), r.status.clone(), r.violations))
+                .collect(),
+        }
+    }
+
+    /// Adds this run's label and its trends against the previous run.
+    pub fn attach_history(
+        &mut self,
+        label: &str,
+        at: &str,
+        previous: Option<&cutover_source::history::RunRecord>,
+    ) {
+        let mut trends = Vec::new();
+        if let Some(prev) = previous {
+            let ok = |s: &str| s == "match" || s == "pass";
+            let status_trend = |subject: String, before: &str, after: &str| -> Option<Trend> {
+                let verdict = match (ok(before), ok(after)) {
+                    (true, false) => "new failure",
+                    (false, true) => "fixed",
+                    _ => return None,
+                };
+                Some(Trend {
+                    subject,
+                    metric: "status".into(),
+                    before: before.into(),
+                    after: after.into(),
+                    verdict: verdict.into(),
+                })
+            };
+            let current = self.to_record(label, at);
+            for t in &self.tables {
+                let Some(now) = current.tables.iter().find(|x| x.0 == t.name) else {
+                    continue;
+                };
+                match prev.tables.iter().find(|p| p.0 == t.name) {
+                    None => trends.push(Trend {
+                        subject: format!("table {}", t.name),
+                        metric: "status".into(),
+                        before: "-".into(),
+                        after: t.status.clone(),
+                        verdict: "new".into(),
+                    }),
+                    Some(p) => {
+                        trends.extend(status_trend(format!("table {}", t.name), &p.1, &now.1));
+                        for (metric, before, after) in [
+                            ("missing", p.2, now.2),
+                            ("extra", p.3, now.3),
+                            ("changed", p.4, now.4),
+                            ("duplicate keys", p.5, now.5),
+                        ] {
+                            if before != after {
+                                trends.push(Trend {
+                                    subject: format!("table {}", t.name),
+                                    metric: metric.into(),
+                                    before: before.to_string(),
+                                    after: after.to_string(),
+                                    verdict: if after < before { "improved" } else { "worse" }
+                                        .into(),
+                                });
+                            }
+                        }
+                    }
+                }
+            }
+            for r in &self.rules {
+                match prev.rules.iter().find(|p| p.0 == r.id) {
+                    None => trends.push(Trend {
+                        subject: format!("rule {}", r.id),
+                        metric: "status".into(),
+                        before: "-".into(),
+                        after: r.status.clone(),
+                        verdict: "new".into(),
+                    }),
+                    Some(p) => {
+                        trends.extend(status_trend(format!("rule {}", r.id), &p.1, &r.status));
+                        if p.2 != r.violations {
+                            trends.push(Trend {
+                                subject: format!("rule {}", r.id),
+                                metric: "violations".into(),
+                                before: p.2.to_string(),
+                                after: r.violations.to_string(),
+                                verdict: if r.violations < p.2 {
+                                    "improved"
+                                } else {
+                                    "worse"
+                                }
+                                .into(),
+                            });
+                        }
+                    }
+                }
+            }
+            for p in &prev.tables {
+                if !self.tables.iter().any(|t| t.name == p.0) {
+                    trends.push(Trend {
+                        subject: format!("table {}", p.0),
+                        metric: "status".into(),
+                        before: p.1.clone(),
+                        after: "-".into(),
+                        verdict: "gone".into(),
+                    });
+                }
+            }
+        }
+        self.history = Some(HistoryReport {
+            label: label.to_string(),
+            at: at.to_string(),
+            previous_label: previous.map(|p| p.label.clone()),
+            previous_at: previous.map(|p| p.at.clone()),
+            trends,
+        });
+    }
 }
 
 /// One checklist item.
@@ -404,6 +576,7 @@ impl Report {
             checklist,
             fail_on: if fail_on_warn { "warn" } else { "error" }.to_string(),
             rules,
+            history: None,
             complete: outcome.complete,
             elapsed_ms: outcome.elapsed.as_millis() as u64,
             source: Endpoint {

@@ -22,6 +22,36 @@ pub(crate) fn render(r: &Report) -> String {
         "{} of {} tables match; {} differ; {} could not be checked. Rows read: {} on the source, {} on the target.\n",
         s.matched, s.tables, s.differ, s.failed, s.source_rows, s.target_rows
     );
+    if let Some(h) = &r.history {
+        let _ = writeln!(o, "Run: {} ({}).", h.label, h.at);
+        if let Some(prev) = &h.previous_label {
+            let _ = writeln!(
+                o,
+                "\n### Since {prev} ({})\n",
+                h.previous_at.as_deref().unwrap_or("")
+            );
+            if h.trends.is_empty() {
+                let _ = writeln!(o, "No change.");
+            } else {
+                let _ = writeln!(
+                    o,
+                    "| subject | metric | before | after | trend |\n|---|---|---:|---:|---|"
+                );
+                for t in &h.trends {
+                    let _ = writeln!(
+                        o,
+                        "| {} | {} | {} | {} | {} |",
+                        cell(&t.subject),
+                        t.metric,
+                        t.before,
+                        t.after,
+                        t.verdict
+                    );
+                }
+            }
+        }
+        let _ = writeln!(o);
+    }
     let _ = writeln!(o, "## Go-live checklist: initial solution content\n");
     let _ = writeln!(o, "| item | status | evidence |\n|---|---|---|");
     for item in &r.checklist {

@@ -142,6 +142,25 @@ pub(crate) fn render(r: &Report, color: bool) -> String {
             let _ = writeln!(o, "  … {} more in the report", findings.len() - 12);
         }
     }
+    if let Some(h) = &r.history
+        && let Some(prev) = &h.previous_label
+    {
+        if h.trends.is_empty() {
+            let _ = writeln!(o, "\nsince {prev}: no change");
+        } else {
+            let _ = writeln!(o, "\nsince {prev}:");
+            for t in h.trends.iter().take(10) {
+                let _ = writeln!(
+                    o,
+                    "  {} {}: {} → {} ({})",
+                    t.subject, t.metric, t.before, t.after, t.verdict
+                );
+            }
+            if h.trends.len() > 10 {
+                let _ = writeln!(o, "  … {} more in the report", h.trends.len() - 10);
+            }
+        }
+    }
     let s = &r.summary;
     let verdict = if r.is_go() {
         paint("GO", "32;1", color)

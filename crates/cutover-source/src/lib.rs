@@ -8,6 +8,7 @@
 mod csv_files;
 mod files;
 pub mod fixtures;
+pub mod history;
 mod mysql;
 mod parquet_files;
 mod postgres;
