@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 const LEGACY_SQL: &str = include_str!("../fixtures/demo/legacy.sql");
 const MIGRATE_SQL: &str = include_str!("../fixtures/demo/migrate.sql");
 const CONFIG: &str = include_str!("../fixtures/demo/cutover.toml");
+/// The defect rehearsal 1 had on top of the others: the last ten customers were not migrated.
+const REHEARSAL_1_DEFECT: &str = "DELETE FROM customers WHERE id > 990;";
 /// The legacy's currency reference book as its export tool wrote it: Windows-1252, `;`.
 const CURR_CSV: &[u8] = include_bytes!("../fixtures/demo/exports/CURR.csv");
 
@@ -105,7 +107,13 @@ pub fn run(dir: Option<&Path>, common: &CommonArgs) -> anyhow::Result<u8> {
         .build()?;
     rt.block_on(async {
         cutover_source::fixtures::build_sqlite(&legacy, LEGACY_SQL, None).await?;
-        cutover_source::fixtures::build_sqlite(&new, MIGRATE_SQL, Some((&legacy, "legacy"))).await
+        // Rehearsal 1 is an earlier migration run that also lost the last ten customers.
+        cutover_source::fixtures::build_sqlite(
+            &new,
+            &format!("{MIGRATE_SQL}\n{REHEARSAL_1_DEFECT}"),
+            Some((&legacy, "legacy")),
+        )
+        .await
     })
     .context("cannot build the demo databases")?;
     let exports = dir.join("exports");
@@ -127,6 +135,35 @@ pub fn run(dir: Option<&Path>, common: &CommonArgs) -> anyhow::Result<u8> {
     let mut common = common.clone();
     if common.out.is_none() {
         common.out = Some(PathBuf::from("cutover-report"));
+    }
+    // Two rehearsals in one history, so the report shows the trend from the first to the second.
+    if common.history.is_none() && !common.no_history {
+        let history = dir.join("history.sqlite");
+        if history.exists() {
+            std::fs::remove_file(&history)
+                .with_context(|| format!("cannot replace {}", history.display()))?;
+        }
+        common.history = Some(history);
+    }
+    let mut first = common.clone();
+    first.label = Some("rehearsal 1".into());
+    first.quiet = true;
+    if !common.quiet {
+        eprintln!("demo: rehearsal 1 (an earlier migration run that also lost ten customers)");
+    }
+    run_and_report(&resolve(&config, &first)?, true)?;
+    std::fs::remove_file(&new).with_context(|| format!("cannot replace {}", new.display()))?;
+    rt.block_on(cutover_source::fixtures::build_sqlite(
+        &new,
+        MIGRATE_SQL,
+        Some((&legacy, "legacy")),
+    ))
+    .context("cannot build the demo databases")?;
+    if common.label.is_none() {
+        common.label = Some("rehearsal 2".into());
+    }
+    if !common.quiet {
+        eprintln!("demo: rehearsal 2 (the customers are back; the other defects remain)");
     }
     let resolved = resolve(&config, &common)?;
     let report = run_and_report(&resolved, common.quiet)?;
@@ -206,6 +243,19 @@ const EXPECTED_DIAGNOSES: &[(&str, &str, &str, u64)] = &[
 
 fn verify(report: &Report) -> Vec<String> {
     let mut problems = Vec::new();
+    if let Some(h) = &report.history
+        && h.previous_label.as_deref() == Some("rehearsal 1")
+        && !h.trends.iter().any(|t| {
+            t.subject == "table customers"
+                && t.metric == "missing"
+                && t.before == "10"
+                && t.after == "0"
+        })
+    {
+        problems.push(
+            "the history does not show the ten customers restored since rehearsal 1".to_string(),
+        );
+    }
     for (table, column, class, count) in EXPECTED_DIAGNOSES {
         let found = report
             .tables
