@@ -104,6 +104,9 @@ struct CommonArgs {
     /// Rehearsal history file (SQLite) this run is recorded in [default: OUT/history.sqlite].
     #[arg(long, value_name = "PATH")]
     history: Option<PathBuf>,
+    /// Export every differing row (not only the samples), per table, as CSV and Parquet to DIR.
+    #[arg(long, value_name = "DIR")]
+    export_diffs: Option<PathBuf>,
     /// Do not read or record the rehearsal history.
     #[arg(long)]
     no_history: bool,
@@ -228,6 +231,7 @@ fn resolve(config_path: &Path, common: &CommonArgs) -> anyhow::Result<Resolved> 
         target_csv: config.target.csv,
         memory_limit,
         defaults: config.defaults,
+        export_diffs: common.export_diffs.clone(),
     };
     let table_items = settings
         .tables

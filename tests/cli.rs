@@ -626,3 +626,55 @@ fn the_history_records_runs_and_the_report_shows_the_trend() {
         .code(0);
     assert!(!dir.path().join("r2/history.sqlite").exists());
 }
+
+#[test]
+fn export_diffs_writes_every_differing_row_as_csv_and_parquet() {
+    let a = TestSqlite::new(
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT, n INTEGER); INSERT INTO t VALUES (1, 'a', 1), (2, 'b', 2), (3, 'c', 3), (4, 'd', NULL);",
+    );
+    let b = TestSqlite::new(
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT, n INTEGER); INSERT INTO t VALUES (1, 'a', 1), (2, 'B', 2), (4, 'd', 4), (5, 'e', 5);",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(
+        dir.path(),
+        &format!(
+            "[source]\nurl = \"{}\"\n[target]\nurl = \"{}\"\n[[table]]\nname = \"t\"\n[report]\nsample_size = 1\n",
+            a.url, b.url
+        ),
+    );
+    let exports = dir.path().join("diffs");
+    cutover()
+        .args(["check", "--quiet", "--no-history", "--config"])
+        .arg(&cfg)
+        .arg("--export-diffs")
+        .arg(&exports)
+        .arg("--out")
+        .arg(dir.path().join("r"))
+        .assert()
+        .code(1);
+    let csv = std::fs::read_to_string(exports.join("t.csv")).unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(
+        lines[0],
+        "difference,differing_columns,id_source,id_target,v_source,v_target,n_source,n_target"
+    );
+    // Every difference, although the samples keep one of each kind.
+    assert_eq!(
+        &lines[1..],
+        [
+            "changed,v,2,2,b,B,2,2",
+            "missing,,3,3,c,,3,",
+            "changed,n,4,4,d,d,,4",
+            "extra,,5,5,,e,,5"
+        ],
+        "{csv}"
+    );
+    let file = std::fs::File::open(exports.join("t.parquet")).unwrap();
+    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+        .unwrap()
+        .build()
+        .unwrap();
+    let rows: usize = reader.map(|b| b.unwrap().num_rows()).sum();
+    assert_eq!(rows, 4);
+}

@@ -242,6 +242,7 @@ pub fn settings(
         target_csv: Default::default(),
         memory_limit: cutover_run::DEFAULT_MEMORY_LIMIT,
         defaults: Default::default(),
+        export_diffs: None,
     }
 }
 

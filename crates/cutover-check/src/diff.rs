@@ -370,6 +370,36 @@ where
     S: Iterator<Item = Result<HashedBatch, E>>,
     T: Iterator<Item = Result<HashedBatch, E>>,
 {
+    diff_with(source, target, opts, cancel, None)
+}
+
+/// One difference, as [`diff_with`] hands every one of them (not only the samples) to a sink.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Difference {
+    /// `missing`, `extra` or `changed`.
+    pub kind: &'static str,
+    /// Key values.
+    pub key: Vec<Value>,
+    /// The source row's values (missing and changed rows).
+    pub source: Option<Vec<Value>>,
+    /// The target row's values (extra and changed rows).
+    pub target: Option<Vec<Value>>,
+    /// The differing columns of a changed row.
+    pub columns: Vec<usize>,
+}
+
+/// [`diff`], handing every difference to `on_difference` as it is found (for exports).
+pub fn diff_with<S, T, E: std::fmt::Display + std::fmt::Debug>(
+    source: S,
+    target: T,
+    opts: &DiffOptions,
+    cancel: &AtomicBool,
+    mut on_difference: Option<&mut dyn FnMut(Difference)>,
+) -> Result<TableDiff, DiffError<E>>
+where
+    S: Iterator<Item = Result<HashedBatch, E>>,
+    T: Iterator<Item = Result<HashedBatch, E>>,
+{
     let nkey = opts.key_columns;
     let mut src = Cursor::new(Side::Source, source, opts.columns);
     let mut tgt = Cursor::new(Side::Target, target, opts.columns);
@@ -408,12 +438,22 @@ where
             } else {
                 Vec::new()
             };
-            match_group(sg, tg, &mut out, opts);
+            match_group(sg, tg, &mut out, opts, &mut on_difference);
             continue;
         }
         match ord {
             Ordering::Less => {
                 out.missing += 1;
+                if let Some(sink) = on_difference.as_mut() {
+                    let (b, r) = src.row();
+                    sink(Difference {
+                        kind: "missing",
+                        key: key_values(b, r, nkey),
+                        source: Some(row_values(b, r)),
+                        target: None,
+                        columns: vec![],
+                    });
+                }
                 if room(out.samples.missing.len()) {
                     let (b, r) = src.row();
                     out.samples.missing.push(SampleRow {
@@ -425,6 +465,16 @@ where
             }
             Ordering::Greater => {
                 out.extra += 1;
+                if let Some(sink) = on_difference.as_mut() {
+                    let (b, r) = tgt.row();
+                    sink(Difference {
+                        kind: "extra",
+                        key: key_values(b, r, nkey),
+                        source: None,
+                        target: Some(row_values(b, r)),
+                        columns: vec![],
+                    });
+                }
                 if room(out.samples.extra.len()) {
                     let (b, r) = tgt.row();
                     out.samples.extra.push(SampleRow {
@@ -459,6 +509,15 @@ where
                     }
                 } else {
                     out.changed += 1;
+                    if let Some(sink) = on_difference.as_mut() {
+                        sink(Difference {
+                            kind: "changed",
+                            key: key_values(sb, sr, nkey),
+                            source: Some(row_values(sb, sr)),
+                            target: Some(row_values(tb, tr)),
+                            columns: differing.clone(),
+                        });
+                    }
                     let keep = room(out.samples.changed.len());
                     let mut cols = Vec::new();
                     for &c in &differing {
@@ -534,17 +593,37 @@ fn match_group(
     mut tgt: Vec<GroupRow>,
     out: &mut TableDiff,
     opts: &DiffOptions,
+    on_difference: &mut Option<&mut dyn FnMut(Difference)>,
 ) {
     src.sort_by_key(|r| r.digest);
     tgt.sort_by_key(|r| r.digest);
     let (mut i, mut j) = (0, 0);
-    let push = |row: &GroupRow, missing: bool, out: &mut TableDiff| {
+    let mut push = |row: &GroupRow, missing: bool, out: &mut TableDiff| {
         let (count, list) = if missing {
             (&mut out.missing, &mut out.samples.missing)
         } else {
             (&mut out.extra, &mut out.samples.extra)
         };
         *count += 1;
+        if let Some(sink) = on_difference.as_mut() {
+            let values = row.values.clone();
+            let key = values
+                .as_ref()
+                .map(|v| v[..opts.key_columns].to_vec())
+                .unwrap_or_default();
+            let (source, target) = if missing {
+                (values, None)
+            } else {
+                (None, values)
+            };
+            sink(Difference {
+                kind: if missing { "missing" } else { "extra" },
+                key,
+                source,
+                target,
+                columns: vec![],
+            });
+        }
         if list.len() < opts.sample_size
             && let Some(values) = &row.values
         {

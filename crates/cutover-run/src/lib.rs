@@ -6,6 +6,7 @@
 //! built, one being diffed. The result, [`Outcome`], is deterministic: tables in config order,
 //! samples in key order, whatever the thread count or batch size.
 
+pub mod export;
 mod plan;
 
 use cutover_check::{DiffError, DiffOptions, HashedBatch, Side, TableDiff};
@@ -38,6 +39,8 @@ pub struct Settings {
     pub memory_limit: usize,
     /// Normalisations for every table (`[defaults]`).
     pub defaults: cutover_config::Normalize,
+    /// Where every differing row is exported (CSV and Parquet per table), if anywhere.
+    pub export_diffs: Option<std::path::PathBuf>,
 }
 
 /// The default of `--memory-limit`: 1 GiB.
@@ -378,6 +381,12 @@ fn check_table(
         sample_size: settings.sample_size,
         tolerances: plan.columns.iter().map(|c| c.tolerance).collect(),
     };
+    let names: Vec<String> = plan.columns.iter().map(|c| c.target.name.clone()).collect();
+    let mut exporter = settings
+        .export_diffs
+        .as_ref()
+        .map(|dir| export::Exporter::create(dir, &plan.name, &names, plan.key_len));
+    let mut export_error: Option<String> = None;
     let result = std::thread::scope(|scope| {
         let src = spawn_reader(
             scope,
@@ -400,9 +409,44 @@ fn check_table(
             progress,
             cancel,
         );
-        cutover_check::diff(src.into_iter(), tgt.into_iter(), &opts, cancel)
+        match &mut exporter {
+            Some(Ok(ex)) => {
+                let mut failed = None;
+                let mut sink = |d: cutover_check::diff::Difference| {
+                    if failed.is_none()
+                        && let Err(e) = ex.write(&d)
+                    {
+                        failed = Some(e);
+                    }
+                };
+                let r = cutover_check::diff::diff_with(
+                    src.into_iter(),
+                    tgt.into_iter(),
+                    &opts,
+                    cancel,
+                    Some(&mut sink),
+                );
+                export_error = failed;
+                r
+            }
+            _ => cutover_check::diff(src.into_iter(), tgt.into_iter(), &opts, cancel),
+        }
         // Dropping the receivers here stops the readers if the diff ended early.
     });
+    let export_error = match exporter {
+        Some(Ok(ex)) => export_error.or_else(|| ex.finish().err()),
+        Some(Err(e)) => Some(e),
+        None => None,
+    };
+    if let Some(e) = export_error {
+        return TableResult::Failed(FailedTable {
+            name: plan.name.clone(),
+            source_name: plan.source_name.clone(),
+            message: format!("cannot export the differences: {e}"),
+            hint: Some("check --export-diffs: the folder must be writable".into()),
+            interrupted: false,
+        });
+    }
     match result {
         Ok(diff) => TableResult::Checked(Box::new(CheckedTable {
             plan: plan.clone(),
