@@ -4,7 +4,7 @@
 //! sorted by key with bounded memory ([`crate::sort`]) so the merge join can consume them.
 //! A value that does not parse is recorded with file, line and column, never dropped.
 
-use crate::files::{file_error, matching_files};
+use crate::files::{file_error, folder, matching_files};
 use crate::sort::Sorter;
 use crate::{ColumnInfo, ReadRequest, SourceError, TableSchema};
 use cutover_check::canonical::{EncodeNote, days_from_civil};
@@ -22,18 +22,7 @@ pub struct Conn {
 
 impl Conn {
     pub(crate) fn connect(url: &str, opts: &CsvOptions) -> Result<Conn, SourceError> {
-        let path = url
-            .strip_prefix("csv://")
-            .or_else(|| url.strip_prefix("csv:"))
-            .unwrap_or(url);
-        let dir = PathBuf::from(path);
-        if !dir.is_dir() {
-            return Err(SourceError::Connect {
-                url: url.to_string(),
-                message: "not a folder".into(),
-                hint: "point csv:// at the folder that holds the exported files (relative paths are taken from the config file's folder)".into(),
-            });
-        }
+        let dir = folder(url, "csv")?;
         let encoding = match opts
             .encoding
             .as_deref()

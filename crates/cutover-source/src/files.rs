@@ -11,6 +11,25 @@ pub(crate) fn file_error(path: &Path, message: impl std::fmt::Display) -> Source
     }
 }
 
+/// The folder a `scheme://path` URL names; an error with a hint if it is not a folder.
+pub(crate) fn folder(url: &str, scheme: &str) -> Result<PathBuf, SourceError> {
+    let path = url
+        .strip_prefix(&format!("{scheme}://"))
+        .or_else(|| url.strip_prefix(&format!("{scheme}:")))
+        .unwrap_or(url);
+    let dir = PathBuf::from(path);
+    if !dir.is_dir() {
+        return Err(SourceError::Connect {
+            url: url.to_string(),
+            message: "not a folder".into(),
+            hint: format!(
+                "point {scheme}:// at the folder that holds the exported files (relative paths are taken from the config file's folder)"
+            ),
+        });
+    }
+    Ok(dir)
+}
+
 /// The files of a table in `dir`, sorted by name: `table` itself (with `.ext` added when it has
 /// no extension) or a glob with `*` and `?`, matched case-insensitively.
 pub(crate) fn matching_files(

@@ -2,7 +2,7 @@
 //! compared columns are decoded (projection), Arrow values map to the same canonical cells as
 //! the database connectors, and rows are sorted by key with bounded memory ([`crate::sort`]).
 
-use crate::files::{file_error, matching_files};
+use crate::files::{file_error, folder, matching_files};
 use crate::sort::Sorter;
 use crate::{ColumnInfo, ReadRequest, SourceError, TableSchema};
 use arrow_array::{Array, ArrayRef, RecordBatch, cast::AsArray, types::*};
@@ -43,19 +43,9 @@ fn kind_of(t: &DataType) -> Kind {
 
 impl Conn {
     pub(crate) fn connect(url: &str) -> Result<Conn, SourceError> {
-        let path = url
-            .strip_prefix("parquet://")
-            .or_else(|| url.strip_prefix("parquet:"))
-            .unwrap_or(url);
-        let dir = PathBuf::from(path);
-        if !dir.is_dir() {
-            return Err(SourceError::Connect {
-                url: url.to_string(),
-                message: "not a folder".into(),
-                hint: "point parquet:// at the folder that holds the exported files (relative paths are taken from the config file's folder)".into(),
-            });
-        }
-        Ok(Conn { dir })
+        Ok(Conn {
+            dir: folder(url, "parquet")?,
+        })
     }
 
     fn files(&self, table: &str) -> Result<Vec<PathBuf>, SourceError> {
