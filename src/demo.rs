@@ -3,6 +3,7 @@
 
 use crate::{CommonArgs, EXIT_GO, EXIT_NO_GO, resolve, run_and_report};
 use anyhow::Context as _;
+use cutover_check::RuleStatus;
 use cutover_report::Report;
 use std::path::{Path, PathBuf};
 
@@ -102,20 +103,16 @@ pub fn run(dir: Option<&Path>, common: &CommonArgs) -> anyhow::Result<u8> {
             std::fs::remove_file(f).with_context(|| format!("cannot replace {}", f.display()))?;
         }
     }
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    rt.block_on(async {
-        cutover_source::fixtures::build_sqlite(&legacy, LEGACY_SQL, None).await?;
-        // Rehearsal 1 is an earlier migration run that also lost the last ten customers.
-        cutover_source::fixtures::build_sqlite(
-            &new,
-            &format!("{MIGRATE_SQL}\n{REHEARSAL_1_DEFECT}"),
-            Some((&legacy, "legacy")),
-        )
-        .await
-    })
-    .context("cannot build the demo databases")?;
+    cutover_store::fixtures::build_sqlite(&legacy, LEGACY_SQL, None)
+        .and_then(|()| {
+            // Rehearsal 1 is an earlier migration run that also lost the last ten customers.
+            cutover_store::fixtures::build_sqlite(
+                &new,
+                &format!("{MIGRATE_SQL}\n{REHEARSAL_1_DEFECT}"),
+                Some((&legacy, "legacy")),
+            )
+        })
+        .context("cannot build the demo databases")?;
     let exports = dir.join("exports");
     std::fs::create_dir_all(&exports)
         .with_context(|| format!("cannot create {}", exports.display()))?;
@@ -153,12 +150,8 @@ pub fn run(dir: Option<&Path>, common: &CommonArgs) -> anyhow::Result<u8> {
     }
     run_and_report(&resolve(&config, &first)?, true)?;
     std::fs::remove_file(&new).with_context(|| format!("cannot replace {}", new.display()))?;
-    rt.block_on(cutover_source::fixtures::build_sqlite(
-        &new,
-        MIGRATE_SQL,
-        Some((&legacy, "legacy")),
-    ))
-    .context("cannot build the demo databases")?;
+    cutover_store::fixtures::build_sqlite(&new, MIGRATE_SQL, Some((&legacy, "legacy")))
+        .context("cannot build the demo databases")?;
     if common.label.is_none() {
         common.label = Some("rehearsal 2".into());
     }
@@ -188,47 +181,47 @@ pub fn run(dir: Option<&Path>, common: &CommonArgs) -> anyhow::Result<u8> {
 
 /// Compares the report with the planted defects; returns what does not agree.
 /// The rules of the demo config and what each must find: (id, status, violations, story).
-const EXPECTED_RULES: &[(&str, &str, u64, &str)] = &[
+const EXPECTED_RULES: &[(&str, RuleStatus, u64, &str)] = &[
     (
         "orders-have-customers",
-        "fail",
+        RuleStatus::Fail,
         1,
         "the test order's customer does not exist",
     ),
     (
         "order-lines-have-orders",
-        "pass",
+        RuleStatus::Pass,
         0,
         "lines of lost orders were not migrated either",
     ),
     (
         "currencies-complete",
-        "fail",
+        RuleStatus::Fail,
         244,
         "CZK is missing, and 243 orders use it",
     ),
     (
         "order-status-known",
-        "pass",
+        RuleStatus::Pass,
         0,
         "statuses are the new codes",
     ),
     (
         "departments-tree",
-        "fail",
+        RuleStatus::Fail,
         2,
         "departments 2 and 10 form a cycle",
     ),
     (
         "same-managers",
-        "fail",
+        RuleStatus::Fail,
         2,
         "two employees under the wrong manager",
     ),
-    ("logins-unique", "pass", 0, "logins stayed unique"),
+    ("logins-unique", RuleStatus::Pass, 0, "logins stayed unique"),
     (
         "totals-per-currency",
-        "fail",
+        RuleStatus::Fail,
         4,
         "lost orders, the test order and rounding change the totals (warn)",
     ),

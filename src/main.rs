@@ -3,11 +3,13 @@
 
 mod demo;
 mod progress;
+mod settings;
 
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
-use cutover_config::Config;
+use cutover_check::{Severity, Side, Verdict};
 use cutover_report::Report;
+use settings::{Resolved, resolve};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -114,22 +116,43 @@ struct CommonArgs {
     #[arg(long, value_name = "TEXT")]
     label: Option<String>,
     /// The lowest rule severity that blocks go-live: error (default) or warn.
-    #[arg(long, value_name = "SEVERITY", value_parser = ["error", "warn"], default_value = "error")]
-    fail_on: String,
+    #[arg(long, value_name = "SEVERITY", value_parser = parse_severity, default_value = "error")]
+    fail_on: Severity,
     /// Print only the verdict line and errors (no progress, no summary table).
     #[arg(short, long)]
     quiet: bool,
 }
 
-/// Everything a run needs, resolved from the CLI, the environment and the files.
-pub(crate) struct Resolved {
-    settings: cutover_run::Settings,
-    out: PathBuf,
-    rules: Vec<cutover_config::RuleConfig>,
-    table_items: Vec<String>,
-    fail_on_warn: bool,
-    history: Option<PathBuf>,
-    label: Option<String>,
+fn parse_severity(s: &str) -> Result<Severity, String> {
+    match s {
+        "error" => Ok(Severity::Error),
+        "warn" => Ok(Severity::Warn),
+        _ => Err("use error or warn".into()),
+    }
+}
+
+/// An error message with what to do about it. The hint is data: [`print_error`] renders it
+/// once, after the message and its causes.
+#[derive(Debug)]
+pub(crate) struct Hinted {
+    message: String,
+    hint: String,
+}
+
+impl std::fmt::Display for Hinted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Hinted {}
+
+/// An error message with a hint.
+pub(crate) fn hinted(message: impl Into<String>, hint: impl Into<String>) -> Hinted {
+    Hinted {
+        message: message.into(),
+        hint: hint.into(),
+    }
 }
 
 static CANCEL: AtomicBool = AtomicBool::new(false);
@@ -160,7 +183,29 @@ fn main() -> ExitCode {
     }
 }
 
-/// Prints `error: …`, its causes, and a `hint:` line when the message carries one.
+/// The hint an error carries, wherever it stands in the chain.
+fn hint_of(e: &anyhow::Error) -> Option<String> {
+    if let Some(h) = e.downcast_ref::<Hinted>() {
+        return Some(h.hint.clone());
+    }
+    e.chain().find_map(|cause| {
+        if let Some(h) = cause.downcast_ref::<Hinted>() {
+            Some(h.hint.clone())
+        } else if let Some(c) = cause.downcast_ref::<cutover_config::ConfigError>() {
+            c.hint().map(str::to_string)
+        } else if let Some(s) = cause.downcast_ref::<cutover_source::SourceError>() {
+            s.hint().map(str::to_string)
+        } else if let Some(r) = cause.downcast_ref::<cutover_run::RunError>() {
+            r.hint().map(str::to_string)
+        } else if let Some(s) = cause.downcast_ref::<cutover_store::StoreError>() {
+            s.hint().map(str::to_string)
+        } else {
+            None
+        }
+    })
+}
+
+/// Prints `error: …`, its causes, and the `hint:` it carries.
 fn print_error(e: &anyhow::Error) {
     let mut chain = e.chain();
     if let Some(first) = chain.next() {
@@ -169,144 +214,26 @@ fn print_error(e: &anyhow::Error) {
     for cause in chain {
         eprintln!("  caused by: {cause}");
     }
-}
-
-/// Reads, validates and resolves a config into run settings. CLI flags win over the file.
-fn resolve(config_path: &Path, common: &CommonArgs) -> anyhow::Result<Resolved> {
-    let text = std::fs::read_to_string(config_path)
-        .with_context(|| format!("cannot read config file {}\nhint: pass --config PATH, or run `cutover demo` to see an example", config_path.display()))?;
-    let mut config = Config::parse(&text, &config_path.display().to_string())?;
-    let base = config_path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let env = |k: &str| std::env::var(k).ok();
-    let source_url = config
-        .source
-        .resolve("source", base, env)
-        .map_err(anyhow::Error::msg)?;
-    let target_url = config
-        .target
-        .resolve("target", base, env)
-        .map_err(anyhow::Error::msg)?;
-    let jobs = common
-        .jobs
-        .or(config.run.jobs)
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
-    let out = common
-        .out
-        .clone()
-        .or(config.report.out.clone().map(|o| base.join(o)))
-        .unwrap_or_else(|| PathBuf::from("cutover-report"));
-    let memory_limit = match common.memory_limit.as_deref().or(config.run.memory_limit.as_deref()) {
-        None => cutover_run::DEFAULT_MEMORY_LIMIT,
-        Some(text) => cutover_config::parse_size(text).ok_or_else(|| {
-            anyhow::anyhow!("memory limit {text:?} is not a size of at least 1 MiB\nhint: write it like 512MiB or 2GiB")
-        })?,
-    };
-    let rules = load_rules(&mut config, base)?;
-    let mut tables = std::mem::take(&mut config.tables);
-    for t in &mut tables {
-        load_map_files(t, base)?;
-        t.source_url = t
-            .source_url
-            .as_deref()
-            .map(|u| cutover_config::absolutise_path(u, base));
+    if let Some(hint) = hint_of(e) {
+        eprintln!("hint: {hint}");
     }
-    let settings = cutover_run::Settings {
-        source_url,
-        target_url,
-        tables,
-        jobs: jobs.max(1),
-        batch_rows: common
-            .batch_rows
-            .or(config.run.batch_rows)
-            .unwrap_or(8192)
-            .max(1),
-        sample_size: common
-            .sample_size
-            .or(config.report.sample_size)
-            .unwrap_or(20),
-        source_csv: config.source.csv,
-        target_csv: config.target.csv,
-        memory_limit,
-        defaults: config.defaults,
-        export_diffs: common.export_diffs.clone(),
-    };
-    let table_items = settings
-        .tables
-        .iter()
-        .map(|t| {
-            t.checklist
-                .clone()
-                .unwrap_or_else(|| "historical-data".into())
-        })
-        .collect();
-    let history = (!common.no_history).then(|| {
-        common
-            .history
-            .clone()
-            .unwrap_or_else(|| out.join("history.sqlite"))
-    });
-    Ok(Resolved {
-        settings,
-        out,
-        rules,
-        table_items,
-        fail_on_warn: common.fail_on == "warn",
-        history,
-        label: common.label.clone(),
-    })
-}
-
-/// The config's rules followed by those of its `include` files; ids must stay unique.
-fn load_rules(config: &mut Config, base: &Path) -> anyhow::Result<Vec<cutover_config::RuleConfig>> {
-    let mut rules = std::mem::take(&mut config.rules);
-    for file in &config.include {
-        let path = base.join(file);
-        let text = std::fs::read_to_string(&path).with_context(|| {
-            format!(
-                "cannot read rule file {}\nhint: include paths are relative to the config file",
-                path.display()
-            )
-        })?;
-        rules.extend(cutover_config::RuleFile::parse(&text, &path.display().to_string())?.rules);
-    }
-    let mut seen = std::collections::HashSet::new();
-    for r in &rules {
-        if !seen.insert(r.id.clone()) {
-            anyhow::bail!(
-                "rule id {} is used twice (in the config or its includes)\nhint: give every rule a unique id",
-                r.id
-            );
-        }
-    }
-    Ok(rules)
 }
 
 /// `cutover validate`: parse and check a config, its includes and rule files; no connection.
 fn validate(args: &ValidateArgs) -> anyhow::Result<u8> {
     if args.config.is_none() && args.rule_files.is_empty() {
-        anyhow::bail!(
-            "nothing to validate\nhint: cutover validate --config cutover.toml, or cutover validate rules/*.toml"
-        );
+        return Err(hinted(
+            "nothing to validate",
+            "cutover validate --config cutover.toml, or cutover validate rules/*.toml",
+        )
+        .into());
     }
     if let Some(path) = &args.config {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read config file {}", path.display()))?;
-        let mut config = Config::parse(&text, &path.display().to_string())?;
-        let base = path
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        let tables = config.tables.len();
-        let rules = load_rules(&mut config, base)?;
-        for t in &mut config.tables {
-            load_map_files(t, base)?;
-        }
+        let (config, rules) = settings::load(path)?;
         println!(
-            "{}: valid ({tables} tables, {} rules)",
+            "{}: valid ({} tables, {} rules)",
             path.display(),
+            config.tables.len(),
             rules.len()
         );
     }
@@ -336,45 +263,43 @@ fn now_rfc3339() -> String {
 
 /// Adds the trend against the previous run to the report, then records this run.
 fn record_history(report: &mut Report, path: &Path, label: Option<&str>) -> anyhow::Result<()> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    rt.block_on(async {
-        let mut history = cutover_source::history::History::open(path).await?;
-        let runs = history.runs().await?.len();
-        let previous = history.last().await?;
-        let label = label.map_or_else(|| format!("run {}", runs + 1), str::to_string);
-        let at = now_rfc3339();
-        report.attach_history(&label, &at, previous.as_ref());
-        history.record(&report.to_record(&label, &at)).await?;
-        Ok::<_, cutover_source::SourceError>(())
-    })
-    .with_context(|| {
-        format!(
-            "cannot use the history file {}\nhint: pass --history PATH, or --no-history",
-            path.display()
+    let context = || {
+        hinted(
+            format!("cannot use the history file {}", path.display()),
+            "pass --history PATH, or --no-history",
         )
-    })
+    };
+    let mut history = cutover_store::history::History::open(path).with_context(context)?;
+    let runs = history.runs().with_context(context)?.len();
+    let previous = history.last().with_context(context)?;
+    let label = label.map_or_else(|| format!("run {}", runs + 1), str::to_string);
+    let at = now_rfc3339();
+    report.attach_history(&label, &at, previous.as_ref());
+    history
+        .record(&report.to_record(&label, &at))
+        .with_context(context)?;
+    Ok(())
 }
 
 /// `cutover history`: the runs recorded, oldest first.
 fn list_history(path: &Path) -> anyhow::Result<u8> {
     if !path.exists() {
-        anyhow::bail!(
-            "no history at {}\nhint: runs are recorded in OUT/history.sqlite; pass --history PATH",
-            path.display()
-        );
+        return Err(hinted(
+            format!("no history at {}", path.display()),
+            "runs are recorded in OUT/history.sqlite; pass --history PATH",
+        )
+        .into());
     }
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    let runs = rt.block_on(async {
-        let mut h = cutover_source::history::History::open(path).await?;
-        h.runs().await
-    })?;
+    let runs = cutover_store::history::History::open(path)?.runs()?;
     println!("{:>4}  {:<20}  {:<6}  label", "run", "at (UTC)", "status");
     for r in runs {
-        println!("{:>4}  {:<20}  {:<6}  {}", r.id, r.at, r.status, r.label);
+        println!(
+            "{:>4}  {:<20}  {:<6}  {}",
+            r.id,
+            r.at,
+            r.verdict.as_str(),
+            r.label
+        );
     }
     Ok(EXIT_GO)
 }
@@ -395,49 +320,16 @@ fn explain(code: Option<&str>) -> anyhow::Result<u8> {
         }
         Some(c) => match cutover_rules::catalogue::find(c) {
             Some(doc) => print!("{}", cutover_rules::catalogue::explain(doc)),
-            None => anyhow::bail!(
-                "no rule type {c:?}\nhint: run `cutover explain` for the list (CO101 … CO110)"
-            ),
+            None => {
+                return Err(hinted(
+                    format!("no rule type {c:?}"),
+                    "run `cutover explain` for the list (CO101 … CO110)",
+                )
+                .into());
+            }
         },
     }
     Ok(EXIT_GO)
-}
-
-/// Reads every `map_file` of a table into its column's `map` (entries written in the config win).
-fn load_map_files(t: &mut cutover_config::TableConfig, base: &Path) -> anyhow::Result<()> {
-    for (column, source) in t.columns.iter_mut() {
-        let cutover_config::ColumnSource::Spec(spec) = source else {
-            continue;
-        };
-        let Some(file) = &spec.map_file else { continue };
-        let path = base.join(file);
-        let hint = || {
-            format!(
-                "table {}, column {column}: map_file {}\nhint: a CSV file with a header line and two columns: source value, target value",
-                t.name,
-                path.display()
-            )
-        };
-        let mut reader = csv::ReaderBuilder::new()
-            .flexible(false)
-            .from_path(&path)
-            .with_context(hint)?;
-        let map = spec.map.get_or_insert_with(Default::default);
-        for record in reader.records() {
-            let record = record.with_context(hint)?;
-            if record.len() != 2 {
-                anyhow::bail!(
-                    "{}: line {} has {} fields, expected 2",
-                    hint(),
-                    record.position().map_or(0, |p| p.line()),
-                    record.len()
-                );
-            }
-            map.entry(record[0].to_string())
-                .or_insert_with(|| record[1].to_string());
-        }
-    }
-    Ok(())
 }
 
 /// `cutover check`: run, print the summary, write the reports, return the exit code.
@@ -447,29 +339,38 @@ fn check(config_path: &Path, common: &CommonArgs) -> anyhow::Result<u8> {
     Ok(exit_code(&report))
 }
 
+/// The exit code of a report: 130 for an interrupted run, else 0 for GO and 1 for NO-GO.
 fn exit_code(report: &Report) -> u8 {
-    if !report.complete {
-        EXIT_INTERRUPTED
-    } else if report.is_go() {
-        EXIT_GO
-    } else {
-        EXIT_NO_GO
+    match (report.complete, report.status) {
+        (false, _) => EXIT_INTERRUPTED,
+        (true, Verdict::Go) => EXIT_GO,
+        (true, Verdict::NoGo) => EXIT_NO_GO,
     }
 }
 
-/// Runs the check and writes `report.json` and `report.md` into `out`.
+/// Runs the check and its rules, records the history, and writes every report into `out`.
 fn run_and_report(resolved: &Resolved, quiet: bool) -> anyhow::Result<Report> {
     let (settings, out) = (&resolved.settings, resolved.out.as_path());
     let progress = progress::for_terminal(quiet);
-    let outcome = cutover_run::run(settings, progress.as_ref(), &CANCEL)
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let export = resolved
+        .export_diffs
+        .clone()
+        .map(cutover_report::export::ExportDir);
+    let outcome = cutover_run::run_with_export(
+        settings,
+        progress.as_ref(),
+        &CANCEL,
+        export
+            .as_ref()
+            .map(|e| e as &dyn cutover_run::ExportFactory),
+    )?;
     drop(progress);
     if !resolved.rules.is_empty() && !quiet {
         eprintln!("evaluating {} rules", resolved.rules.len());
     }
     let sides = cutover_rules::Sides {
-        source: (&settings.source_url, &settings.source_csv),
-        target: (&settings.target_url, &settings.target_csv),
+        source: settings.endpoint(Side::Source),
+        target: settings.endpoint(Side::Target),
         sample_size: settings.sample_size,
         batch_rows: settings.batch_rows,
         memory_budget: settings.memory_budget(),
@@ -479,12 +380,7 @@ fn run_and_report(resolved: &Resolved, quiet: bool) -> anyhow::Result<Report> {
     } else {
         Vec::new()
     };
-    let mut report = Report::build(
-        &outcome,
-        &rules,
-        &resolved.table_items,
-        resolved.fail_on_warn,
-    );
+    let mut report = Report::build(&outcome, &rules, resolved.fail_on);
     if let Some(path) = &resolved.history {
         record_history(&mut report, path, resolved.label.as_deref())?;
     }

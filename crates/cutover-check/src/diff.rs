@@ -185,6 +185,9 @@ pub enum DiffError<E: std::fmt::Display + std::fmt::Debug> {
     /// The run was interrupted.
     #[error("interrupted")]
     Cancelled,
+    /// A sink asked to stop (for example, an export that could not be written).
+    #[error("stopped by the consumer")]
+    Stopped,
 }
 
 /// Renders a key for messages: `(1, 'a', NULL)`.
@@ -356,6 +359,220 @@ const PROBLEMS_KEPT: usize = 50;
 /// How many rows of a duplicated key keep their values for samples.
 const GROUP_VALUES_KEPT: usize = 64;
 
+/// What the merge join finds, row by row, in key order. Table comparison ([`TableDiffSink`]),
+/// cross-side rules and the export of every difference are sinks; [`Tee`] feeds two at once.
+///
+/// Every method returns whether to go on: `false` stops the join with [`DiffError::Stopped`].
+pub trait DiffSink {
+    /// The join starts.
+    fn begin(&mut self, _opts: &DiffOptions) {}
+    /// A row with the same key and equal values on both sides (`within_tolerance`: equal only
+    /// within a numeric tolerance).
+    fn matched(&mut self, _within_tolerance: bool) -> bool {
+        true
+    }
+    /// A source row with no target row of the same key (or an unmatched row under a duplicated key).
+    fn missing(&mut self, _row: RowRef<'_>) -> bool {
+        true
+    }
+    /// A target row with no source row of the same key.
+    fn extra(&mut self, _row: RowRef<'_>) -> bool {
+        true
+    }
+    /// A key on both sides whose values differ in `columns` (indexes, key columns excluded).
+    fn changed(&mut self, _source: RowRef<'_>, _target: RowRef<'_>, _columns: &[usize]) -> bool {
+        true
+    }
+    /// A key that occurs `rows` times on `side`.
+    fn duplicate(&mut self, _side: Side, _key: &[Value], _rows: u64) -> bool {
+        true
+    }
+    /// The join ended; both sides' summaries (rows, fingerprints, notes, duplicates).
+    fn finish(&mut self, _source: &SideSummary, _target: &SideSummary) {}
+}
+
+/// One row as a sink sees it: in its batch, or copied out of it (rows under a duplicated key).
+#[derive(Clone, Copy)]
+pub struct RowRef<'a>(RowAt<'a>);
+
+#[derive(Clone, Copy)]
+enum RowAt<'a> {
+    Batch(&'a HashedBatch, usize, usize),
+    Copied(&'a [Value], Option<&'a [Value]>),
+}
+
+impl RowRef<'_> {
+    /// The key values, in key column order.
+    pub fn key(&self) -> Vec<Value> {
+        match self.0 {
+            RowAt::Batch(b, r, nkey) => key_values(b, r, nkey),
+            RowAt::Copied(key, _) => key.to_vec(),
+        }
+    }
+
+    /// All values in column order, when known (rows beyond the first 64 under one duplicated
+    /// key keep only their digest).
+    pub fn values(&self) -> Option<Vec<Value>> {
+        match self.0 {
+            RowAt::Batch(b, r, _) => Some(row_values(b, r)),
+            RowAt::Copied(_, values) => values.map(<[Value]>::to_vec),
+        }
+    }
+
+    /// The encoded cell of column `col`, when the row is still in its batch.
+    pub fn cell(&self, col: usize) -> Option<&[u8]> {
+        match self.0 {
+            RowAt::Batch(b, r, _) => Some(b.batch.cell(r, col)),
+            RowAt::Copied(..) => None,
+        }
+    }
+}
+
+/// Two sinks fed the same findings; the join goes on while both want it.
+pub struct Tee<'a, A: DiffSink + ?Sized, B: DiffSink + ?Sized>(pub &'a mut A, pub &'a mut B);
+
+impl<A: DiffSink + ?Sized, B: DiffSink + ?Sized> DiffSink for Tee<'_, A, B> {
+    fn begin(&mut self, opts: &DiffOptions) {
+        self.0.begin(opts);
+        self.1.begin(opts);
+    }
+    fn matched(&mut self, within_tolerance: bool) -> bool {
+        self.0.matched(within_tolerance) & self.1.matched(within_tolerance)
+    }
+    fn missing(&mut self, row: RowRef<'_>) -> bool {
+        self.0.missing(row) & self.1.missing(row)
+    }
+    fn extra(&mut self, row: RowRef<'_>) -> bool {
+        self.0.extra(row) & self.1.extra(row)
+    }
+    fn changed(&mut self, source: RowRef<'_>, target: RowRef<'_>, columns: &[usize]) -> bool {
+        self.0.changed(source, target, columns) & self.1.changed(source, target, columns)
+    }
+    fn duplicate(&mut self, side: Side, key: &[Value], rows: u64) -> bool {
+        self.0.duplicate(side, key, rows) & self.1.duplicate(side, key, rows)
+    }
+    fn finish(&mut self, source: &SideSummary, target: &SideSummary) {
+        self.0.finish(source, target);
+        self.1.finish(source, target);
+    }
+}
+
+/// The sink that builds a [`TableDiff`]: exact counts, per-column counts and diagnosis, and the
+/// first `sample_size` samples of each kind in key order.
+pub struct TableDiffSink {
+    out: TableDiff,
+    sample_size: usize,
+}
+
+impl TableDiffSink {
+    /// A sink for rows of `opts.columns` columns.
+    pub fn new(opts: &DiffOptions) -> TableDiffSink {
+        let empty = SideSummary {
+            rows: 0,
+            fingerprint: Fingerprint::new(opts.columns),
+            notes: vec![CellNotes::default(); opts.columns],
+            duplicate_keys: 0,
+            duplicate_rows: 0,
+            problems: Vec::new(),
+        };
+        TableDiffSink {
+            out: TableDiff {
+                source: empty.clone(),
+                target: empty,
+                matched: 0,
+                matched_within_tolerance: 0,
+                missing: 0,
+                extra: 0,
+                changed: 0,
+                changed_by_column: vec![0; opts.columns],
+                diagnosis: vec![Default::default(); opts.columns],
+                samples: Samples::default(),
+            },
+            sample_size: opts.sample_size,
+        }
+    }
+
+    /// The result.
+    pub fn into_diff(self) -> TableDiff {
+        self.out
+    }
+
+    fn sample(&self, kept: usize) -> bool {
+        kept < self.sample_size
+    }
+}
+
+impl DiffSink for TableDiffSink {
+    fn matched(&mut self, within_tolerance: bool) -> bool {
+        self.out.matched += 1;
+        self.out.matched_within_tolerance += u64::from(within_tolerance);
+        true
+    }
+
+    fn missing(&mut self, row: RowRef<'_>) -> bool {
+        self.out.missing += 1;
+        if self.sample(self.out.samples.missing.len())
+            && let Some(values) = row.values()
+        {
+            self.out.samples.missing.push(SampleRow {
+                key: row.key(),
+                values,
+            });
+        }
+        true
+    }
+
+    fn extra(&mut self, row: RowRef<'_>) -> bool {
+        self.out.extra += 1;
+        if self.sample(self.out.samples.extra.len())
+            && let Some(values) = row.values()
+        {
+            self.out.samples.extra.push(SampleRow {
+                key: row.key(),
+                values,
+            });
+        }
+        true
+    }
+
+    fn changed(&mut self, source: RowRef<'_>, target: RowRef<'_>, columns: &[usize]) -> bool {
+        self.out.changed += 1;
+        let keep = self.sample(self.out.samples.changed.len());
+        let mut cols = Vec::new();
+        for &c in columns {
+            self.out.changed_by_column[c] += 1;
+            let (a, b) = (source.cell(c).unwrap_or(&[]), target.cell(c).unwrap_or(&[]));
+            self.out.diagnosis[c].add(a, b);
+            if keep {
+                cols.push((c, canonical::display(a), canonical::display(b)));
+            }
+        }
+        if keep {
+            self.out.samples.changed.push(ChangedRow {
+                key: source.key(),
+                columns: cols,
+            });
+        }
+        true
+    }
+
+    fn duplicate(&mut self, side: Side, key: &[Value], rows: u64) -> bool {
+        if self.sample(self.out.samples.duplicates.len()) {
+            self.out.samples.duplicates.push(DuplicateKey {
+                side,
+                key: key.to_vec(),
+                rows,
+            });
+        }
+        true
+    }
+
+    fn finish(&mut self, source: &SideSummary, target: &SideSummary) {
+        self.out.source = source.clone();
+        self.out.target = target.clone();
+    }
+}
+
 /// Compares two key-ordered streams of hashed batches and returns the exact differences.
 ///
 /// Counts are exact; samples are the first `sample_size` of each kind in key order, so the
@@ -370,52 +587,32 @@ where
     S: Iterator<Item = Result<HashedBatch, E>>,
     T: Iterator<Item = Result<HashedBatch, E>>,
 {
-    diff_with(source, target, opts, cancel, None)
+    let mut sink = TableDiffSink::new(opts);
+    merge_join(source, target, opts, cancel, &mut sink)?;
+    Ok(sink.into_diff())
 }
 
-/// One difference, as [`diff_with`] hands every one of them (not only the samples) to a sink.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Difference {
-    /// `missing`, `extra` or `changed`.
-    pub kind: &'static str,
-    /// Key values.
-    pub key: Vec<Value>,
-    /// The source row's values (missing and changed rows).
-    pub source: Option<Vec<Value>>,
-    /// The target row's values (extra and changed rows).
-    pub target: Option<Vec<Value>>,
-    /// The differing columns of a changed row.
-    pub columns: Vec<usize>,
-}
-
-/// [`diff`], handing every difference to `on_difference` as it is found (for exports).
-pub fn diff_with<S, T, E: std::fmt::Display + std::fmt::Debug>(
+/// The merge join: walks both key-ordered streams once and reports every finding to `sink`,
+/// in key order. Memory is bounded by the batches in hand plus the rows of one duplicated key.
+pub fn merge_join<S, T, E, K>(
     source: S,
     target: T,
     opts: &DiffOptions,
     cancel: &AtomicBool,
-    mut on_difference: Option<&mut dyn FnMut(Difference)>,
-) -> Result<TableDiff, DiffError<E>>
+    sink: &mut K,
+) -> Result<(), DiffError<E>>
 where
     S: Iterator<Item = Result<HashedBatch, E>>,
     T: Iterator<Item = Result<HashedBatch, E>>,
+    E: std::fmt::Display + std::fmt::Debug,
+    K: DiffSink + ?Sized,
 {
     let nkey = opts.key_columns;
     let mut src = Cursor::new(Side::Source, source, opts.columns);
     let mut tgt = Cursor::new(Side::Target, target, opts.columns);
-    let mut out = TableDiff {
-        source: src.summary.clone(),
-        target: tgt.summary.clone(),
-        matched: 0,
-        matched_within_tolerance: 0,
-        missing: 0,
-        extra: 0,
-        changed: 0,
-        changed_by_column: vec![0; opts.columns],
-        diagnosis: vec![Default::default(); opts.columns],
-        samples: Samples::default(),
-    };
-    let room = |v: usize| v < opts.sample_size;
+    let go_on = |ok: bool| if ok { Ok(()) } else { Err(DiffError::Stopped) };
+    sink.begin(opts);
+    let mut differing: Vec<usize> = Vec::new();
     loop {
         src.fill(cancel)?;
         tgt.fill(cancel)?;
@@ -429,131 +626,82 @@ where
         let tgt_dup = ord != Ordering::Less && tgt.next_is_same(cancel)?;
         if src_dup || tgt_dup {
             let sg = if ord != Ordering::Greater {
-                take_group(&mut src, opts, cancel, &mut out.samples)?
+                take_group(&mut src, opts, cancel, sink)?
             } else {
-                Vec::new()
+                Group::default()
             };
             let tg = if ord != Ordering::Less {
-                take_group(&mut tgt, opts, cancel, &mut out.samples)?
+                take_group(&mut tgt, opts, cancel, sink)?
             } else {
-                Vec::new()
+                Group::default()
             };
-            match_group(sg, tg, &mut out, opts, &mut on_difference);
+            go_on(match_group(sg, tg, sink))?;
             continue;
         }
         match ord {
             Ordering::Less => {
-                out.missing += 1;
-                if let Some(sink) = on_difference.as_mut() {
-                    let (b, r) = src.row();
-                    sink(Difference {
-                        kind: "missing",
-                        key: key_values(b, r, nkey),
-                        source: Some(row_values(b, r)),
-                        target: None,
-                        columns: vec![],
-                    });
-                }
-                if room(out.samples.missing.len()) {
-                    let (b, r) = src.row();
-                    out.samples.missing.push(SampleRow {
-                        key: key_values(b, r, nkey),
-                        values: row_values(b, r),
-                    });
-                }
+                let (b, r) = src.row();
+                go_on(sink.missing(RowRef(RowAt::Batch(b, r, nkey))))?;
                 src.advance(nkey)?;
             }
             Ordering::Greater => {
-                out.extra += 1;
-                if let Some(sink) = on_difference.as_mut() {
-                    let (b, r) = tgt.row();
-                    sink(Difference {
-                        kind: "extra",
-                        key: key_values(b, r, nkey),
-                        source: None,
-                        target: Some(row_values(b, r)),
-                        columns: vec![],
-                    });
-                }
-                if room(out.samples.extra.len()) {
-                    let (b, r) = tgt.row();
-                    out.samples.extra.push(SampleRow {
-                        key: key_values(b, r, nkey),
-                        values: row_values(b, r),
-                    });
-                }
+                let (b, r) = tgt.row();
+                go_on(sink.extra(RowRef(RowAt::Batch(b, r, nkey))))?;
                 tgt.advance(nkey)?;
             }
             Ordering::Equal => {
                 let ((sb, sr), (tb, tr)) = (src.row(), tgt.row());
-                let differing: Vec<usize> = if sb.digest(sr) == tb.digest(tr) {
-                    Vec::new()
-                } else {
-                    (nkey..opts.columns)
-                        .filter(|&c| {
-                            let (a, b) = (sb.batch.cell(sr, c), tb.batch.cell(tr, c));
-                            a != b
-                                && !opts
-                                    .tolerances
-                                    .get(c)
-                                    .copied()
-                                    .flatten()
-                                    .is_some_and(|t| t.accepts(a, b))
-                        })
-                        .collect()
-                };
-                if differing.is_empty() {
-                    out.matched += 1;
-                    if sb.digest(sr) != tb.digest(tr) {
-                        out.matched_within_tolerance += 1;
-                    }
-                } else {
-                    out.changed += 1;
-                    if let Some(sink) = on_difference.as_mut() {
-                        sink(Difference {
-                            kind: "changed",
-                            key: key_values(sb, sr, nkey),
-                            source: Some(row_values(sb, sr)),
-                            target: Some(row_values(tb, tr)),
-                            columns: differing.clone(),
-                        });
-                    }
-                    let keep = room(out.samples.changed.len());
-                    let mut cols = Vec::new();
-                    for &c in &differing {
-                        out.changed_by_column[c] += 1;
+                let same_digest = sb.digest(sr) == tb.digest(tr);
+                differing.clear();
+                if !same_digest {
+                    differing.extend((nkey..opts.columns).filter(|&c| {
                         let (a, b) = (sb.batch.cell(sr, c), tb.batch.cell(tr, c));
-                        out.diagnosis[c].add(a, b);
-                        if keep {
-                            cols.push((c, canonical::display(a), canonical::display(b)));
-                        }
-                    }
-                    if keep {
-                        out.samples.changed.push(ChangedRow {
-                            key: key_values(sb, sr, nkey),
-                            columns: cols,
-                        });
-                    }
+                        a != b
+                            && !opts
+                                .tolerances
+                                .get(c)
+                                .copied()
+                                .flatten()
+                                .is_some_and(|t| t.accepts(a, b))
+                    }));
                 }
+                let ok = if differing.is_empty() {
+                    sink.matched(!same_digest)
+                } else {
+                    sink.changed(
+                        RowRef(RowAt::Batch(sb, sr, nkey)),
+                        RowRef(RowAt::Batch(tb, tr, nkey)),
+                        &differing,
+                    )
+                };
+                go_on(ok)?;
                 src.advance(nkey)?;
                 tgt.advance(nkey)?;
             }
         }
     }
-    out.source = src.summary;
-    out.target = tgt.summary;
-    Ok(out)
+    sink.finish(&src.summary, &tgt.summary);
+    Ok(())
 }
 
-/// Takes every row under the current key; records the key as a duplicate if there are several.
-fn take_group<I, E: std::fmt::Display + std::fmt::Debug>(
+/// The rows under one key, copied out of their batches.
+#[derive(Default)]
+struct Group {
+    key: Vec<Value>,
+    rows: Vec<GroupRow>,
+}
+
+/// Takes every row under the current key; reports the key as a duplicate if there are several.
+fn take_group<I, E, K>(
     c: &mut Cursor<I>,
     opts: &DiffOptions,
     cancel: &AtomicBool,
-    samples: &mut Samples,
-) -> Result<Vec<GroupRow>, DiffError<E>>
+    sink: &mut K,
+) -> Result<Group, DiffError<E>>
 where
     I: Iterator<Item = Result<HashedBatch, E>>,
+    E: std::fmt::Display + std::fmt::Debug,
+    K: DiffSink + ?Sized,
 {
     let nkey = opts.key_columns;
     let (b, r) = c.row();
@@ -576,86 +724,48 @@ where
     if rows.len() > 1 {
         c.summary.duplicate_keys += 1;
         c.summary.duplicate_rows += rows.len() as u64;
-        if samples.duplicates.len() < opts.sample_size {
-            samples.duplicates.push(DuplicateKey {
-                side: c.side,
-                key,
-                rows: rows.len() as u64,
-            });
+        if !sink.duplicate(c.side, &key, rows.len() as u64) {
+            return Err(DiffError::Stopped);
         }
     }
-    Ok(rows)
+    Ok(Group { key, rows })
 }
 
 /// Matches the rows under one key by content: equal rows match, the rest are missing or extra.
-fn match_group(
-    mut src: Vec<GroupRow>,
-    mut tgt: Vec<GroupRow>,
-    out: &mut TableDiff,
-    opts: &DiffOptions,
-    on_difference: &mut Option<&mut dyn FnMut(Difference)>,
-) {
-    src.sort_by_key(|r| r.digest);
-    tgt.sort_by_key(|r| r.digest);
+/// Returns false when the sink stopped.
+fn match_group<K: DiffSink + ?Sized>(mut src: Group, mut tgt: Group, sink: &mut K) -> bool {
+    src.rows.sort_by_key(|r| r.digest);
+    tgt.rows.sort_by_key(|r| r.digest);
+    fn row(g: &Group, i: usize) -> RowRef<'_> {
+        RowRef(RowAt::Copied(&g.key, g.rows[i].values.as_deref()))
+    }
     let (mut i, mut j) = (0, 0);
-    let mut push = |row: &GroupRow, missing: bool, out: &mut TableDiff| {
-        let (count, list) = if missing {
-            (&mut out.missing, &mut out.samples.missing)
-        } else {
-            (&mut out.extra, &mut out.samples.extra)
-        };
-        *count += 1;
-        if let Some(sink) = on_difference.as_mut() {
-            let values = row.values.clone();
-            let key = values
-                .as_ref()
-                .map(|v| v[..opts.key_columns].to_vec())
-                .unwrap_or_default();
-            let (source, target) = if missing {
-                (values, None)
-            } else {
-                (None, values)
-            };
-            sink(Difference {
-                kind: if missing { "missing" } else { "extra" },
-                key,
-                source,
-                target,
-                columns: vec![],
-            });
-        }
-        if list.len() < opts.sample_size
-            && let Some(values) = &row.values
-        {
-            let key = values[..opts.key_columns].to_vec();
-            list.push(SampleRow {
-                key,
-                values: values.clone(),
-            });
-        }
-    };
-    while i < src.len() || j < tgt.len() {
-        match (src.get(i), tgt.get(j)) {
+    while i < src.rows.len() || j < tgt.rows.len() {
+        let ok = match (src.rows.get(i), tgt.rows.get(j)) {
             (Some(a), Some(b)) if a.digest == b.digest => {
-                out.matched += 1;
                 i += 1;
                 j += 1;
+                sink.matched(false)
             }
             (Some(a), Some(b)) if a.digest < b.digest => {
-                push(a, true, out);
                 i += 1;
+                sink.missing(row(&src, i - 1))
             }
-            (Some(a), None) => {
-                push(a, true, out);
+            (Some(_), None) => {
                 i += 1;
+                sink.missing(row(&src, i - 1))
             }
-            (_, Some(b)) => {
-                push(b, false, out);
+            (_, Some(_)) => {
                 j += 1;
+                sink.extra(row(&tgt, j - 1))
             }
             (None, None) => unreachable!("loop condition"),
+        };
+        if !ok {
+            return false;
         }
     }
+    true
 }
 
 #[cfg(test)]

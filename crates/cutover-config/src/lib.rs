@@ -3,6 +3,9 @@
 //! Every table and key is `deny_unknown_fields`, so a typo is an error with its line and column.
 //! Secrets are never stored here: a URL may name an environment variable (`url_env`) instead.
 
+mod rule;
+
+pub use rule::*;
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -47,10 +50,7 @@ pub struct RuleFile {
 impl RuleFile {
     /// Parses a rule file and validates each rule. `file` names it in messages.
     pub fn parse(text: &str, file: &str) -> Result<RuleFile, ConfigError> {
-        let rf: RuleFile = toml::from_str(text).map_err(|e| ConfigError::Parse {
-            file: file.to_string(),
-            message: e.to_string().trim_end().to_string(),
-        })?;
+        let rf: RuleFile = toml::from_str(text).map_err(|e| ConfigError::parse(file, &e))?;
         for r in &rf.rules {
             r.validate()
                 .map_err(|(message, hint)| ConfigError::Invalid {
@@ -63,63 +63,7 @@ impl RuleFile {
     }
 }
 
-/// The kinds of rule.
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum RuleKind {
-    /// Child columns must exist in the parent (no orphans).
-    ForeignKey,
-    /// Columns are unique.
-    Unique,
-    /// Columns are never NULL.
-    NotNull,
-    /// A column's values come from a list or a reference table.
-    AcceptedValues,
-    /// The target reference book holds every legacy entry, and every used code.
-    ReferenceComplete,
-    /// A self-referencing table is a sane tree.
-    Hierarchy,
-    /// Every node has the same parent on both sides.
-    HierarchyMatch,
-    /// An aggregate per group is equal on both sides.
-    AggregateMatch,
-    /// Row counts agree within a tolerance.
-    RowCount,
-    /// A custom query returns no violating rows, or two scalars agree.
-    Sql,
-}
-
-/// `error` blocks go-live; `warn` is reported (and blocks with `--fail-on warn`).
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum Severity {
-    /// Blocks go-live.
-    #[default]
-    Error,
-    /// Reported.
-    Warn,
-}
-
-/// Which side a rule reads.
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum RuleSide {
-    /// The legacy side.
-    Source,
-    /// The new side (default).
-    #[default]
-    Target,
-}
-
-/// A table whose codes must exist in a reference book.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct UsedBy {
-    /// The fact table (target).
-    pub table: String,
-    /// Its code columns, in the order of the reference book's key.
-    pub columns: Vec<String>,
-}
+pub use cutover_check::Severity;
 
 /// The checklist items a check or rule can close ("Initial solution content").
 pub const CHECKLIST_ITEMS: &[(&str, &str)] = &[
@@ -134,226 +78,6 @@ pub const CHECKLIST_ITEMS: &[(&str, &str)] = &[
     ("reference-books", "Reference books are full"),
     ("org-structure", "Users and organisational structure moved"),
 ];
-
-/// One rule. Which keys apply depends on `type`; `cutover explain TYPE` lists them.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct RuleConfig {
-    /// A unique name, shown in reports.
-    pub id: String,
-    /// The kind of rule.
-    #[serde(rename = "type")]
-    pub kind: RuleKind,
-    /// `error` (default) or `warn`.
-    #[serde(default)]
-    pub severity: Severity,
-    /// The checklist item this rule closes (default by type).
-    pub checklist: Option<String>,
-    /// What the rule is for, in words.
-    pub description: Option<String>,
-    /// The side the rule reads (default `target`).
-    #[serde(default)]
-    pub side: RuleSide,
-    /// The table the rule checks.
-    pub table: Option<String>,
-    /// The columns the rule checks.
-    pub columns: Option<Vec<String>>,
-    /// An SQL condition that selects the rows checked.
-    pub filter: Option<String>,
-    /// foreign_key: the parent table.
-    pub parent_table: Option<String>,
-    /// foreign_key: the parent's key columns (default: the child's column names).
-    pub parent_columns: Option<Vec<String>>,
-    /// foreign_key: the parent's side (default: the rule's side).
-    pub parent_side: Option<RuleSide>,
-    /// foreign_key: the parent lives elsewhere (`csv://exports` for a reference book export).
-    pub parent_url: Option<String>,
-    /// foreign_key: a NULL child value is `ignore`d (default) or a `violation`.
-    pub nulls: Option<String>,
-    /// accepted_values: the accepted values.
-    pub values: Option<Vec<String>>,
-    /// accepted_values: a reference table whose `values_column` holds the accepted values.
-    pub values_table: Option<String>,
-    /// accepted_values: the column of `values_table`.
-    pub values_column: Option<String>,
-    /// hierarchy, reference_complete: key columns (default: the primary key).
-    pub key: Option<Vec<String>>,
-    /// hierarchy: the column that names the parent.
-    pub parent: Option<String>,
-    /// hierarchy: the most roots allowed (default 1).
-    pub max_roots: Option<u64>,
-    /// hierarchy: the deepest level allowed (a root is level 1).
-    pub max_depth: Option<u64>,
-    /// hierarchy_match, reference_complete, aggregate_match, row_count: the table on the source.
-    pub source_table: Option<String>,
-    /// hierarchy_match, reference_complete: the source key columns (default: `key`).
-    pub source_key: Option<Vec<String>>,
-    /// hierarchy_match: the source's parent column (default: `parent`).
-    pub source_parent: Option<String>,
-    /// reference_complete: a label column compared too.
-    pub label: Option<String>,
-    /// reference_complete: the source's label column (default: `label`).
-    pub source_label: Option<String>,
-    /// reference_complete: fact tables whose codes must exist in the reference book.
-    pub used_by: Option<Vec<UsedBy>>,
-    /// aggregate_match: group columns (target; the source uses `source_group_by` or the same).
-    pub group_by: Option<Vec<String>>,
-    /// aggregate_match: the source's group expressions.
-    pub source_group_by: Option<Vec<String>>,
-    /// aggregate_match: the aggregate, e.g. `sum(total)`, `count(*)`, `count(distinct customer_id)`.
-    pub aggregate: Option<String>,
-    /// aggregate_match: the source's aggregate (default: `aggregate`).
-    pub source_aggregate: Option<String>,
-    /// aggregate_match, row_count: a condition on the source.
-    pub source_where: Option<String>,
-    /// aggregate_match, row_count: a condition on the target.
-    pub target_where: Option<String>,
-    /// aggregate_match, row_count: largest absolute difference that still passes.
-    pub tolerance: Option<f64>,
-    /// aggregate_match, row_count: largest relative difference that still passes.
-    pub relative_tolerance: Option<f64>,
-    /// sql: a query on `side` that returns the violating rows.
-    pub query: Option<String>,
-    /// sql: a scalar query on the source, compared with `target_query`.
-    pub source_query: Option<String>,
-    /// sql: a scalar query on the target.
-    pub target_query: Option<String>,
-    /// Violations that still pass (default 0).
-    pub max_count: Option<u64>,
-    /// Violations, as a fraction of the rows checked, that still pass.
-    pub max_fraction: Option<f64>,
-}
-
-impl RuleConfig {
-    /// The checklist item: the configured one, or the type's usual one.
-    pub fn checklist_item(&self) -> &str {
-        self.checklist.as_deref().unwrap_or(match self.kind {
-            RuleKind::ReferenceComplete | RuleKind::AcceptedValues => "reference-books",
-            RuleKind::Hierarchy | RuleKind::HierarchyMatch => "org-structure",
-            RuleKind::AggregateMatch | RuleKind::RowCount => "historical-data",
-            _ => "completeness",
-        })
-    }
-
-    /// Checks that the keys this rule's type needs are there.
-    pub fn validate(&self) -> Result<(), (String, &'static str)> {
-        let id = &self.id;
-        if id.trim().is_empty() {
-            return Err((
-                "a [[rule]] has an empty id".into(),
-                "give every rule a unique id",
-            ));
-        }
-        let need = |ok: bool, what: &str, hint: &'static str| {
-            if ok {
-                Ok(())
-            } else {
-                Err((format!("rule {id}: {what}"), hint))
-            }
-        };
-        if let Some(c) = &self.checklist {
-            need(
-                CHECKLIST_ITEMS.iter().any(|(k, _)| k == c),
-                &format!("unknown checklist item {c:?}"),
-                "use historical-data, completeness, reference-books or org-structure",
-            )?;
-        }
-        if let Some(n) = &self.nulls {
-            need(
-                n == "ignore" || n == "violation",
-                &format!("nulls = {n:?}"),
-                "use \"ignore\" or \"violation\"",
-            )?;
-        }
-        if let Some(f) = self.max_fraction {
-            need(
-                (0.0..=1.0).contains(&f),
-                "max_fraction must be between 0 and 1",
-                "write it like max_fraction = 0.001",
-            )?;
-        }
-        let table = self.table.is_some();
-        let cols = self.columns.as_ref().is_some_and(|c| !c.is_empty());
-        match self.kind {
-            RuleKind::ForeignKey => {
-                need(
-                    table && cols,
-                    "needs table and columns",
-                    "write table = \"orders\", columns = [\"customer_id\"]",
-                )?;
-                need(
-                    self.parent_table.is_some(),
-                    "needs parent_table",
-                    "write parent_table = \"customers\"",
-                )?;
-                if let Some(p) = &self.parent_columns {
-                    need(
-                        p.len() == self.columns.as_ref().map_or(0, Vec::len),
-                        "parent_columns and columns differ in length",
-                        "name one parent column per child column",
-                    )?;
-                }
-            }
-            RuleKind::Unique | RuleKind::NotNull => need(
-                table && cols,
-                "needs table and columns",
-                "write table = \"users\", columns = [\"login\"]",
-            )?,
-            RuleKind::AcceptedValues => {
-                need(
-                    table && cols,
-                    "needs table and columns",
-                    "write table = \"orders\", columns = [\"status\"]",
-                )?;
-                need(
-                    self.values.is_some() != self.values_table.is_some(),
-                    "needs values or values_table (one of them)",
-                    "write values = [\"OPEN\", \"PAID\"] or values_table = \"statuses\"",
-                )?;
-            }
-            RuleKind::ReferenceComplete => {
-                need(
-                    table && self.source_table.is_some(),
-                    "needs table (target reference book) and source_table (legacy one)",
-                    "write table = \"currencies\", source_table = \"CURR\"",
-                )?;
-            }
-            RuleKind::Hierarchy => need(
-                table && self.parent.is_some(),
-                "needs table and parent",
-                "write table = \"departments\", parent = \"parent_id\"",
-            )?,
-            RuleKind::HierarchyMatch => {
-                need(
-                    table && self.parent.is_some(),
-                    "needs table and parent (target)",
-                    "write table = \"departments\", parent = \"parent_id\", source_table = \"DEPT\"",
-                )?;
-            }
-            RuleKind::AggregateMatch => {
-                need(
-                    table && self.aggregate.is_some(),
-                    "needs table and aggregate",
-                    "write table = \"orders\", aggregate = \"sum(total)\", group_by = [\"currency_code\"]",
-                )?;
-            }
-            RuleKind::RowCount => need(
-                table,
-                "needs table",
-                "write table = \"audit_log\", tolerance = 10",
-            )?,
-            RuleKind::Sql => {
-                need(
-                    self.query.is_some()
-                        || (self.source_query.is_some() && self.target_query.is_some()),
-                    "needs query, or source_query and target_query",
-                    "write query = \"SELECT … FROM … WHERE <violation>\"",
-                )?;
-            }
-        }
-        Ok(())
-    }
-}
 
 /// One side's database.
 #[derive(Debug, Clone, Deserialize, PartialEq, Default)]
@@ -461,6 +185,11 @@ pub struct TableConfig {
 }
 
 impl TableConfig {
+    /// The checklist item this comparison closes: the configured one, or `historical-data`.
+    pub fn checklist_item(&self) -> &str {
+        self.checklist.as_deref().unwrap_or("historical-data")
+    }
+
     /// The table's name on the source side (`query` for a `source_query`).
     pub fn source_table(&self) -> &str {
         match (&self.source_name, &self.source_query) {
@@ -715,7 +444,7 @@ pub enum ConfigError {
         message: String,
     },
     /// Valid TOML, but the content does not make sense.
-    #[error("{file}: {message}\nhint: {hint}")]
+    #[error("{file}: {message}")]
     Invalid {
         /// The config file.
         file: String,
@@ -724,26 +453,41 @@ pub enum ConfigError {
         /// What to do.
         hint: String,
     },
+    /// A side's URL cannot be resolved (an unset environment variable).
+    #[error("{message}")]
+    Unresolved {
+        /// What is wrong.
+        message: String,
+        /// What to do.
+        hint: String,
+    },
 }
 
-/// The URL schemes cutover can connect to.
-pub const URL_SCHEMES: &[&str] = &[
-    "sqlite",
-    "postgres",
-    "postgresql",
-    "mysql",
-    "mariadb",
-    "csv",
-    "parquet",
-];
+impl ConfigError {
+    fn parse(file: &str, e: &toml::de::Error) -> ConfigError {
+        ConfigError::Parse {
+            file: file.to_string(),
+            message: e.to_string().trim_end().to_string(),
+        }
+    }
+
+    /// What to do about it, when the message alone does not say.
+    pub fn hint(&self) -> Option<&str> {
+        match self {
+            // A rule's keys depend on its type; the catalogue lists them with an example.
+            ConfigError::Parse { message, .. } if message.contains("\nrule ") => Some(
+                "`cutover explain` lists the rule types; `cutover explain TYPE` shows a type's keys in an example",
+            ),
+            ConfigError::Parse { .. } => None,
+            ConfigError::Invalid { hint, .. } | ConfigError::Unresolved { hint, .. } => Some(hint),
+        }
+    }
+}
 
 impl Config {
     /// Parses and validates a config. `file` names it in messages.
     pub fn parse(text: &str, file: &str) -> Result<Config, ConfigError> {
-        let config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
-            file: file.to_string(),
-            message: e.to_string().trim_end().to_string(),
-        })?;
+        let config: Config = toml::from_str(text).map_err(|e| ConfigError::parse(file, &e))?;
         config.validate(file)?;
         Ok(config)
     }
@@ -768,9 +512,9 @@ impl Config {
                         "set url = \"postgres://user@host/db\" or url_env = \"NAME_OF_AN_ENV_VAR\"",
                     ));
                 }
-                (Some(url), None) => check_scheme(url)
-                    .map_err(|m| invalid(format!("[{side}] url: {m}"), SCHEME_HINT))?,
-                (None, Some(_)) => {}
+                // The scheme is checked against the connector registry when the URL is
+                // resolved (`cutover-source` holds the only list of schemes).
+                (Some(_), None) | (None, Some(_)) => {}
             }
             let csv = &ep.csv;
             for (key, value) in [("delimiter", &csv.delimiter), ("quote", &csv.quote)] {
@@ -855,11 +599,6 @@ impl Config {
                     }
                 }
             }
-            if let Some(url) = &t.source_url {
-                check_scheme(url).map_err(|m| {
-                    invalid(format!("table {}: source_url: {m}", t.name), SCHEME_HINT)
-                })?;
-            }
             if let Some(c) = &t.checklist
                 && !CHECKLIST_ITEMS.iter().any(|(k, _)| k == c)
             {
@@ -937,17 +676,6 @@ pub fn parse_size(text: &str) -> Option<usize> {
     n.checked_mul(factor).filter(|&b| b >= 1 << 20)
 }
 
-const SCHEME_HINT: &str = "use sqlite://path/to/file.db, postgres://user@host:5432/db, mysql://user@host:3306/db, csv://folder or parquet://folder";
-
-fn check_scheme(url: &str) -> Result<(), String> {
-    let scheme = url.split_once(':').map(|(s, _)| s.to_ascii_lowercase());
-    match scheme {
-        Some(s) if URL_SCHEMES.contains(&s.as_str()) => Ok(()),
-        Some(s) => Err(format!("unsupported scheme `{s}`")),
-        None => Err("not a URL".into()),
-    }
-}
-
 impl Endpoint {
     /// The URL, read from the environment when `url_env` is set. `lookup` reads a variable.
     /// A relative SQLite path is taken relative to `base_dir` (the config file's folder).
@@ -956,15 +684,25 @@ impl Endpoint {
         side: &str,
         base_dir: &Path,
         lookup: impl Fn(&str) -> Option<String>,
-    ) -> Result<String, String> {
-        let url = match (&self.url, &self.url_env) {
-            (Some(u), _) => u.clone(),
-            (None, Some(var)) => lookup(var).filter(|v| !v.is_empty()).ok_or_else(|| {
-                format!("[{side}] url_env names {var}, which is not set\nhint: export {var}=\"postgres://user:password@host/db\"")
-            })?,
-            (None, None) => return Err(format!("[{side}] has no url")),
-        };
-        check_scheme(&url).map_err(|m| format!("[{side}] url: {m}\nhint: {SCHEME_HINT}"))?;
+    ) -> Result<String, ConfigError> {
+        let url =
+            match (&self.url, &self.url_env) {
+                (Some(u), _) => u.clone(),
+                (None, Some(var)) => lookup(var).filter(|v| !v.is_empty()).ok_or_else(|| {
+                    ConfigError::Unresolved {
+                        message: format!("[{side}] url_env names {var}, which is not set"),
+                        hint: format!("export {var}=\"postgres://user:password@host/db\""),
+                    }
+                })?,
+                (None, None) => {
+                    return Err(ConfigError::Unresolved {
+                    message: format!("[{side}] has no url"),
+                    hint:
+                        "set url = \"postgres://user@host/db\" or url_env = \"NAME_OF_AN_ENV_VAR\""
+                            .into(),
+                });
+                }
+            };
         Ok(absolutise_path(&url, base_dir))
     }
 }
@@ -1041,16 +779,9 @@ source_where = "ORD_DATE >= '2015-01-01'"
     #[test]
     fn missing_url_has_a_hint() {
         let text = MINIMAL.replace("url_env = \"NEW_DB\"", "");
-        let err = Config::parse(&text, "c.toml").unwrap_err().to_string();
-        assert!(err.contains("[target] has no url"), "{err}");
-        assert!(err.contains("hint:"), "{err}");
-    }
-
-    #[test]
-    fn bad_scheme_is_rejected() {
-        let text = MINIMAL.replace("sqlite://legacy.db", "oracle://x");
-        let err = Config::parse(&text, "c.toml").unwrap_err().to_string();
-        assert!(err.contains("unsupported scheme `oracle`"), "{err}");
+        let err = Config::parse(&text, "c.toml").unwrap_err();
+        assert!(err.to_string().contains("[target] has no url"), "{err}");
+        assert!(err.hint().is_some_and(|h| h.contains("url_env")), "{err}");
     }
 
     #[test]
@@ -1185,7 +916,11 @@ source_where = "ORD_DATE >= '2015-01-01'"
             c.source.resolve("source", base, |_| None).unwrap(),
             "sqlite:///cfg/legacy.db"
         );
-        let err = c.target.resolve("target", base, |_| None).unwrap_err();
+        let err = c
+            .target
+            .resolve("target", base, |_| None)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("NEW_DB, which is not set"));
         let url = c
             .target

@@ -3,12 +3,13 @@
 //! (schema: `docs/report.schema.json`), [`Report::to_markdown`] and [`Report::to_terminal`].
 //! Everything is in a deterministic order (tables in config order, samples in key order).
 
-mod html;
-mod junit;
-mod markdown;
-mod terminal;
+pub mod export;
+mod render;
 
-use cutover_check::{Side, TableDiff};
+use render::{html, junit, markdown, terminal};
+
+use cutover_check::outcome::{RuleRecord, RunRecord, TableRecord};
+use cutover_check::{ChecklistStatus, RuleStatus, Severity, TableDiff, TableStatus, Verdict};
 use cutover_run::{CheckedTable, Outcome, TableResult};
 use serde::Serialize;
 use serde_json::Value as Json;
@@ -23,8 +24,8 @@ pub struct Report {
     pub format_version: u32,
     /// `cutover <version>`.
     pub tool: String,
-    /// `GO` or `NO-GO`.
-    pub status: String,
+    /// `GO` or `NO-GO`, from [`cutover_check::outcome::verdict`].
+    pub status: Verdict,
     /// False when the run was interrupted: the report then holds what was checked so far.
     pub complete: bool,
     /// Wall time in milliseconds.
@@ -39,7 +40,7 @@ pub struct Report {
     /// it, and its status.
     pub checklist: Vec<ChecklistItem>,
     /// `error` (default) or `warn`: the lowest rule severity that blocks go-live.
-    pub fail_on: String,
+    pub fail_on: Severity,
     /// One entry per configured table.
     pub tables: Vec<TableReport>,
     /// One entry per rule.
@@ -80,47 +81,49 @@ pub struct Trend {
 
 impl Report {
     /// This run as the history records it.
-    pub fn to_record(&self, label: &str, at: &str) -> cutover_source::history::RunRecord {
-        cutover_source::history::RunRecord {
+    pub fn to_record(&self, label: &str, at: &str) -> RunRecord {
+        RunRecord {
             id: 0,
             at: at.to_string(),
             label: label.to_string(),
-            status: self.status.clone(),
+            verdict: self.status,
             tables: self
                 .tables
                 .iter()
                 .map(|t| {
                     let c = t.counts.as_ref();
-                    (
-                        t.name.clone(),
-                        t.status.clone(),
-                        c.map_or(0, |c| c.missing),
-                        c.map_or(0, |c| c.extra),
-                        c.map_or(0, |c| c.changed),
-                        c.map_or(0, |c| c.source_duplicate_keys + c.target_duplicate_keys),
-                    )
+                    TableRecord {
+                        name: t.name.clone(),
+                        status: t.status,
+                        missing: c.map_or(0, |c| c.missing),
+                        extra: c.map_or(0, |c| c.extra),
+                        changed: c.map_or(0, |c| c.changed),
+                        duplicate_keys: c
+                            .map_or(0, |c| c.source_duplicate_keys + c.target_duplicate_keys),
+                    }
                 })
                 .collect(),
             rules: self
                 .rules
                 .iter()
-                .map(|r| (r.id.clone(), r.status.clone(), r.violations))
+                .map(|r| RuleRecord {
+                    id: r.id.clone(),
+                    status: r.status,
+                    violations: r.violations,
+                })
                 .collect(),
         }
     }
 
     /// Adds this run's label and its trends against the previous run.
-    pub fn attach_history(
-        &mut self,
-        label: &str,
-        at: &str,
-        previous: Option<&cutover_source::history::RunRecord>,
-    ) {
+    pub fn attach_history(&mut self, label: &str, at: &str, previous: Option<&RunRecord>) {
         let mut trends = Vec::new();
         if let Some(prev) = previous {
-            let ok = |s: &str| s == "match" || s == "pass";
-            let status_trend = |subject: String, before: &str, after: &str| -> Option<Trend> {
-                let verdict = match (ok(before), ok(after)) {
+            let status_trend = |subject: String,
+                                (before, before_ok): (&str, bool),
+                                (after, after_ok): (&str, bool)|
+             -> Option<Trend> {
+                let verdict = match (before_ok, after_ok) {
                     (true, false) => "new failure",
                     (false, true) => "fixed",
                     _ => return None,
@@ -135,24 +138,28 @@ impl Report {
             };
             let current = self.to_record(label, at);
             for t in &self.tables {
-                let Some(now) = current.tables.iter().find(|x| x.0 == t.name) else {
+                let Some(now) = current.tables.iter().find(|x| x.name == t.name) else {
                     continue;
                 };
-                match prev.tables.iter().find(|p| p.0 == t.name) {
+                match prev.tables.iter().find(|p| p.name == t.name) {
                     None => trends.push(Trend {
                         subject: format!("table {}", t.name),
                         metric: "status".into(),
                         before: "-".into(),
-                        after: t.status.clone(),
+                        after: t.status.to_string(),
                         verdict: "new".into(),
                     }),
                     Some(p) => {
-                        trends.extend(status_trend(format!("table {}", t.name), &p.1, &now.1));
+                        trends.extend(status_trend(
+                            format!("table {}", t.name),
+                            (p.status.as_str(), p.status.is_ok()),
+                            (now.status.as_str(), now.status.is_ok()),
+                        ));
                         for (metric, before, after) in [
-                            ("missing", p.2, now.2),
-                            ("extra", p.3, now.3),
-                            ("changed", p.4, now.4),
-                            ("duplicate keys", p.5, now.5),
+                            ("missing", p.missing, now.missing),
+                            ("extra", p.extra, now.extra),
+                            ("changed", p.changed, now.changed),
+                            ("duplicate keys", p.duplicate_keys, now.duplicate_keys),
                         ] {
                             if before != after {
                                 trends.push(Trend {
@@ -169,23 +176,27 @@ impl Report {
                 }
             }
             for r in &self.rules {
-                match prev.rules.iter().find(|p| p.0 == r.id) {
+                match prev.rules.iter().find(|p| p.id == r.id) {
                     None => trends.push(Trend {
                         subject: format!("rule {}", r.id),
                         metric: "status".into(),
                         before: "-".into(),
-                        after: r.status.clone(),
+                        after: r.status.to_string(),
                         verdict: "new".into(),
                     }),
                     Some(p) => {
-                        trends.extend(status_trend(format!("rule {}", r.id), &p.1, &r.status));
-                        if p.2 != r.violations {
+                        trends.extend(status_trend(
+                            format!("rule {}", r.id),
+                            (p.status.as_str(), p.status.is_ok()),
+                            (r.status.as_str(), r.status.is_ok()),
+                        ));
+                        if p.violations != r.violations {
                             trends.push(Trend {
                                 subject: format!("rule {}", r.id),
                                 metric: "violations".into(),
-                                before: p.2.to_string(),
+                                before: p.violations.to_string(),
                                 after: r.violations.to_string(),
-                                verdict: if r.violations < p.2 {
+                                verdict: if r.violations < p.violations {
                                     "improved"
                                 } else {
                                     "worse"
@@ -197,11 +208,11 @@ impl Report {
                 }
             }
             for p in &prev.tables {
-                if !self.tables.iter().any(|t| t.name == p.0) {
+                if !self.tables.iter().any(|t| t.name == p.name) {
                     trends.push(Trend {
-                        subject: format!("table {}", p.0),
+                        subject: format!("table {}", p.name),
                         metric: "status".into(),
-                        before: p.1.clone(),
+                        before: p.status.to_string(),
                         after: "-".into(),
                         verdict: "gone".into(),
                     });
@@ -226,7 +237,7 @@ pub struct ChecklistItem {
     /// The item as the checklist words it.
     pub title: String,
     /// `closed` (every check passed), `open` (a check failed) or `no evidence` (no check maps to it).
-    pub status: String,
+    pub status: ChecklistStatus,
     /// The checks that close it: `table orders`, `rule orders-have-customers`.
     pub checks: Vec<String>,
     /// The checks that failed.
@@ -244,13 +255,13 @@ pub struct RuleReport {
     #[serde(rename = "type")]
     pub kind: String,
     /// `error` or `warn`.
-    pub severity: String,
+    pub severity: Severity,
     /// The checklist item it closes.
     pub checklist: String,
     /// The rule's description.
     pub description: Option<String>,
     /// `pass`, `fail` or `error` (could not run).
-    pub status: String,
+    pub status: RuleStatus,
     /// True when this result blocks go-live.
     pub blocking: bool,
     /// Exact count of violations.
@@ -305,7 +316,7 @@ pub struct TableReport {
     /// The table's own source (password hidden), when not the run's source.
     pub source_url: Option<String>,
     /// `match`, `differ`, `error` or `interrupted`.
-    pub status: String,
+    pub status: TableStatus,
     /// Why the table could not be checked.
     pub error: Option<TableError>,
     /// Key columns (target names).
@@ -533,36 +544,39 @@ fn named(names: &[String], values: &[Option<String>]) -> Ordered {
 }
 
 impl Report {
-    /// Builds the report of a run.
+    /// Builds the report of a run without rules.
     pub fn from_outcome(outcome: &Outcome) -> Report {
-        Report::build(outcome, &[], &[], false)
+        Report::build(outcome, &[], Severity::Error)
     }
 
-    /// Builds the report of a run with its rules. `table_items` gives each table's checklist
-    /// item (in table order; missing ones are `historical-data`); with `fail_on_warn`, failing
-    /// `warn` rules block go-live too.
+    /// Builds the report of a run with its rules; rules of `fail_on` severity or worse block
+    /// go-live. The verdict comes from [`cutover_check::outcome::verdict`].
     pub fn build(
         outcome: &Outcome,
         rules: &[cutover_rules::RuleResult],
-        table_items: &[String],
-        fail_on_warn: bool,
+        fail_on: Severity,
     ) -> Report {
         let tables: Vec<TableReport> = outcome.tables.iter().map(table_report).collect();
-        let rules: Vec<RuleReport> = rules.iter().map(|r| rule_report(r, fail_on_warn)).collect();
-        let checklist = checklist(&tables, &rules, table_items);
-        let go = outcome.complete
-            && (!tables.is_empty() || !rules.is_empty())
-            && tables.iter().all(|t| t.status == "match")
-            && !rules.iter().any(|r| r.blocking);
+        let rules: Vec<RuleReport> = rules.iter().map(|r| rule_report(r, fail_on)).collect();
+        let checklist = checklist(outcome, &tables, &rules);
+        let status = cutover_check::outcome::verdict(
+            outcome.complete,
+            &outcome.statuses(),
+            &rules
+                .iter()
+                .map(|r| (r.status, r.severity))
+                .collect::<Vec<_>>(),
+            fail_on,
+        );
         let mut summary = Summary {
             tables: tables.len(),
             ..Summary::default()
         };
         for t in &tables {
-            match t.status.as_str() {
-                "match" => summary.matched += 1,
-                "differ" => summary.differ += 1,
-                _ => summary.failed += 1,
+            match t.status {
+                TableStatus::Match => summary.matched += 1,
+                TableStatus::Differ => summary.differ += 1,
+                TableStatus::Error | TableStatus::Interrupted => summary.failed += 1,
             }
             if let Some(c) = &t.counts {
                 summary.source_rows += c.source_rows;
@@ -572,9 +586,9 @@ impl Report {
         Report {
             format_version: FORMAT_VERSION,
             tool: format!("cutover {}", env!("CARGO_PKG_VERSION")),
-            status: if go { "GO" } else { "NO-GO" }.to_string(),
+            status,
             checklist,
-            fail_on: if fail_on_warn { "warn" } else { "error" }.to_string(),
+            fail_on,
             rules,
             history: None,
             complete: outcome.complete,
@@ -594,7 +608,7 @@ impl Report {
 
     /// True for GO.
     pub fn is_go(&self) -> bool {
-        self.status == "GO"
+        self.status == Verdict::Go
     }
 
     /// The JSON report, pretty-printed.
@@ -623,27 +637,16 @@ impl Report {
     }
 }
 
-fn rule_report(r: &cutover_rules::RuleResult, fail_on_warn: bool) -> RuleReport {
-    use cutover_rules::RuleStatus;
-    let severity = match r.severity {
-        cutover_config::Severity::Error => "error",
-        cutover_config::Severity::Warn => "warn",
-    };
-    let failed = r.status != RuleStatus::Pass;
+fn rule_report(r: &cutover_rules::RuleResult, fail_on: Severity) -> RuleReport {
     RuleReport {
         id: r.id.clone(),
         code: r.code.to_string(),
         kind: r.kind.to_string(),
-        severity: severity.to_string(),
+        severity: r.severity,
         checklist: r.checklist.clone(),
         description: r.description.clone(),
-        status: match r.status {
-            RuleStatus::Pass => "pass",
-            RuleStatus::Fail => "fail",
-            RuleStatus::Error => "error",
-        }
-        .to_string(),
-        blocking: failed && (severity == "error" || fail_on_warn),
+        status: r.status,
+        blocking: cutover_check::outcome::rule_blocks(r.status, r.severity, fail_on),
         violations: r.violations,
         checked: r.checked,
         threshold: r.threshold.clone(),
@@ -659,41 +662,40 @@ fn rule_report(r: &cutover_rules::RuleResult, fail_on_warn: bool) -> RuleReport 
 
 /// The checklist: every item, the table comparisons and rules mapped to it, and its status.
 fn checklist(
+    outcome: &Outcome,
     tables: &[TableReport],
     rules: &[RuleReport],
-    table_items: &[String],
 ) -> Vec<ChecklistItem> {
     cutover_config::CHECKLIST_ITEMS
         .iter()
         .map(|(id, title)| {
             let mut checks = Vec::new();
             let mut failed = Vec::new();
-            for (i, t) in tables.iter().enumerate() {
-                let item = table_items.get(i).map_or("historical-data", String::as_str);
-                if item == *id {
+            for (result, t) in outcome.tables.iter().zip(tables) {
+                if result.checklist() == *id {
                     checks.push(format!("table {}", t.name));
-                    if t.status != "match" {
+                    if !t.status.is_ok() {
                         failed.push(format!("table {} ({})", t.name, t.status));
                     }
                 }
             }
             for r in rules.iter().filter(|r| r.checklist == *id) {
                 checks.push(format!("rule {}", r.id));
-                if r.status != "pass" {
+                if !r.status.is_ok() {
                     failed.push(format!("rule {} ({}, {})", r.id, r.status, r.severity));
                 }
             }
             let status = if checks.is_empty() {
-                "no evidence"
+                ChecklistStatus::NoEvidence
             } else if failed.is_empty() {
-                "closed"
+                ChecklistStatus::Closed
             } else {
-                "open"
+                ChecklistStatus::Open
             };
             ChecklistItem {
                 id: id.to_string(),
                 title: title.to_string(),
-                status: status.to_string(),
+                status,
                 checks,
                 failed,
             }
@@ -708,12 +710,7 @@ fn table_report(result: &TableResult) -> TableReport {
             source_name: f.source_name.clone(),
             source_query: None,
             source_url: None,
-            status: if f.interrupted {
-                "interrupted"
-            } else {
-                "error"
-            }
-            .to_string(),
+            status: result.status(),
             error: Some(TableError {
                 message: f.message.clone(),
                 hint: f.hint.clone(),
@@ -733,11 +730,11 @@ fn table_report(result: &TableResult) -> TableReport {
             diagnosis: vec![],
             elapsed_ms: None,
         },
-        TableResult::Checked(c) => checked_report(c),
+        TableResult::Checked(c) => checked_report(c, result.status()),
     }
 }
 
-fn checked_report(c: &CheckedTable) -> TableReport {
+fn checked_report(c: &CheckedTable, status: TableStatus) -> TableReport {
     let p = &c.plan;
     let d: &TableDiff = &c.diff;
     let names: Vec<String> = p.columns.iter().map(|c| c.target.name.clone()).collect();
@@ -749,7 +746,7 @@ fn checked_report(c: &CheckedTable) -> TableReport {
         .map(|(i, col)| ColumnReport {
             name: col.target.name.clone(),
             source_name: col.source.name.clone(),
-            source_expr: col.source.expr.clone(),
+            source_expr: col.source.expr.as_ref().map(|e| e.as_str().to_string()),
             value_map_entries: col.map.as_ref().map(|m| m.map.len()),
             source_type: col.source.type_name.clone(),
             target_type: col.target.type_name.clone(),
@@ -775,14 +772,14 @@ fn checked_report(c: &CheckedTable) -> TableReport {
     TableReport {
         name: p.name.clone(),
         source_name: p.source_name.clone(),
-        source_query: p.source_query.clone(),
-        source_url: p.source_url.as_deref().map(cutover_source::redact),
-        status: if d.is_match() { "match" } else { "differ" }.to_string(),
+        source_query: p.source_query.as_ref().map(|q| q.as_str().to_string()),
+        source_url: p.source_url_shown.clone(),
+        status,
         error: None,
         key: key_names.to_vec(),
         key_origin: Some(p.key_origin.to_string()),
-        source_where: p.source_where.clone(),
-        target_where: p.target_where.clone(),
+        source_where: p.source_where.as_ref().map(|f| f.as_str().to_string()),
+        target_where: p.target_where.as_ref().map(|f| f.as_str().to_string()),
         columns,
         ignored_columns: p.ignored.clone(),
         unmapped_source_columns: p.unmapped_source.clone(),
@@ -826,11 +823,7 @@ fn checked_report(c: &CheckedTable) -> TableReport {
                 .duplicates
                 .iter()
                 .map(|dup| DuplicateSample {
-                    side: match dup.side {
-                        Side::Source => "source",
-                        Side::Target => "target",
-                    }
-                    .to_string(),
+                    side: dup.side.name().to_string(),
                     key: named(key_names, &dup.key),
                     rows: dup.rows,
                 })

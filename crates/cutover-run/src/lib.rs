@@ -1,19 +1,22 @@
 //! Plans and runs a check: resolves the config against both sides' live schemas into a
-//! [`TablePlan`] per table, then checks tables in parallel, each with both sides read at the
-//! same time on threads of their own, hashing on the rayon pool and diffing as a merge join.
+//! [`TablePlan`] per table, then checks tables in parallel through the two-sided read pipeline
+//! of `cutover-source` (both sides read at once, hashed on the rayon pool, merge-joined into a
+//! [`TableDiffSink`] and, with `--export-diffs`, an exporter).
 //!
-//! Memory per table is bounded by the batches in flight: two per side in the channel, one being
-//! built, one being diffed. The result, [`Outcome`], is deterministic: tables in config order,
-//! samples in key order, whatever the thread count or batch size.
+//! Memory per table is bounded by the batches in flight. The result, [`Outcome`], is
+//! deterministic: tables in config order, samples in key order, whatever the thread count or
+//! batch size.
 
-pub mod export;
 mod plan;
 
-use cutover_check::{DiffError, DiffOptions, HashedBatch, Side, TableDiff};
-use cutover_source::{Connection, ReadRequest, SourceError};
+use cutover_check::diff::Tee;
+use cutover_check::{
+    DiffError, DiffOptions, DiffSink, Side, TableDiff, TableDiffSink, TableStatus,
+};
+use cutover_source::pair::{SideRead, compare};
+use cutover_source::{Connector, CsvFormat, Endpoint, SourceError};
 pub use plan::{ColumnPlan, TablePlan};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 /// What a run needs, resolved from the CLI, the environment and the config file.
@@ -39,19 +42,43 @@ pub struct Settings {
     pub memory_limit: usize,
     /// Normalisations for every table (`[defaults]`).
     pub defaults: cutover_config::Normalize,
-    /// Where every differing row is exported (CSV and Parquet per table), if anywhere.
-    pub export_diffs: Option<std::path::PathBuf>,
 }
 
 /// The default of `--memory-limit`: 1 GiB.
 pub const DEFAULT_MEMORY_LIMIT: usize = 1 << 30;
 
+/// How CSV files are read, from the config's options (validated when the config was parsed).
+pub fn csv_format(o: &cutover_config::CsvOptions) -> CsvFormat {
+    let d = CsvFormat::default();
+    let char_of = |v: &Option<String>, default: u8| {
+        v.as_deref()
+            .and_then(cutover_config::csv_char)
+            .unwrap_or(default)
+    };
+    CsvFormat {
+        delimiter: char_of(&o.delimiter, d.delimiter),
+        quote: char_of(&o.quote, d.quote),
+        header: o.header.unwrap_or(d.header),
+        encoding: o.encoding.clone(),
+        decimal_comma: o.decimal_comma.unwrap_or(false),
+        null: o.null.clone().unwrap_or(d.null),
+        date_format: o.date_format.clone(),
+        timestamp_format: o.timestamp_format.clone(),
+    }
+}
+
 impl Settings {
-    /// The URL and CSV options of a side.
-    fn side(&self, side: Side) -> (&str, &cutover_config::CsvOptions) {
+    /// Where a side is.
+    pub fn endpoint(&self, side: Side) -> Endpoint {
         match side {
-            Side::Source => (&self.source_url, &self.source_csv),
-            Side::Target => (&self.target_url, &self.target_csv),
+            Side::Source => Endpoint {
+                url: self.source_url.clone(),
+                csv: csv_format(&self.source_csv),
+            },
+            Side::Target => Endpoint {
+                url: self.target_url.clone(),
+                csv: csv_format(&self.target_csv),
+            },
         }
     }
 
@@ -69,11 +96,33 @@ pub trait Progress: Send + Sync {
     fn rows_read(&self, _table: &str, _side: Side, _rows: u64) {}
     /// A table's check ended.
     fn table_finished(&self, _table: &str, _result: &TableResult) {}
+    /// Something the user should know that does not change the verdict.
+    fn warning(&self, _message: &str) {}
 }
 
 /// A progress sink that shows nothing.
 pub struct NoProgress;
 impl Progress for NoProgress {}
+
+/// A sink that receives every difference of one table besides the report (the export of
+/// `--export-diffs`), and is closed when the table is done.
+pub trait Exporter: DiffSink + Send {
+    /// Flushes and closes what it wrote; the error says why it could not.
+    fn close(self: Box<Self>) -> Result<(), String>;
+    /// The first write error, when the exporter stopped the join.
+    fn error(&self) -> Option<String>;
+}
+
+/// Makes an [`Exporter`] per table.
+pub trait ExportFactory: Sync {
+    /// An exporter for rows of `columns` (target names, key first) of `table`.
+    fn create(
+        &self,
+        table: &str,
+        columns: &[String],
+        key_columns: usize,
+    ) -> Result<Box<dyn Exporter>, String>;
+}
 
 /// One side as reports show it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,7 +138,16 @@ pub struct EndpointInfo {
 pub enum RunError {
     /// A side could not be reached.
     #[error("{side} side: {error}", side = .0.name(), error = .1)]
-    Connect(Side, SourceError),
+    Connect(Side, #[source] SourceError),
+}
+
+impl RunError {
+    /// What the user can do about it.
+    pub fn hint(&self) -> Option<&str> {
+        match self {
+            RunError::Connect(_, e) => e.hint(),
+        }
+    }
 }
 
 /// The result of one table.
@@ -110,9 +168,22 @@ impl TableResult {
         }
     }
 
-    /// True when the table matched exactly.
-    pub fn is_match(&self) -> bool {
-        matches!(self, TableResult::Checked(c) if c.diff.is_match())
+    /// How the comparison ended.
+    pub fn status(&self) -> TableStatus {
+        match self {
+            TableResult::Checked(c) if c.diff.is_match() => TableStatus::Match,
+            TableResult::Checked(_) => TableStatus::Differ,
+            TableResult::Failed(f) if f.interrupted => TableStatus::Interrupted,
+            TableResult::Failed(_) => TableStatus::Error,
+        }
+    }
+
+    /// The checklist item this comparison closes.
+    pub fn checklist(&self) -> &str {
+        match self {
+            TableResult::Checked(c) => &c.plan.checklist,
+            TableResult::Failed(f) => &f.checklist,
+        }
     }
 }
 
@@ -138,6 +209,8 @@ pub struct FailedTable {
     pub name: String,
     /// The source table name.
     pub source_name: String,
+    /// The checklist item the comparison would have closed.
+    pub checklist: String,
     /// What went wrong.
     pub message: String,
     /// What to do about it.
@@ -146,7 +219,25 @@ pub struct FailedTable {
     pub interrupted: bool,
 }
 
-/// The result of a run.
+impl FailedTable {
+    /// A failure of the table `t` with a message and a hint.
+    pub fn of(
+        t: &cutover_config::TableConfig,
+        message: String,
+        hint: Option<String>,
+    ) -> FailedTable {
+        FailedTable {
+            name: t.name.clone(),
+            source_name: t.source_table().to_string(),
+            checklist: t.checklist_item().to_string(),
+            message,
+            hint,
+            interrupted: false,
+        }
+    }
+}
+
+/// The result of the table comparisons of a run.
 #[derive(Debug, Clone)]
 pub struct Outcome {
     /// The source side.
@@ -162,17 +253,22 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    /// GO: the run completed and every table matched exactly.
-    pub fn is_go(&self) -> bool {
-        self.complete && !self.tables.is_empty() && self.tables.iter().all(TableResult::is_match)
+    /// The status of every table, in config order.
+    pub fn statuses(&self) -> Vec<TableStatus> {
+        self.tables.iter().map(TableResult::status).collect()
     }
-}
 
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a tokio runtime")
+    /// True when every table matched and the run completed (the verdict of the table
+    /// comparisons alone, by [`cutover_check::outcome::verdict`]).
+    pub fn is_go(&self) -> bool {
+        let v = cutover_check::outcome::verdict(
+            self.complete,
+            &self.statuses(),
+            &[],
+            cutover_check::Severity::Error,
+        );
+        v == cutover_check::Verdict::Go
+    }
 }
 
 /// Runs the whole check. Returns an error only when a side cannot be reached; every per-table
@@ -182,16 +278,25 @@ pub fn run(
     progress: &dyn Progress,
     cancel: &AtomicBool,
 ) -> Result<Outcome, RunError> {
+    run_with_export(settings, progress, cancel, None)
+}
+
+/// [`run`], handing every difference of every table to an exporter as well.
+pub fn run_with_export(
+    settings: &Settings,
+    progress: &dyn Progress,
+    cancel: &AtomicBool,
+    export: Option<&dyn ExportFactory>,
+) -> Result<Outcome, RunError> {
     let started = Instant::now();
-    let rt = runtime();
-    let (src, tgt) = rt.block_on(async {
-        tokio::join!(
-            Connection::connect_with(&settings.source_url, &settings.source_csv),
-            Connection::connect_with(&settings.target_url, &settings.target_csv)
-        )
-    });
-    let mut src = src.map_err(|e| RunError::Connect(Side::Source, e))?;
-    let mut tgt = tgt.map_err(|e| RunError::Connect(Side::Target, e))?;
+    let (source_end, target_end) = (
+        settings.endpoint(Side::Source),
+        settings.endpoint(Side::Target),
+    );
+    let mut src =
+        cutover_source::open(&source_end).map_err(|e| RunError::Connect(Side::Source, e))?;
+    let mut tgt =
+        cutover_source::open(&target_end).map_err(|e| RunError::Connect(Side::Target, e))?;
     let source = EndpointInfo {
         url: cutover_source::redact(&settings.source_url),
         engine: src.engine().name(),
@@ -201,38 +306,32 @@ pub fn run(
         engine: tgt.engine().name(),
     };
 
-    let plans: Vec<Result<(TablePlan, String, String), FailedTable>> = settings
+    let plans: Vec<Result<TablePlan, plan::PlanError>> = settings
         .tables
         .iter()
-        .map(|t| {
-            rt.block_on(async {
-                match &t.source_url {
-                    None => plan::plan_table(t, &mut src, &mut tgt, settings).await,
-                    Some(url) => match Connection::connect_with(url, &settings.source_csv).await {
-                        Ok(mut own) => plan::plan_table(t, &mut own, &mut tgt, settings).await,
-                        Err(e) => Err(FailedTable {
-                            name: t.name.clone(),
-                            source_name: t.source_table().to_string(),
-                            message: format!("its source_url cannot be opened: {e}"),
-                            hint: None,
-                            interrupted: false,
-                        }),
-                    },
-                }
-            })
+        .map(|t| match &t.source_url {
+            None => plan::plan_table(t, src.as_mut(), tgt.as_mut(), settings),
+            Some(url) => match cutover_source::open(&source_end.with_url(url)) {
+                Ok(mut own) => plan::plan_table(t, own.as_mut(), tgt.as_mut(), settings),
+                Err(e) => Err(plan::PlanError {
+                    message: format!("its source_url cannot be opened: {e}"),
+                    hint: e.hint().map(str::to_string),
+                }),
+            },
         })
         .collect();
     // One snapshot per side for every table, where the engine can share one (PostgreSQL).
     // The exporting sessions stay open until every table has been read.
-    let snapshots = rt.block_on(async {
-        let (a, b) = tokio::join!(src.export_snapshot(), tgt.export_snapshot());
-        [a.ok().flatten(), b.ok().flatten()]
-    });
+    let snapshots = [
+        snapshot(src.as_mut(), Side::Source, progress),
+        snapshot(tgt.as_mut(), Side::Target, progress),
+    ];
 
     let slots: Vec<std::sync::Mutex<Option<TableResult>>> =
         plans.iter().map(|_| std::sync::Mutex::new(None)).collect();
     let next = AtomicUsize::new(0);
     let jobs = settings.jobs.max(1).min(plans.len().max(1));
+    let ends = [&source_end, &target_end];
     std::thread::scope(|scope| {
         for _ in 0..jobs {
             scope.spawn(|| {
@@ -240,21 +339,13 @@ pub fn run(
                     let i = next.fetch_add(1, Ordering::SeqCst);
                     let Some(p) = plans.get(i) else { break };
                     let result = match p {
-                        Err(failed) => TableResult::Failed(failed.clone()),
-                        Ok(_) if cancel.load(Ordering::Relaxed) => {
-                            let t = &settings.tables[i];
-                            TableResult::Failed(interrupted(&t.name, t.source_table()))
+                        Err(failed) => TableResult::Failed(failed.clone().of(&settings.tables[i])),
+                        Ok(plan) if cancel.load(Ordering::Relaxed) => {
+                            TableResult::Failed(interrupted(plan))
                         }
-                        Ok((plan, source_sql, target_sql)) => {
+                        Ok(plan) => {
                             progress.table_started(&plan.name);
-                            check_table(
-                                settings,
-                                plan,
-                                (source_sql, target_sql),
-                                &snapshots,
-                                progress,
-                                cancel,
-                            )
+                            check_table(settings, plan, ends, &snapshots, progress, cancel, export)
                         }
                     };
                     progress.table_finished(result.name(), &result);
@@ -282,94 +373,47 @@ pub fn run(
     })
 }
 
-fn interrupted(name: &str, source_name: &str) -> FailedTable {
+/// A snapshot every table of a side is read in, where the engine can share one. When the
+/// export fails (a standby server cannot export one), each table is read in a snapshot of its
+/// own, as on engines without exportable snapshots, and the user is told.
+fn snapshot(side: &mut dyn Connector, which: Side, progress: &dyn Progress) -> Option<String> {
+    match side.sql().map(|s| s.export_snapshot()) {
+        None | Some(Ok(None)) => None,
+        Some(Ok(Some(id))) => Some(id),
+        Some(Err(e)) => {
+            progress.warning(&format!(
+                "{} side: cannot share one snapshot between tables, each table is read in its own: {e}",
+                which.name()
+            ));
+            None
+        }
+    }
+}
+
+fn interrupted(plan: &TablePlan) -> FailedTable {
     FailedTable {
-        name: name.to_string(),
-        source_name: source_name.to_string(),
+        name: plan.name.clone(),
+        source_name: plan.source_name.clone(),
+        checklist: plan.checklist.clone(),
         message: "not checked: the run was interrupted".into(),
         hint: None,
         interrupted: true,
     }
 }
 
-/// Diffs two arbitrary reads (tables, queries, files) with the same streaming machinery as a
-/// table check: each side on a thread of its own, key-ordered, merge-joined. Rules use it for
-/// cross-side comparisons (orphans across sides, hierarchies, aggregates per group).
-pub fn diff_requests(
-    source: (&str, &cutover_config::CsvOptions),
-    target: (&str, &cutover_config::CsvOptions),
-    reqs: (ReadRequest, ReadRequest),
-    opts: &DiffOptions,
-    cancel: &AtomicBool,
-) -> Result<TableDiff, String> {
-    std::thread::scope(|scope| {
-        let src = spawn_reader(
-            scope,
-            source,
-            reqs.0,
-            Side::Source,
-            "rule",
-            &NoProgress,
-            cancel,
-        );
-        let tgt = spawn_reader(
-            scope,
-            target,
-            reqs.1,
-            Side::Target,
-            "rule",
-            &NoProgress,
-            cancel,
-        );
-        cutover_check::diff(src.into_iter(), tgt.into_iter(), opts, cancel)
-            .map_err(|e| e.to_string())
-    })
-}
-
-/// Reads one side on a thread of its own and sends hashed batches to the checker.
-fn spawn_reader<'s>(
-    scope: &'s std::thread::Scope<'s, '_>,
-    (url, csv): (&'s str, &'s cutover_config::CsvOptions),
-    req: ReadRequest,
-    side: Side,
-    table: &'s str,
-    progress: &'s dyn Progress,
-    cancel: &'s AtomicBool,
-) -> mpsc::Receiver<Result<HashedBatch, SourceError>> {
-    let (tx, rx) = mpsc::sync_channel::<Result<HashedBatch, SourceError>>(2);
-    scope.spawn(move || {
-        let result = runtime().block_on(async {
-            let mut conn = Connection::connect_with(url, csv).await?;
-            let mut rows = 0u64;
-            let nkey = req.key_columns;
-            conn.read(&req, &mut |batch| {
-                rows += batch.len() as u64;
-                let hashed = batch.hash(nkey);
-                progress.rows_read(table, side, rows);
-                !cancel.load(Ordering::Relaxed) && tx.send(Ok(hashed)).is_ok()
-            })
-            .await
-        });
-        if let Err(e) = result
-            && !matches!(e, SourceError::Stopped)
-        {
-            let _ = tx.send(Err(e));
-        }
-    });
-    rx
-}
-
 fn check_table(
     settings: &Settings,
     plan: &TablePlan,
-    (source_sql, target_sql): (&str, &str),
+    [source_end, target_end]: [&Endpoint; 2],
     snapshots: &[Option<String>; 2],
     progress: &dyn Progress,
     cancel: &AtomicBool,
+    export: Option<&dyn ExportFactory>,
 ) -> TableResult {
     let started = Instant::now();
     // A table with a source of its own is not in the run's source snapshot.
-    let snapshots = match plan.source_url {
+    let own_source = plan.source_url.as_ref().map(|u| source_end.with_url(u));
+    let snapshots = match own_source {
         Some(_) => [None, snapshots[1].clone()],
         None => snapshots.clone(),
     };
@@ -381,83 +425,65 @@ fn check_table(
         sample_size: settings.sample_size,
         tolerances: plan.columns.iter().map(|c| c.tolerance).collect(),
     };
-    let names: Vec<String> = plan.columns.iter().map(|c| c.target.name.clone()).collect();
-    let mut exporter = settings
-        .export_diffs
-        .as_ref()
-        .map(|dir| export::Exporter::create(dir, &plan.name, &names, plan.key_len));
-    let mut export_error: Option<String> = None;
-    let result = std::thread::scope(|scope| {
-        let src = spawn_reader(
-            scope,
-            match &plan.source_url {
-                Some(url) => (url.as_str(), &settings.source_csv),
-                None => settings.side(Side::Source),
-            },
-            src_req,
-            Side::Source,
-            &plan.name,
-            progress,
-            cancel,
-        );
-        let tgt = spawn_reader(
-            scope,
-            settings.side(Side::Target),
-            tgt_req,
-            Side::Target,
-            &plan.name,
-            progress,
-            cancel,
-        );
-        match &mut exporter {
-            Some(Ok(ex)) => {
-                let mut failed = None;
-                let mut sink = |d: cutover_check::diff::Difference| {
-                    if failed.is_none()
-                        && let Err(e) = ex.write(&d)
-                    {
-                        failed = Some(e);
-                    }
-                };
-                let r = cutover_check::diff::diff_with(
-                    src.into_iter(),
-                    tgt.into_iter(),
-                    &opts,
-                    cancel,
-                    Some(&mut sink),
-                );
-                export_error = failed;
-                r
-            }
-            _ => cutover_check::diff(src.into_iter(), tgt.into_iter(), &opts, cancel),
-        }
-        // Dropping the receivers here stops the readers if the diff ended early.
-    });
-    let export_error = match exporter {
-        Some(Ok(ex)) => export_error.or_else(|| ex.finish().err()),
-        Some(Err(e)) => Some(e),
-        None => None,
-    };
-    if let Some(e) = export_error {
-        return TableResult::Failed(FailedTable {
+    let fail = |message: String, hint: Option<String>| {
+        TableResult::Failed(FailedTable {
             name: plan.name.clone(),
             source_name: plan.source_name.clone(),
-            message: format!("cannot export the differences: {e}"),
-            hint: Some("check --export-diffs: the folder must be writable".into()),
+            checklist: plan.checklist.clone(),
+            message,
+            hint,
             interrupted: false,
-        });
+        })
+    };
+    let export_hint = || Some("check --export-diffs: the folder must be writable".to_string());
+    let mut exporter = match export {
+        None => None,
+        Some(f) => {
+            let names: Vec<String> = plan.columns.iter().map(|c| c.target.name.clone()).collect();
+            match f.create(&plan.name, &names, plan.key_len) {
+                Ok(e) => Some(e),
+                Err(e) => {
+                    return fail(format!("cannot export the differences: {e}"), export_hint());
+                }
+            }
+        }
+    };
+    let mut summary = TableDiffSink::new(&opts);
+    let source = SideRead {
+        endpoint: own_source.as_ref().unwrap_or(source_end),
+        request: src_req,
+    };
+    let target = SideRead {
+        endpoint: target_end,
+        request: tgt_req,
+    };
+    let on_rows = |side: Side, rows: u64| progress.rows_read(&plan.name, side, rows);
+    let joined = match &mut exporter {
+        Some(ex) => compare(
+            source,
+            target,
+            &opts,
+            &mut Tee(&mut summary, ex.as_mut()),
+            &on_rows,
+            cancel,
+        ),
+        None => compare(source, target, &opts, &mut summary, &on_rows, cancel),
+    };
+    if let Some(ex) = exporter {
+        let failed = ex.error();
+        if let Some(e) = failed.or_else(|| ex.close().err()) {
+            return fail(format!("cannot export the differences: {e}"), export_hint());
+        }
     }
-    match result {
-        Ok(diff) => TableResult::Checked(Box::new(CheckedTable {
+    match joined {
+        Ok(()) => TableResult::Checked(Box::new(CheckedTable {
             plan: plan.clone(),
-            diff,
-            source_sql: source_sql.to_string(),
-            target_sql: target_sql.to_string(),
+            diff: summary.into_diff(),
+            source_sql: plan.source_sql.clone(),
+            target_sql: plan.target_sql.clone(),
             elapsed: started.elapsed(),
         })),
-        Err(DiffError::Cancelled) => {
-            TableResult::Failed(interrupted(&plan.name, &plan.source_name))
-        }
+        Err(DiffError::Cancelled) => TableResult::Failed(interrupted(plan)),
         Err(e) => {
             let hint = match &e {
                 DiffError::OutOfOrder { .. } => Some(
@@ -467,15 +493,10 @@ fn check_table(
                 DiffError::Stream(_, SourceError::Query { .. }) => {
                     Some("check the table, column names and any source_where / target_where condition".to_string())
                 }
+                DiffError::Stream(_, s) => s.hint().map(str::to_string),
                 _ => None,
             };
-            TableResult::Failed(FailedTable {
-                name: plan.name.clone(),
-                source_name: plan.source_name.clone(),
-                message: e.to_string(),
-                hint,
-                interrupted: false,
-            })
+            fail(e.to_string(), hint)
         }
     }
 }

@@ -6,7 +6,9 @@ use cutover_check::canonical::Norm;
 use cutover_check::diff::Tolerance;
 use cutover_check::{ColumnCodec, Kind};
 use cutover_config::{Normalize, TableConfig};
-use cutover_source::{ColumnInfo, Connection, Engine, ReadRequest, TableSchema, ValueMap};
+use cutover_source::{
+    ColumnInfo, Condition, Connector, Fragment, ReadRequest, SourceError, TableSchema, ValueMap,
+};
 use std::sync::Arc;
 
 /// How many located problems (unmapped codes, unparseable values) a side records per table.
@@ -41,23 +43,31 @@ pub struct TablePlan {
     /// The source table (`query` for a source query).
     pub source_name: String,
     /// The query compared instead of a source table.
-    pub source_query: Option<String>,
+    pub source_query: Option<Fragment>,
     /// The table's own source, when not the run's (may hold a password; never shown as is).
     pub source_url: Option<String>,
+    /// The same URL with its password hidden, as reports show it.
+    pub source_url_shown: Option<String>,
     /// Compared columns, key columns first.
     pub columns: Vec<ColumnPlan>,
     /// How many leading columns form the key.
     pub key_len: usize,
     /// Where the key came from: `config` or `primary key`.
     pub key_origin: &'static str,
-    /// Source filter.
-    pub source_where: Option<String>,
+    /// Source filter (the migration depth).
+    pub source_where: Option<Fragment>,
     /// Target filter.
-    pub target_where: Option<String>,
+    pub target_where: Option<Fragment>,
     /// Target columns left out on purpose.
     pub ignored: Vec<String>,
     /// Source columns no target column maps to.
     pub unmapped_source: Vec<String>,
+    /// The checklist item this comparison closes.
+    pub checklist: String,
+    /// What the source side runs (SQL, or the files it reads).
+    pub source_sql: String,
+    /// What the target side runs.
+    pub target_sql: String,
 }
 
 impl TablePlan {
@@ -102,7 +112,8 @@ impl TablePlan {
                 self.target_where.clone()
             } else {
                 self.source_where.clone()
-            },
+            }
+            .map(Condition::Configured),
             batch_rows,
             snapshot: snapshots[target as usize].clone(),
             memory_budget,
@@ -122,62 +133,69 @@ impl TablePlan {
     }
 }
 
-fn fail(t: &TableConfig, message: String, hint: &str) -> FailedTable {
-    FailedTable {
-        name: t.name.clone(),
-        source_name: t.source_table().to_string(),
-        message,
-        hint: Some(hint.to_string()),
-        interrupted: false,
+/// Why a table could not be planned: what is wrong and what to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct PlanError {
+    pub(crate) message: String,
+    pub(crate) hint: Option<String>,
+}
+
+impl PlanError {
+    /// The table's failure.
+    pub(crate) fn of(self, t: &TableConfig) -> FailedTable {
+        FailedTable::of(t, self.message, self.hint)
     }
 }
 
-/// Plans one table; returns the plan and the statements each side will run.
-pub(crate) async fn plan_table(
+fn fail(message: String, hint: &str) -> PlanError {
+    PlanError {
+        message,
+        hint: Some(hint.to_string()),
+    }
+}
+
+/// Plans one table, with the statements each side will run.
+pub(crate) fn plan_table(
     t: &TableConfig,
-    src: &mut Connection,
-    tgt: &mut Connection,
+    src: &mut dyn Connector,
+    tgt: &mut dyn Connector,
     settings: &crate::Settings,
-) -> Result<(TablePlan, String, String), FailedTable> {
-    let describe = |schema: Result<Option<TableSchema>, cutover_source::SourceError>,
-                    side: &str,
-                    name: &str| match schema {
-        Ok(Some(s)) => Ok(s),
-        Ok(None) => Err(fail(
-            t,
-            format!("table {name} does not exist on the {side}"),
-            if side == "source" {
-                "check the name, or set source_name = \"…\" when the table was renamed"
-            } else {
-                "check the table name and the schema (write schema.table)"
-            },
-        )),
-        Err(e) => Err(fail(
-            t,
-            format!("cannot describe {name} on the {side}: {e}"),
-            "check the permissions of the user",
-        )),
-    };
-    let target = describe(tgt.describe(&t.name).await, "target", &t.name)?;
-    let source = match &t.source_query {
-        Some(q) => src.describe_query(q).await.map_err(|e| {
-            fail(
-                t,
-                format!("the source_query of table {} does not run: {e}", t.name),
-                "run the query by hand on the source and fix it",
-            )
-        })?,
-        None => describe(
-            src.describe(t.source_table()).await,
-            "source",
-            t.source_table(),
-        )?,
+) -> Result<TablePlan, PlanError> {
+    let describe =
+        |schema: Result<Option<TableSchema>, SourceError>, side: &str, name: &str| match schema {
+            Ok(Some(s)) => Ok(s),
+            Ok(None) => Err(fail(
+                format!("table {name} does not exist on the {side}"),
+                if side == "source" {
+                    "check the name, or set source_name = \"…\" when the table was renamed"
+                } else {
+                    "check the table name and the schema (write schema.table)"
+                },
+            )),
+            Err(e) => Err(fail(
+                format!("cannot describe {name} on the {side}: {e}"),
+                e.hint().unwrap_or("check the permissions of the user"),
+            )),
+        };
+    let target = describe(tgt.describe(&t.name), "target", &t.name)?;
+    let source_query = t.source_query.as_deref().map(Fragment::new);
+    let source = match &source_query {
+        Some(q) => src
+            .require_sql("run a source_query")
+            .and_then(|s| s.describe_query(q))
+            .map_err(|e| {
+                fail(
+                    format!("the source_query of table {} does not run: {e}", t.name),
+                    e.hint()
+                        .unwrap_or("run the query by hand on the source and fix it"),
+                )
+            })?,
+        None => describe(src.describe(t.source_table()), "source", t.source_table())?,
     };
 
     for name in t.columns.keys().chain(&t.ignore) {
         if target.column(name).is_none() {
             return Err(fail(
-                t,
                 format!(
                     "table {}: the config names column {name}, which the target table does not have",
                     t.name
@@ -191,7 +209,6 @@ pub(crate) async fn plan_table(
         None if !target.primary_key.is_empty() => (target.primary_key.clone(), "primary key"),
         None => {
             return Err(fail(
-                t,
                 format!(
                     "table {} has no primary key on the target and no key in the config",
                     t.name
@@ -207,7 +224,6 @@ pub(crate) async fn plan_table(
     for k in &key {
         let col = target.column(k).ok_or_else(|| {
             fail(
-                t,
                 format!(
                     "table {}: key column {k} does not exist on the target",
                     t.name
@@ -251,9 +267,7 @@ pub(crate) async fn plan_table(
                 Some(m) => format!("table {}: column {} maps to source column {m}, which {} does not have", t.name, tc.name, t.source_table()),
                 None => format!("table {}: target column {} has no column of that name in source table {}", t.name, tc.name, t.source_table()),
             };
-            fail(
-                t,
-                what,
+            fail(what,
                 &format!(
                     "map it with columns = {{ {} = \"SOURCE_COLUMN\" }} or leave it out with ignore = [\"{}\"]; source columns are: {}",
                     tc.name,
@@ -264,7 +278,7 @@ pub(crate) async fn plan_table(
         })
         };
         let sc = match spec.and_then(|s| s.expr()) {
-            Some(expr) => ColumnInfo::computed(tc.name.clone(), expr),
+            Some(expr) => ColumnInfo::computed(tc.name.clone(), Fragment::new(expr)),
             None => stored()?,
         };
         let unified = Kind::unify(sc.kind, tc.kind);
@@ -280,14 +294,12 @@ pub(crate) async fn plan_table(
             .unwrap_or_default()
             .or(&t.normalize)
             .or(&settings.defaults);
-        let (source_norm, target_norm, tolerance) =
-            norms(&normalize, (src.engine(), &sc), (tgt.engine(), tc)).map_err(|m| {
-                fail(
-                    t,
-                    format!("table {}, column {}: {m}", t.name, tc.name),
-                    "use an IANA zone name such as Europe/Berlin, or UTC",
-                )
-            })?;
+        let (source_norm, target_norm, tolerance) = norms(&normalize, &sc, tc).map_err(|m| {
+            fail(
+                format!("table {}, column {}: {m}", t.name, tc.name),
+                "use an IANA zone name such as Europe/Berlin, or UTC",
+            )
+        })?;
         columns.push(ColumnPlan {
             target: tc.clone(),
             // Translated codes take the target's kind: the map's values are target values.
@@ -310,37 +322,38 @@ pub(crate) async fn plan_table(
         .filter(|s| !columns.iter().any(|c| c.source.name == s.name))
         .map(|s| s.name.clone())
         .collect();
-    let plan = TablePlan {
+    let mut plan = TablePlan {
         name: t.name.clone(),
         source_name: t.source_table().to_string(),
-        source_query: t.source_query.clone(),
+        source_query,
         source_url: t.source_url.clone(),
+        source_url_shown: t.source_url.as_deref().map(cutover_source::redact),
         key_len: key.len(),
         key_origin,
         columns,
-        source_where: t.source_where.clone(),
-        target_where: t.target_where.clone(),
+        source_where: t.source_where.as_deref().map(Fragment::new),
+        target_where: t.target_where.as_deref().map(Fragment::new),
         ignored,
         unmapped_source,
+        checklist: t.checklist_item().to_string(),
+        source_sql: String::new(),
+        target_sql: String::new(),
     };
     let (sr, tr) = plan.requests(settings.batch_rows, [None, None], settings.memory_budget());
-    let (ssql, tsql) = (src.read_sql(&sr), tgt.read_sql(&tr));
-    Ok((plan, ssql, tsql))
+    (plan.source_sql, plan.target_sql) = (src.read_sql(&sr), tgt.read_sql(&tr));
+    Ok(plan)
 }
 
 /// The normalisations of a column on each side, and its tolerance.
 fn norms(
     n: &Normalize,
-    (src_engine, sc): (Engine, &ColumnInfo),
-    (tgt_engine, tc): (Engine, &ColumnInfo),
+    sc: &ColumnInfo,
+    tc: &ColumnInfo,
 ) -> Result<(Norm, Norm, Option<Tolerance>), String> {
-    let zone = |name: &Option<String>,
-                engine: Engine,
-                col: &ColumnInfo|
-     -> Result<Option<chrono_tz::Tz>, String> {
+    let zone = |name: &Option<String>, col: &ColumnInfo| -> Result<Option<chrono_tz::Tz>, String> {
         match name {
-            // A zone applies to naive timestamps only; aware ones already are instants.
-            Some(z) if !is_aware(engine, &col.type_name) => z
+            // A zone applies to naive timestamps only; zoned ones already are instants.
+            Some(z) if !col.zoned => z
                 .parse::<chrono_tz::Tz>()
                 .map(Some)
                 .map_err(|_| format!("unknown time zone {z:?}")),
@@ -362,26 +375,15 @@ fn norms(
     });
     Ok((
         Norm {
-            zone: zone(&n.source_timezone, src_engine, sc)?,
+            zone: zone(&n.source_timezone, sc)?,
             ..common
         },
         Norm {
-            zone: zone(&n.target_timezone, tgt_engine, tc)?,
+            zone: zone(&n.target_timezone, tc)?,
             ..common
         },
         tolerance,
     ))
-}
-
-/// True for timestamp types that hold an instant (a zone was applied when they were stored).
-fn is_aware(engine: Engine, type_name: &str) -> bool {
-    let t = type_name.to_ascii_lowercase();
-    match engine {
-        Engine::Postgres => t.contains("with time zone") && !t.contains("without"),
-        Engine::MySql => t.starts_with("timestamp"),
-        Engine::Parquet => t.starts_with("timestamp") && t.contains("some("),
-        _ => false,
-    }
 }
 
 fn names(cols: &[ColumnInfo]) -> String {

@@ -1,22 +1,24 @@
-//! Read-only connectors that stream a table as key-ordered [`Batch`]es of canonical cells.
+//! Read-only connectors that stream a table as key-ordered [`Batch`]es of canonical cells, and
+//! the pipeline that reads two sides at once into the merge join.
 //!
-//! One contract for every engine, chosen by URL scheme: [`Connection::connect`] opens a
-//! read-only session, [`Connection::describe`] returns a table's columns and primary key, and
-//! [`Connection::read`] streams rows in binary key order inside one consistent snapshot.
-//! This is the only crate that knows sqlx and tokio; callers drive it on a runtime of their own.
+//! One contract for every side, chosen by URL scheme in one registry ([`open`]): a
+//! [`Connector`] describes a table and reads rows in binary key order inside one consistent
+//! snapshot; database connectors also offer SQL ([`SqlConnector`]), spoken through one
+//! [`dialect::Dialect`] per engine. Configured SQL enters a statement only in [`dialect`].
+//! This is the only crate that knows sqlx, tokio, csv and Parquet; its API is synchronous.
 
-mod csv_files;
+pub mod dialect;
+mod error;
 mod files;
-pub mod fixtures;
-pub mod history;
-mod mysql;
-mod parquet_files;
-mod postgres;
-mod sort;
-mod sqlite;
+pub mod pair;
+pub mod runtime;
+mod sql;
 mod url_util;
 
 use cutover_check::{Batch, Cell, ColumnCodec, Kind};
+pub use dialect::{Condition, Dialect, Fragment};
+pub use error::SourceError;
+pub use files::CsvFormat;
 pub use url_util::redact;
 
 /// The engines cutover reads.
@@ -34,18 +36,40 @@ pub enum Engine {
     Parquet,
 }
 
+type Opener = fn(&Endpoint) -> Result<Box<dyn Connector>, SourceError>;
+
+/// The registry: every URL scheme cutover reads, its engine and how to open it. This is the
+/// only list of schemes.
+const REGISTRY: &[(&str, Engine, Opener)] = &[
+    ("sqlite", Engine::Sqlite, sql::open_sqlite),
+    ("postgres", Engine::Postgres, sql::open_postgres),
+    ("postgresql", Engine::Postgres, sql::open_postgres),
+    ("mysql", Engine::MySql, sql::open_mysql),
+    ("mariadb", Engine::MySql, sql::open_mysql),
+    ("csv", Engine::Csv, files::csv_files::open),
+    ("parquet", Engine::Parquet, files::parquet_files::open),
+];
+
+/// How to write a URL of each kind, for hints.
+pub const URL_HINT: &str = "use sqlite://path/to/file.db, postgres://user@host:5432/db, mysql://user@host:3306/db, csv://folder or parquet://folder";
+
 impl Engine {
     /// The engine a URL names, by scheme.
     pub fn from_url(url: &str) -> Option<Engine> {
         let scheme = url.split_once(':')?.0.to_ascii_lowercase();
-        Some(match scheme.as_str() {
-            "sqlite" => Engine::Sqlite,
-            "postgres" | "postgresql" => Engine::Postgres,
-            "mysql" | "mariadb" => Engine::MySql,
-            "csv" => Engine::Csv,
-            "parquet" => Engine::Parquet,
-            _ => return None,
-        })
+        REGISTRY
+            .iter()
+            .find(|(s, _, _)| *s == scheme)
+            .map(|(_, e, _)| *e)
+    }
+
+    /// Checks that a URL names a scheme cutover reads; the error says which.
+    pub fn check_url(url: &str) -> Result<Engine, String> {
+        match url.split_once(':') {
+            None => Err("not a URL".into()),
+            Some((s, _)) => Engine::from_url(url)
+                .ok_or_else(|| format!("unsupported scheme `{}`", s.to_ascii_lowercase())),
+        }
     }
 
     /// The name shown in reports.
@@ -58,6 +82,108 @@ impl Engine {
             Engine::Parquet => "Parquet",
         }
     }
+
+    /// True for folders of exported files (no SQL).
+    pub fn is_file(self) -> bool {
+        matches!(self, Engine::Csv | Engine::Parquet)
+    }
+}
+
+/// Where a side is: its URL (may hold a password; never shown as is) and how its CSV files
+/// are read, for a `csv://` side.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Endpoint {
+    /// The URL.
+    pub url: String,
+    /// How CSV files are read.
+    pub csv: CsvFormat,
+}
+
+impl Endpoint {
+    /// A side at `url`, with CSV files read as plain UTF-8 with commas.
+    pub fn new(url: impl Into<String>) -> Endpoint {
+        Endpoint {
+            url: url.into(),
+            csv: CsvFormat::default(),
+        }
+    }
+
+    /// Another URL read with the same CSV format (a rule's `parent_url`).
+    pub fn with_url(&self, url: impl Into<String>) -> Endpoint {
+        Endpoint {
+            url: url.into(),
+            csv: self.csv.clone(),
+        }
+    }
+}
+
+/// Opens a read-only session on a side, chosen by the URL's scheme. The error never contains
+/// the password.
+pub fn open(endpoint: &Endpoint) -> Result<Box<dyn Connector>, SourceError> {
+    let scheme = endpoint
+        .url
+        .split_once(':')
+        .map(|(s, _)| s.to_ascii_lowercase())
+        .unwrap_or_default();
+    match REGISTRY.iter().find(|(s, _, _)| *s == scheme) {
+        Some((_, _, open)) => open(endpoint),
+        None => Err(SourceError::Connect {
+            url: redact(&endpoint.url),
+            message: "unsupported URL scheme".into(),
+            hint: URL_HINT.into(),
+        }),
+    }
+}
+
+/// An open, read-only session on one side.
+pub trait Connector: Send {
+    /// The engine of this session.
+    fn engine(&self) -> Engine;
+
+    /// Describes a table, or returns `None` when it does not exist.
+    fn describe(&mut self, table: &str) -> Result<Option<TableSchema>, SourceError>;
+
+    /// Streams the requested rows in binary key order, in one snapshot, to `sink`; `sink`
+    /// returns false to stop early ([`SourceError::Stopped`]).
+    fn read(
+        &mut self,
+        req: &ReadRequest,
+        sink: &mut dyn FnMut(Batch) -> bool,
+    ) -> Result<(), SourceError>;
+
+    /// What `read` does for `req` (the SQL it runs, or the files it reads), for reports.
+    fn read_sql(&self, req: &ReadRequest) -> String;
+
+    /// The SQL side of a database connector; `None` for files.
+    fn sql(&mut self) -> Option<&mut dyn SqlConnector> {
+        None
+    }
+
+    /// The SQL side, or an error that says this side cannot run SQL.
+    fn require_sql(&mut self, what: &str) -> Result<&mut dyn SqlConnector, SourceError> {
+        let engine = self.engine();
+        self.sql().ok_or_else(|| SourceError::Unsupported {
+            what: format!("a {} side cannot {what}", engine.name()),
+            hint: "run it against a database side, or filter the export when it is made".into(),
+        })
+    }
+}
+
+/// What a database connector offers besides reading: its dialect, queries and snapshots.
+pub trait SqlConnector {
+    /// The engine's dialect.
+    fn dialect(&self) -> &'static dyn Dialect;
+
+    /// Describes the result columns of a configured query without running it.
+    fn describe_query(&mut self, query: &Fragment) -> Result<TableSchema, SourceError>;
+
+    /// Runs a statement built by [`dialect`] that returns one count, and returns it.
+    fn count(&mut self, sql: &str) -> Result<u64, SourceError>;
+
+    /// Opens a read-only snapshot and exports it so other sessions can read in it; it lives as
+    /// long as this session stays open. `None` on engines without exportable snapshots (each
+    /// table is then read in a snapshot of its own).
+    fn export_snapshot(&mut self) -> Result<Option<String>, SourceError>;
 }
 
 /// A column as the engine describes it.
@@ -69,8 +195,14 @@ pub struct ColumnInfo {
     pub type_name: String,
     /// How cutover reads it.
     pub kind: Kind,
-    /// An SQL expression computed by the engine instead of a stored column (read as text).
-    pub expr: Option<String>,
+    /// A configured expression computed by the engine instead of a stored column (read as text).
+    pub expr: Option<Fragment>,
+    /// A timestamp that holds an instant (a zone was applied when it was stored).
+    pub zoned: bool,
+    /// Read through a cast to text, because its wire form is not a plain value.
+    pub read_as_text: bool,
+    /// Ordered as text bytes when it is a key.
+    pub text_order: bool,
 }
 
 impl ColumnInfo {
@@ -81,25 +213,23 @@ impl ColumnInfo {
             type_name: type_name.into(),
             kind,
             expr: None,
+            zoned: false,
+            read_as_text: false,
+            text_order: matches!(kind, Kind::Text | Kind::Char),
         }
     }
 
-    /// A column computed by the engine from `expr`, named `name` in reports. Its value is read
-    /// as text and converted to the other side's kind in the canonical layer.
-    pub fn computed(name: impl Into<String>, expr: impl Into<String>) -> ColumnInfo {
+    /// A column computed by the engine from a configured expression, named `name` in reports.
+    /// Its value is read as text and converted to the other side's kind in the canonical layer.
+    pub fn computed(name: impl Into<String>, expr: Fragment) -> ColumnInfo {
         ColumnInfo {
             name: name.into(),
             type_name: "expression".into(),
             kind: Kind::Text,
-            expr: Some(expr.into()),
-        }
-    }
-
-    /// The SQL that reads this column: the quoted name, or the expression in parentheses.
-    fn sql(&self, quote: fn(&str) -> String) -> String {
-        match &self.expr {
-            Some(e) => format!("({e})"),
-            None => quote(&self.name),
+            expr: Some(expr),
+            zoned: false,
+            read_as_text: true,
+            text_order: true,
         }
     }
 }
@@ -154,6 +284,20 @@ impl TableSchema {
                 .find(|c| c.name.eq_ignore_ascii_case(name))
         })
     }
+
+    /// A schema from columns and their position in the primary key (0: not in it).
+    fn from_key_positions(columns: Vec<(ColumnInfo, i64)>) -> TableSchema {
+        let mut pk: Vec<(i64, String)> = columns
+            .iter()
+            .filter(|(_, p)| *p > 0)
+            .map(|(c, p)| (*p, c.name.clone()))
+            .collect();
+        pk.sort();
+        TableSchema {
+            columns: columns.into_iter().map(|(c, _)| c).collect(),
+            primary_key: pk.into_iter().map(|(_, n)| n).collect(),
+        }
+    }
 }
 
 /// What to read from one side.
@@ -161,8 +305,8 @@ impl TableSchema {
 pub struct ReadRequest {
     /// The table (`name` or `schema.name`), or a label when `query` is set.
     pub table: String,
-    /// A query whose result is read instead of a table (`source_query`).
-    pub query: Option<String>,
+    /// A configured query whose result is read instead of a table (`source_query`).
+    pub query: Option<Fragment>,
     /// Per column: translated codes applied to the values read, if any.
     pub maps: Vec<Option<std::sync::Arc<ValueMap>>>,
     /// Columns to select, in order; the first `key_columns` are the key.
@@ -171,12 +315,12 @@ pub struct ReadRequest {
     pub codecs: Vec<ColumnCodec>,
     /// How many leading columns form the key.
     pub key_columns: usize,
-    /// An SQL condition, if any.
-    pub filter: Option<String>,
+    /// A row condition, if any.
+    pub filter: Option<Condition>,
     /// Rows per batch.
     pub batch_rows: usize,
-    /// A snapshot exported by [`Connection::export_snapshot`] to read in (PostgreSQL), so every
-    /// table of a side is read from the same snapshot.
+    /// A snapshot exported by [`SqlConnector::export_snapshot`] to read in, so every table of a
+    /// side is read from the same snapshot.
     pub snapshot: Option<String>,
     /// Memory for sorting rows of an unordered source (files) before spilling to disk.
     pub memory_budget: usize,
@@ -185,9 +329,30 @@ pub struct ReadRequest {
 }
 
 impl ReadRequest {
+    /// A read of `columns` of `table`, each compared as its own kind, with no filter.
+    pub fn new(table: &str, columns: Vec<ColumnInfo>, key_columns: usize) -> ReadRequest {
+        ReadRequest {
+            table: table.to_string(),
+            query: None,
+            maps: vec![None; columns.len()],
+            codecs: columns
+                .iter()
+                .map(|c| ColumnCodec::new(c.kind, c.kind))
+                .collect(),
+            key_columns,
+            columns,
+            filter: None,
+            batch_rows: 8192,
+            snapshot: None,
+            memory_budget: 64 << 20,
+            problems_left: ProblemBudget::new(0),
+        }
+    }
+
     fn new_batch(&self) -> Batch {
         Batch::new(self.columns.len())
     }
+
     /// Appends the value of column `col`, translated through the column's value map if it has
     /// one. A value the map does not know is kept as it is and recorded as a problem.
     /// Returns the note of [`Batch::push`].
@@ -226,340 +391,55 @@ impl ReadRequest {
             }
         }
     }
+}
 
-    /// Hands `batch` to `sink` when it is full, or with `last` when it holds any row, and starts
-    /// a new one; fails with [`SourceError::Stopped`] when the consumer stopped reading.
-    fn flush(
-        &self,
-        batch: &mut Batch,
-        sink: &mut dyn FnMut(Batch) -> bool,
-        last: bool,
-    ) -> Result<(), SourceError> {
-        // A batch is full by rows, or by bytes for wide rows.
-        let full = batch.len() >= self.batch_rows || batch.byte_len() >= 32 << 20;
-        if (full || last) && !batch.is_empty() && !sink(std::mem::replace(batch, self.new_batch()))
+/// Fills batches from rows and hands them to the consumer: the one read loop every connector
+/// shares (push cells, end rows, flush full batches, flush the last).
+pub(crate) struct BatchWriter<'a> {
+    req: &'a ReadRequest,
+    batch: Batch,
+    sink: &'a mut dyn FnMut(Batch) -> bool,
+}
+
+impl<'a> BatchWriter<'a> {
+    pub(crate) fn new(req: &'a ReadRequest, sink: &'a mut dyn FnMut(Batch) -> bool) -> Self {
+        BatchWriter {
+            req,
+            batch: req.new_batch(),
+            sink,
+        }
+    }
+
+    /// Appends column `col` of the current row (see [`ReadRequest::push`]).
+    #[inline]
+    pub(crate) fn cell(
+        &mut self,
+        col: usize,
+        cell: Cell<'_>,
+    ) -> Option<cutover_check::canonical::EncodeNote> {
+        self.req.push(&mut self.batch, col, cell)
+    }
+
+    /// Ends a row: hands the batch on when it is full (by rows, or by bytes for wide rows).
+    #[inline]
+    pub(crate) fn end_row(&mut self) -> Result<(), SourceError> {
+        if self.batch.len() >= self.req.batch_rows || self.batch.byte_len() >= 32 << 20 {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), SourceError> {
+        if !self.batch.is_empty()
+            && !(self.sink)(std::mem::replace(&mut self.batch, self.req.new_batch()))
         {
             return Err(SourceError::Stopped);
         }
         Ok(())
     }
-}
 
-/// A failure to connect or read.
-#[derive(Debug, thiserror::Error)]
-pub enum SourceError {
-    /// The server could not be reached, refused the login, or the database does not exist.
-    #[error("cannot connect to {url}: {message}\nhint: {hint}")]
-    Connect {
-        /// The URL with the password hidden.
-        url: String,
-        /// The driver's message.
-        message: String,
-        /// What to check.
-        hint: String,
-    },
-    /// A statement failed.
-    #[error("{message}\n  while running: {sql}")]
-    Query {
-        /// The statement.
-        sql: String,
-        /// The server's message.
-        message: String,
-    },
-    /// A value could not be read.
-    #[error("column {column}: {message}")]
-    Decode {
-        /// The column.
-        column: String,
-        /// What was wrong.
-        message: String,
-    },
-    /// The consumer stopped reading.
-    #[error("reading stopped")]
-    Stopped,
-}
-
-/// An open, read-only session on one side.
-pub enum Connection {
-    /// SQLite.
-    Sqlite(sqlite::Conn),
-    /// PostgreSQL.
-    Postgres(postgres::Conn),
-    /// MySQL/MariaDB.
-    MySql(mysql::Conn),
-    /// A folder of CSV files.
-    Csv(csv_files::Conn),
-    /// A folder of Parquet files.
-    Parquet(parquet_files::Conn),
-}
-
-impl Connection {
-    /// Opens a read-only session. The error never contains the password.
-    pub async fn connect(url: &str) -> Result<Connection, SourceError> {
-        Self::connect_with(url, &cutover_config::CsvOptions::default()).await
-    }
-
-    /// Opens a read-only session; `csv` says how a `csv://` side's files are read.
-    pub async fn connect_with(
-        url: &str,
-        csv: &cutover_config::CsvOptions,
-    ) -> Result<Connection, SourceError> {
-        match Engine::from_url(url) {
-            Some(Engine::Sqlite) => sqlite::Conn::connect(url).await.map(Connection::Sqlite),
-            Some(Engine::Postgres) => postgres::Conn::connect(url).await.map(Connection::Postgres),
-            Some(Engine::MySql) => mysql::Conn::connect(url).await.map(Connection::MySql),
-            Some(Engine::Csv) => csv_files::Conn::connect(url, csv).map(Connection::Csv),
-            Some(Engine::Parquet) => parquet_files::Conn::connect(url).map(Connection::Parquet),
-            None => Err(SourceError::Connect {
-                url: redact(url),
-                message: "unsupported URL scheme".into(),
-                hint: "use sqlite://, postgres://, mysql://, csv:// or parquet://".into(),
-            }),
-        }
-    }
-
-    /// The engine of this session.
-    pub fn engine(&self) -> Engine {
-        match self {
-            Connection::Sqlite(_) => Engine::Sqlite,
-            Connection::Postgres(_) => Engine::Postgres,
-            Connection::MySql(_) => Engine::MySql,
-            Connection::Csv(_) => Engine::Csv,
-            Connection::Parquet(_) => Engine::Parquet,
-        }
-    }
-
-    /// Describes a table, or returns `None` when it does not exist.
-    pub async fn describe(&mut self, table: &str) -> Result<Option<TableSchema>, SourceError> {
-        match self {
-            Connection::Sqlite(c) => c.describe(table).await,
-            Connection::Postgres(c) => c.describe(table).await,
-            Connection::MySql(c) => c.describe(table).await,
-            Connection::Csv(c) => c.describe(table).await,
-            Connection::Parquet(c) => c.describe(table).await,
-        }
-    }
-
-    /// Runs a query that returns one integer (a count) and returns it.
-    pub async fn count(&mut self, sql: &str) -> Result<u64, SourceError> {
-        let q = sqlx::AssertSqlSafe(sql.to_string());
-        let n: i64 = match self {
-            Connection::Sqlite(c) => sqlx::query_scalar(q).fetch_one(c.conn()).await,
-            Connection::Postgres(c) => sqlx::query_scalar(q).fetch_one(c.conn()).await,
-            Connection::MySql(c) => sqlx::query_scalar(q).fetch_one(c.conn()).await,
-            Connection::Csv(_) | Connection::Parquet(_) => {
-                return Err(SourceError::Query {
-                    sql: sql.to_string(),
-                    message: "a file side cannot run a query".into(),
-                });
-            }
-        }
-        .map_err(|e| query_error(sql, e))?;
-        Ok(n.max(0) as u64)
-    }
-
-    /// An identifier quoted for this engine; `schema.table` is quoted part by part.
-    pub fn quote(&self, ident: &str) -> String {
-        let q: fn(&str) -> String = match self {
-            Connection::MySql(_) => |s| format!("`{}`", s.replace('`', "``")),
-            _ => quote_double,
-        };
-        match split_name(ident) {
-            (Some(s), t) => format!("{}.{}", q(s), q(t)),
-            (None, t) => q(t),
-        }
-    }
-
-    /// Describes the result columns of a query (`source_query`) without running it.
-    pub async fn describe_query(&mut self, query: &str) -> Result<TableSchema, SourceError> {
-        match self {
-            Connection::Sqlite(c) => c.describe_query(query).await,
-            Connection::Postgres(c) => c.describe_query(query).await,
-            Connection::MySql(c) => c.describe_query(query).await,
-            Connection::Csv(_) | Connection::Parquet(_) => Err(SourceError::Query {
-                sql: query.to_string(),
-                message: "a file side cannot run a query".into(),
-            }),
-        }
-    }
-
-    /// Streams the requested rows in binary key order, one snapshot, to `sink`; `sink` returns
-    /// false to stop early. Opens the read-only snapshot transaction itself.
-    pub async fn read(
-        &mut self,
-        req: &ReadRequest,
-        sink: &mut dyn FnMut(Batch) -> bool,
-    ) -> Result<(), SourceError> {
-        match self {
-            Connection::Sqlite(c) => c.read(req, sink).await,
-            Connection::Postgres(c) => c.read(req, sink).await,
-            Connection::MySql(c) => c.read(req, sink).await,
-            Connection::Csv(c) => c.read(req, sink).await,
-            Connection::Parquet(c) => c.read(req, sink).await,
-        }
-    }
-
-    /// Opens a read-only snapshot and exports it so other sessions can read in it (PostgreSQL:
-    /// `pg_export_snapshot()`); the snapshot lives as long as this session stays open.
-    /// Returns `None` on engines without exportable snapshots (each table is then read in a
-    /// snapshot of its own).
-    pub async fn export_snapshot(&mut self) -> Result<Option<String>, SourceError> {
-        match self {
-            Connection::Postgres(c) => c.export_snapshot().await.map(Some),
-            _ => Ok(None),
-        }
-    }
-
-    /// The SQL `read` runs for `req`, for reports and error messages.
-    pub fn read_sql(&self, req: &ReadRequest) -> String {
-        match self {
-            Connection::Sqlite(_) => sqlite::select_sql(req),
-            Connection::Postgres(_) => postgres::select_sql(req),
-            Connection::MySql(_) => mysql::select_sql(req),
-            Connection::Csv(c) => c.describe_read(req),
-            Connection::Parquet(c) => c.describe_read(req),
-        }
-    }
-}
-
-/// Splits `schema.table` into its parts.
-fn split_name(table: &str) -> (Option<&str>, &str) {
-    match table.split_once('.') {
-        Some((s, t)) => (Some(s), t),
-        None => (None, table),
-    }
-}
-
-/// Builds a SELECT with quoted identifiers, a filter and a binary key order.
-fn build_select(
-    req: &ReadRequest,
-    quote: fn(&str) -> String,
-    select_col: &dyn Fn(&ColumnInfo) -> String,
-    order_col: &dyn Fn(&ColumnInfo) -> String,
-) -> String {
-    let (schema, name) = split_name(&req.table);
-    let table = match (&req.query, schema) {
-        (Some(q), _) => format!("({q}) AS cutover_src"),
-        (None, Some(s)) => format!("{}.{}", quote(s), quote(name)),
-        (None, None) => quote(name),
-    };
-    let cols: Vec<String> = req.columns.iter().map(select_col).collect();
-    let mut sql = format!("SELECT {} FROM {table}", cols.join(", "));
-    if let Some(f) = &req.filter {
-        sql.push_str(&format!(" WHERE ({f})"));
-    }
-    let order: Vec<String> = req.columns[..req.key_columns]
-        .iter()
-        .map(order_col)
-        .collect();
-    if !order.is_empty() {
-        sql.push_str(&format!(" ORDER BY {}", order.join(", ")));
-    }
-    sql
-}
-
-/// The result columns of `query` as sqlx describes them, with each type name mapped by `map`
-/// to (engine type name, kind).
-async fn describe_with<DB: sqlx::Database>(
-    conn: &mut DB::Connection,
-    query: &str,
-    map: impl Fn(&str) -> (String, Kind),
-) -> Result<TableSchema, SourceError>
-where
-    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
-{
-    use sqlx::{Column as _, Executor as _, SqlSafeStr as _, Statement as _, TypeInfo as _};
-    let statement = conn
-        .prepare(sqlx::AssertSqlSafe(query.to_string()).into_sql_str())
-        .await
-        .map_err(|e| query_error(query, e))?;
-    let columns = statement
-        .columns()
-        .iter()
-        .map(|c| {
-            let (type_name, kind) = map(c.type_info().name());
-            ColumnInfo::stored(c.name(), type_name, kind)
-        })
-        .collect();
-    Ok(TableSchema {
-        columns,
-        primary_key: vec![],
-    })
-}
-
-fn quote_double(ident: &str) -> String {
-    format!("\"{}\"", ident.replace('"', "\"\""))
-}
-
-/// Runs one of cutover's own statements (session setup, transaction control).
-async fn exec<'c, E: sqlx::Executor<'c>>(conn: E, sql: &str) -> Result<(), SourceError> {
-    sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string()))
-        .execute(conn)
-        .await
-        .map(|_| ())
-        .map_err(|e| query_error(sql, e))
-}
-
-impl TableSchema {
-    /// A schema from columns and their position in the primary key (0: not in it).
-    fn from_key_positions(columns: Vec<(ColumnInfo, i64)>) -> TableSchema {
-        let mut pk: Vec<(i64, String)> = columns
-            .iter()
-            .filter(|(_, p)| *p > 0)
-            .map(|(c, p)| (*p, c.name.clone()))
-            .collect();
-        pk.sort();
-        TableSchema {
-            columns: columns.into_iter().map(|(c, _)| c).collect(),
-            primary_key: pk.into_iter().map(|(_, n)| n).collect(),
-        }
-    }
-}
-
-fn query_error(sql: &str, e: impl std::fmt::Display) -> SourceError {
-    SourceError::Query {
-        sql: sql.to_string(),
-        message: e.to_string(),
-    }
-}
-
-/// Classifies a connection failure into a message with a hint.
-fn connect_error(url: &str, e: sqlx::Error) -> SourceError {
-    let message = e.to_string();
-    let lower = message.to_lowercase();
-    let hint = if lower.contains("refused")
-        || lower.contains("timed out")
-        || lower.contains("resolve")
-        || lower.contains("no route")
-    {
-        "is the server running and reachable at this host and port?"
-    } else if lower.contains("password")
-        || lower.contains("access denied")
-        || lower.contains("authentication")
-        || lower.contains("role")
-    {
-        "check the user name and password (put the URL in an environment variable and use url_env)"
-    } else if lower.contains("does not exist") || lower.contains("unknown database") {
-        "check the database name at the end of the URL"
-    } else if lower.contains("unable to open") || lower.contains("no such file") {
-        "check the SQLite file path (relative paths are taken from the config file's folder)"
-    } else {
-        "check the URL, the server and the credentials"
-    };
-    SourceError::Connect {
-        url: redact(url),
-        message: redact_message(&message, url),
-        hint: hint.into(),
-    }
-}
-
-/// Removes the URL's password from a driver message, in case the driver echoed it.
-fn redact_message(message: &str, url: &str) -> String {
-    match url::Url::parse(url)
-        .ok()
-        .and_then(|u| u.password().map(str::to_string))
-    {
-        Some(p) if !p.is_empty() => message.replace(&p, "***"),
-        _ => message.to_string(),
+    /// Hands on the last rows.
+    pub(crate) fn finish(mut self) -> Result<(), SourceError> {
+        self.flush()
     }
 }

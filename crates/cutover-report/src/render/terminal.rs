@@ -1,0 +1,195 @@
+//! The short terminal summary: one line per table, the verdict, the first problems.
+
+use crate::{Report, show, show_key};
+use std::fmt::Write as _;
+
+fn paint(s: &str, code: &str, color: bool) -> String {
+    if color {
+        format!("\x1b[{code}m{s}\x1b[0m")
+    } else {
+        s.to_string()
+    }
+}
+
+/// Column widths of the summary figures.
+const WIDTHS: [usize; 7] = [10, 10, 10, 8, 8, 8, 5];
+
+pub(crate) fn render(r: &Report, color: bool) -> String {
+    let mut o = String::new();
+    let w = r
+        .tables
+        .iter()
+        .map(|t| t.name.len())
+        .max()
+        .unwrap_or(5)
+        .max(5);
+    let _ = writeln!(
+        o,
+        "{:<w$}  {:>10}  {:>10}  {:>10}  {:>8}  {:>8}  {:>8}  {:>5}  status",
+        "table", "source", "target", "matched", "missing", "extra", "changed", "dups"
+    );
+    for t in &r.tables {
+        let status = match t.status.as_str() {
+            "match" => paint("match", "32", color),
+            "differ" => paint("DIFFER", "31", color),
+            other => paint(&other.to_uppercase(), "31;1", color),
+        };
+        let figures: Vec<String> = match &t.counts {
+            Some(c) => c.summary_row().iter().map(u64::to_string).collect(),
+            None => vec!["-".to_string(); 7],
+        };
+        let _ = write!(o, "{:<w$}", t.name);
+        for (f, width) in figures.iter().zip(WIDTHS) {
+            let _ = write!(o, "  {f:>width$}");
+        }
+        let _ = writeln!(o, "  {status}");
+    }
+    if !r.rules.is_empty() {
+        let _ = writeln!(o, "\nrules:");
+        for rule in &r.rules {
+            let status = match rule.status.as_str() {
+                "pass" => paint("pass", "32", color),
+                _ if rule.blocking => paint(&rule.status.as_str().to_uppercase(), "31;1", color),
+                other => paint(other, "33", color),
+            };
+            let _ = writeln!(
+                o,
+                "  {:<32} {} {:<18} {:>8} violations  {status}",
+                rule.id, rule.code, rule.kind, rule.violations
+            );
+        }
+    }
+    let _ = writeln!(o, "\nchecklist:");
+    for item in &r.checklist {
+        let status = match item.status.as_str() {
+            "closed" => paint("closed", "32", color),
+            "open" => paint("OPEN", "31;1", color),
+            other => paint(other, "33", color),
+        };
+        let failed = if item.failed.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", item.failed.join(", "))
+        };
+        let _ = writeln!(o, "  {:<16} {status}{failed}", item.id);
+    }
+    let mut findings = Vec::new();
+    for t in &r.tables {
+        if let Some(e) = &t.error {
+            let mut line = format!("{}: {}", t.name, e.message.lines().next().unwrap_or(""));
+            if let Some(h) = &e.hint {
+                line.push_str(&format!(" (hint: {h})"));
+            }
+            findings.push(line);
+        }
+        // The diagnosis says which columns changed, how many values, and why.
+        for d in &t.diagnosis {
+            findings.push(format!(
+                "{}.{}: {} {} {} → {}",
+                t.name,
+                d.column,
+                d.count,
+                if d.count == 1 { "value" } else { "values" },
+                d.what,
+                d.suggestion
+            ));
+        }
+        if let Some(p) = &t.value_problems {
+            for first in p.source.first().into_iter().chain(p.target.first()) {
+                findings.push(format!("{}: {first}", t.name));
+            }
+        }
+        if let Some(s) = &t.samples {
+            if let Some(m) = s.missing.first() {
+                findings.push(format!(
+                    "{}: first missing row: {}",
+                    t.name,
+                    show_key(&m.key)
+                ));
+            }
+            if let Some(x) = s.extra.first() {
+                findings.push(format!("{}: first extra row: {}", t.name, show_key(&x.key)));
+            }
+            if let Some(c) = s.changed.first()
+                && let Some(v) = c.columns.first()
+            {
+                findings.push(format!(
+                    "{}: {} {}: {} -> {}",
+                    t.name,
+                    show_key(&c.key),
+                    v.column,
+                    show(&v.source),
+                    show(&v.target)
+                ));
+            }
+            if let Some(d) = s.duplicates.first() {
+                findings.push(format!(
+                    "{}: key {} occurs {} times on the {}",
+                    t.name,
+                    show_key(&d.key),
+                    d.rows,
+                    d.side
+                ));
+            }
+        }
+    }
+    if !findings.is_empty() {
+        let _ = writeln!(o, "\nfindings:");
+        for f in findings.iter().take(12) {
+            let _ = writeln!(o, "  - {f}");
+        }
+        if findings.len() > 12 {
+            let _ = writeln!(o, "  … {} more in the report", findings.len() - 12);
+        }
+    }
+    if let Some(h) = &r.history
+        && let Some(prev) = &h.previous_label
+    {
+        if h.trends.is_empty() {
+            let _ = writeln!(o, "\nsince {prev}: no change");
+        } else {
+            let _ = writeln!(o, "\nsince {prev}:");
+            for t in h.trends.iter().take(10) {
+                let _ = writeln!(
+                    o,
+                    "  {} {}: {} → {} ({})",
+                    t.subject, t.metric, t.before, t.after, t.verdict
+                );
+            }
+            if h.trends.len() > 10 {
+                let _ = writeln!(o, "  … {} more in the report", h.trends.len() - 10);
+            }
+        }
+    }
+    let s = &r.summary;
+    let verdict = if r.is_go() {
+        paint("GO", "32;1", color)
+    } else {
+        paint("NO-GO", "31;1", color)
+    };
+    let _ = writeln!(
+        o,
+        "\n{verdict}: {} of {} tables match, {} differ, {} not checked{}{}",
+        s.matched,
+        s.tables,
+        s.differ,
+        s.failed,
+        if r.rules.is_empty() {
+            String::new()
+        } else {
+            let failing = r.rules.iter().filter(|x| !x.status.is_ok()).count();
+            let blocking = r.rules.iter().filter(|x| x.blocking).count();
+            format!(
+                "; {} of {} rules pass, {failing} fail ({blocking} blocking)",
+                r.rules.len() - failing,
+                r.rules.len()
+            )
+        },
+        if r.complete {
+            ""
+        } else {
+            " (INCOMPLETE: interrupted)"
+        }
+    );
+    o
+}

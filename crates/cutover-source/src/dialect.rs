@@ -1,0 +1,478 @@
+//! One SQL dialect per engine, and the statement builders. This module is **the one place**
+//! where SQL text from the config (filters, depth conditions, column expressions, source
+//! queries, rule queries, group-by and aggregate expressions) enters a statement: such text is a
+//! [`Fragment`], and only the builders here render fragments into statements. Everything else a
+//! statement holds is built from identifiers quoted by the engine's [`Dialect`].
+
+use crate::{ColumnInfo, Engine, ReadRequest, SourceError};
+use cutover_check::Kind;
+
+/// SQL text written by the user in a config or rule file: an expression, a condition or a
+/// query. It enters a statement only through the builders of this module, as one part of it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Fragment(String);
+
+impl Fragment {
+    /// Configured SQL text.
+    pub fn new(text: impl Into<String>) -> Fragment {
+        Fragment(text.into())
+    }
+
+    /// The text as written.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A row condition: configured, built by cutover from quoted identifiers, or both.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Condition {
+    /// A configured condition (`source_where`, a rule's `filter`).
+    Configured(Fragment),
+    /// A condition cutover built from quoted identifiers (a rule's violation test).
+    Built(String),
+    /// All of these, each in parentheses, joined with `AND`.
+    All(Vec<Condition>),
+}
+
+impl Condition {
+    /// The condition as SQL.
+    pub fn render(&self) -> String {
+        match self {
+            Condition::Configured(f) => f.0.clone(),
+            Condition::Built(s) => s.clone(),
+            Condition::All(parts) => parts
+                .iter()
+                .map(|c| format!("({})", c.render()))
+                .collect::<Vec<_>>()
+                .join(" AND "),
+        }
+    }
+
+    /// `filter` (if any) and `built`, as [`Condition::All`].
+    pub fn filtered(filter: Option<&Fragment>, built: String) -> Condition {
+        let mut parts: Vec<Condition> = filter
+            .cloned()
+            .map(Condition::Configured)
+            .into_iter()
+            .collect();
+        parts.push(Condition::Built(built));
+        Condition::All(parts)
+    }
+}
+
+/// What differs between SQL engines: quoting, key order in byte order, casts, session setup
+/// and snapshots.
+pub trait Dialect: Send + Sync {
+    /// The engine.
+    fn engine(&self) -> Engine;
+
+    /// An identifier quoted for this engine.
+    fn quote_ident(&self, ident: &str) -> String;
+
+    /// A string literal.
+    fn literal(&self, text: &str) -> String {
+        format!("'{}'", text.replace('\'', "''"))
+    }
+
+    /// A select-list item that reads column `c` in a form the connector decodes.
+    fn select_column(&self, c: &ColumnInfo) -> String {
+        column_sql(self, c)
+    }
+
+    /// An `ORDER BY` item that orders column `c` in binary key order, NULLs first.
+    fn order_column(&self, c: &ColumnInfo) -> String;
+
+    /// Statements that make a new session read-only and pin its settings.
+    fn session_setup(&self) -> &'static [&'static str];
+
+    /// Statements that open the read-only snapshot transaction of one read (in an exported
+    /// snapshot, where the engine has them).
+    fn begin_read(&self, snapshot: Option<&str>) -> Result<Vec<String>, SourceError>;
+
+    /// Statements that open a snapshot and return its id, for engines whose snapshots other
+    /// sessions can share (PostgreSQL): (begin, select the id).
+    fn export_snapshot(&self) -> Option<(&'static str, &'static str)> {
+        None
+    }
+
+    /// A table name, `schema.table` quoted part by part.
+    fn quote_name(&self, name: &str) -> String {
+        match split_name(name) {
+            (Some(s), t) => format!("{}.{}", self.quote_ident(s), self.quote_ident(t)),
+            (None, t) => self.quote_ident(t),
+        }
+    }
+}
+
+/// Splits `schema.table` into its parts.
+pub fn split_name(table: &str) -> (Option<&str>, &str) {
+    match table.split_once('.') {
+        Some((s, t)) => (Some(s), t),
+        None => (None, table),
+    }
+}
+
+/// The column as read: the quoted name, or the configured expression in parentheses.
+fn column_sql<D: Dialect + ?Sized>(d: &D, c: &ColumnInfo) -> String {
+    match &c.expr {
+        Some(e) => format!("({})", e.0),
+        None => d.quote_ident(&c.name),
+    }
+}
+
+fn text_key(kind: Kind) -> bool {
+    matches!(kind, Kind::Text | Kind::Char | Kind::Uuid | Kind::Json)
+}
+
+/// PostgreSQL.
+pub struct Postgres;
+/// MySQL and MariaDB.
+pub struct MySql;
+/// SQLite.
+pub struct Sqlite;
+
+fn quote_double(ident: &str) -> String {
+    format!("\"{}\"", ident.replace('"', "\"\""))
+}
+
+impl Dialect for Postgres {
+    fn engine(&self) -> Engine {
+        Engine::Postgres
+    }
+    fn quote_ident(&self, ident: &str) -> String {
+        quote_double(ident)
+    }
+    fn select_column(&self, c: &ColumnInfo) -> String {
+        if c.read_as_text {
+            format!("{}::text", column_sql(self, c))
+        } else {
+            column_sql(self, c)
+        }
+    }
+    fn order_column(&self, c: &ColumnInfo) -> String {
+        if c.text_order {
+            format!("{}::text COLLATE \"C\" NULLS FIRST", column_sql(self, c))
+        } else {
+            format!("{} NULLS FIRST", column_sql(self, c))
+        }
+    }
+    fn session_setup(&self) -> &'static [&'static str] {
+        // Every statement of this session is read-only, whatever a filter says.
+        &["SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY"]
+    }
+    fn begin_read(&self, snapshot: Option<&str>) -> Result<Vec<String>, SourceError> {
+        let mut out = vec!["BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY".to_string()];
+        if let Some(id) = snapshot {
+            // Snapshot ids are hex digits and dashes; anything else is not ours.
+            if !id.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
+                return Err(crate::error::query_error(
+                    "SET TRANSACTION SNAPSHOT",
+                    format!("unexpected snapshot id {id:?}"),
+                ));
+            }
+            out.push(format!("SET TRANSACTION SNAPSHOT '{id}'"));
+        }
+        Ok(out)
+    }
+    fn export_snapshot(&self) -> Option<(&'static str, &'static str)> {
+        Some((
+            "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+            "SELECT pg_export_snapshot()",
+        ))
+    }
+}
+
+impl Dialect for MySql {
+    fn engine(&self) -> Engine {
+        Engine::MySql
+    }
+    fn quote_ident(&self, ident: &str) -> String {
+        format!("`{}`", ident.replace('`', "``"))
+    }
+    fn literal(&self, text: &str) -> String {
+        // A backslash escapes in MySQL string literals unless NO_BACKSLASH_ESCAPES is set.
+        format!("'{}'", text.replace('\\', "\\\\").replace('\'', "''"))
+    }
+    fn select_column(&self, c: &ColumnInfo) -> String {
+        if c.read_as_text {
+            format!("CAST({} AS CHAR)", column_sql(self, c))
+        } else {
+            column_sql(self, c)
+        }
+    }
+    fn order_column(&self, c: &ColumnInfo) -> String {
+        // NULLs sort first by default; CAST … AS BINARY orders by bytes, not by collation.
+        if text_key(c.kind) {
+            format!("CAST({} AS BINARY)", column_sql(self, c))
+        } else {
+            column_sql(self, c)
+        }
+    }
+    fn session_setup(&self) -> &'static [&'static str] {
+        &[
+            "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY",
+            // A reader paused by backpressure must not be cut off by the server.
+            "SET SESSION net_write_timeout = 3600",
+        ]
+    }
+    fn begin_read(&self, _snapshot: Option<&str>) -> Result<Vec<String>, SourceError> {
+        Ok(vec![
+            "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY".into(),
+        ])
+    }
+}
+
+impl Dialect for Sqlite {
+    fn engine(&self) -> Engine {
+        Engine::Sqlite
+    }
+    fn quote_ident(&self, ident: &str) -> String {
+        quote_double(ident)
+    }
+    fn order_column(&self, c: &ColumnInfo) -> String {
+        // NULLs sort first by default.
+        if text_key(c.kind) {
+            format!("{} COLLATE BINARY", column_sql(self, c))
+        } else {
+            column_sql(self, c)
+        }
+    }
+    fn session_setup(&self) -> &'static [&'static str] {
+        &[]
+    }
+    fn begin_read(&self, _snapshot: Option<&str>) -> Result<Vec<String>, SourceError> {
+        Ok(vec!["BEGIN DEFERRED".into()])
+    }
+}
+
+/// The table or the configured query a statement reads from.
+fn from_sql(d: &dyn Dialect, table: &str, query: Option<&Fragment>) -> String {
+    match query {
+        Some(q) => format!("({}) AS cutover_src", q.0),
+        None => d.quote_name(table),
+    }
+}
+
+/// The SELECT a read runs: its columns, its filter, its rows in binary key order.
+pub fn select_sql(d: &dyn Dialect, req: &ReadRequest) -> String {
+    let cols: Vec<String> = req.columns.iter().map(|c| d.select_column(c)).collect();
+    let mut sql = format!(
+        "SELECT {} FROM {}",
+        cols.join(", "),
+        from_sql(d, &req.table, req.query.as_ref())
+    );
+    if let Some(f) = &req.filter {
+        sql.push_str(&format!(" WHERE ({})", f.render()));
+    }
+    let order: Vec<String> = req.columns[..req.key_columns]
+        .iter()
+        .map(|c| d.order_column(c))
+        .collect();
+    if !order.is_empty() {
+        sql.push_str(&format!(" ORDER BY {}", order.join(", ")));
+    }
+    sql
+}
+
+/// `SELECT COUNT(*) FROM table [WHERE condition]`.
+pub fn count_sql(d: &dyn Dialect, table: &str, cond: Option<&Condition>) -> String {
+    let mut sql = format!("SELECT COUNT(*) FROM {}", d.quote_name(table));
+    if let Some(c) = cond {
+        sql.push_str(&format!(" WHERE {}", c.render()));
+    }
+    sql
+}
+
+/// The number of rows a configured query returns.
+pub fn count_query_sql(query: &Fragment) -> String {
+    format!("SELECT COUNT(*) FROM ({}) AS cutover_q", query.0)
+}
+
+/// The rule conditions, built from quoted identifiers (and the rule's filter where it belongs).
+pub struct Conditions<'a> {
+    d: &'a dyn Dialect,
+    table: String,
+}
+
+impl<'a> Conditions<'a> {
+    /// Conditions on rows of `table`.
+    pub fn new(d: &'a dyn Dialect, table: &str) -> Conditions<'a> {
+        Conditions {
+            d,
+            table: d.quote_name(table),
+        }
+    }
+
+    /// `table.column`.
+    fn qualified(&self, column: &str) -> String {
+        format!("{}.{}", self.table, self.d.quote_ident(column))
+    }
+
+    /// Any of the columns is NULL.
+    pub fn any_null(&self, columns: &[String]) -> String {
+        columns
+            .iter()
+            .map(|c| format!("{} IS NULL", self.qualified(c)))
+            .collect::<Vec<_>>()
+            .join(" OR ")
+    }
+
+    /// The columns' values occur in more than one row (rows with a NULL in them not compared).
+    pub fn duplicated(&self, columns: &[String], filter: Option<&Fragment>) -> String {
+        let qualified: Vec<String> = columns.iter().map(|c| self.qualified(c)).collect();
+        let tuple = if qualified.len() == 1 {
+            qualified[0].clone()
+        } else {
+            format!("({})", qualified.join(", "))
+        };
+        let plain: Vec<String> = columns.iter().map(|c| self.d.quote_ident(c)).collect();
+        let not_null = plain
+            .iter()
+            .map(|c| format!("{c} IS NOT NULL"))
+            .collect::<Vec<_>>()
+            .join(" AND ");
+        format!(
+            "{tuple} IN (SELECT {cols} FROM {t} WHERE {not_null}{filter} GROUP BY {cols} HAVING COUNT(*) > 1)",
+            cols = plain.join(", "),
+            t = self.table,
+            filter = filter
+                .map(|f| format!(" AND ({})", f.0))
+                .unwrap_or_default()
+        )
+    }
+
+    /// The column holds a value that is not in `values`.
+    pub fn not_in_list(&self, column: &str, values: &[String]) -> String {
+        let list: Vec<String> = values.iter().map(|v| self.d.literal(v)).collect();
+        format!(
+            "{c} IS NOT NULL AND {c} NOT IN ({})",
+            list.join(", "),
+            c = self.qualified(column)
+        )
+    }
+
+    /// The column holds a value that `values_table.values_column` does not.
+    pub fn not_in_table(&self, column: &str, values_table: &str, values_column: &str) -> String {
+        format!(
+            "{c} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM {vt} v WHERE v.{vc} = {c})",
+            c = self.qualified(column),
+            vt = self.d.quote_name(values_table),
+            vc = self.d.quote_ident(values_column)
+        )
+    }
+
+    /// No row of `parent` has `parent_columns` equal to this row's `columns`. NULL child values
+    /// are violations with `nulls_violate`, else they are not checked.
+    pub fn orphan(
+        &self,
+        columns: &[String],
+        parent: &str,
+        parent_columns: &[String],
+        nulls_violate: bool,
+    ) -> String {
+        let join: Vec<String> = columns
+            .iter()
+            .zip(parent_columns)
+            .map(|(c, pc)| format!("p.{} = {}", self.d.quote_ident(pc), self.qualified(c)))
+            .collect();
+        let orphan = format!(
+            "NOT EXISTS (SELECT 1 FROM {} p WHERE {})",
+            self.d.quote_name(parent),
+            join.join(" AND ")
+        );
+        let nulls = self.any_null(columns);
+        if nulls_violate {
+            format!("({nulls}) OR {orphan}")
+        } else {
+            format!("NOT ({nulls}) AND {orphan}")
+        }
+    }
+}
+
+/// `SELECT DISTINCT columns FROM table WHERE none is NULL [AND (filter)]`.
+pub fn distinct_keys_sql(
+    d: &dyn Dialect,
+    table: &str,
+    columns: &[String],
+    filter: Option<&Fragment>,
+) -> Fragment {
+    let not_null: Vec<String> = columns
+        .iter()
+        .map(|c| format!("{} IS NOT NULL", d.quote_ident(c)))
+        .collect();
+    Fragment(format!(
+        "SELECT DISTINCT {} FROM {} WHERE {}{}",
+        columns
+            .iter()
+            .map(|c| d.quote_ident(c))
+            .collect::<Vec<_>>()
+            .join(", "),
+        d.quote_name(table),
+        not_null.join(" AND "),
+        filter
+            .map(|f| format!(" AND ({})", f.0))
+            .unwrap_or_default()
+    ))
+}
+
+/// `SELECT g0, …, aggregate AS agg FROM table [WHERE (filter)] [GROUP BY …]`, from configured
+/// group-by and aggregate expressions.
+pub fn aggregate_sql(
+    d: &dyn Dialect,
+    table: &str,
+    group_by: &[Fragment],
+    aggregate: &Fragment,
+    filter: Option<&Fragment>,
+) -> Fragment {
+    let mut select: Vec<String> = group_by
+        .iter()
+        .enumerate()
+        .map(|(i, e)| format!("{} AS g{i}", e.0))
+        .collect();
+    select.push(format!("{} AS agg", aggregate.0));
+    let mut sql = format!("SELECT {} FROM {}", select.join(", "), d.quote_name(table));
+    if let Some(f) = filter {
+        sql.push_str(&format!(" WHERE ({})", f.0));
+    }
+    if !group_by.is_empty() {
+        let groups: Vec<&str> = group_by.iter().map(|g| g.0.as_str()).collect();
+        sql.push_str(&format!(" GROUP BY {}", groups.join(", ")));
+    }
+    Fragment(sql)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identifiers_are_quoted_per_engine() {
+        assert_eq!(Postgres.quote_name("s.t\"x"), "\"s\".\"t\"\"x\"");
+        assert_eq!(MySql.quote_name("db.t`x"), "`db`.`t``x`");
+        assert_eq!(MySql.literal("a'b\\"), "'a''b\\\\'");
+        assert_eq!(Sqlite.literal("a'b\\"), "'a''b\\'");
+    }
+
+    #[test]
+    fn conditions_nest_configured_text_in_parentheses() {
+        let f = Fragment::new("x > 1");
+        let c = Condition::filtered(Some(&f), "y IS NULL".into());
+        assert_eq!(c.render(), "(x > 1) AND (y IS NULL)");
+        assert_eq!(
+            count_sql(&Sqlite, "t", Some(&c)),
+            "SELECT COUNT(*) FROM \"t\" WHERE (x > 1) AND (y IS NULL)"
+        );
+        assert_eq!(
+            Condition::filtered(None, "y".into()).render(),
+            "(y)",
+            "a rule condition alone is still parenthesised"
+        );
+    }
+
+    #[test]
+    fn postgres_rejects_a_foreign_snapshot_id() {
+        assert!(Postgres.begin_read(Some("0000-1")).is_ok());
+        assert!(Postgres.begin_read(Some("x'; DROP")).is_err());
+    }
+}

@@ -1,0 +1,121 @@
+//! What can go wrong while connecting or reading, with the hint a user needs as data: the
+//! binary renders `error:` / `hint:` once.
+
+/// A failure to connect or read.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    /// The server could not be reached, refused the login, or the database does not exist.
+    #[error("cannot connect to {url}: {message}")]
+    Connect {
+        /// The URL with the password hidden.
+        url: String,
+        /// The driver's message (password removed).
+        message: String,
+        /// What to check.
+        hint: String,
+    },
+    /// A statement failed.
+    #[error("{message}\n  while running: {sql}")]
+    Query {
+        /// The statement.
+        sql: String,
+        /// The server's message.
+        message: String,
+    },
+    /// A value could not be read.
+    #[error("column {column}: {message}")]
+    Decode {
+        /// The column.
+        column: String,
+        /// What was wrong.
+        message: String,
+    },
+    /// A file of an export could not be read.
+    #[error("{path}: {message}")]
+    File {
+        /// The file or folder.
+        path: String,
+        /// What was wrong.
+        message: String,
+        /// What to do, when known.
+        hint: Option<String>,
+    },
+    /// This kind of side cannot do what was asked (a file side has no SQL).
+    #[error("{what}")]
+    Unsupported {
+        /// What was asked, and of which side.
+        what: String,
+        /// What to do instead.
+        hint: String,
+    },
+    /// The consumer stopped reading.
+    #[error("reading stopped")]
+    Stopped,
+}
+
+impl SourceError {
+    /// What the user can do about it, when cutover knows.
+    pub fn hint(&self) -> Option<&str> {
+        match self {
+            SourceError::Connect { hint, .. } | SourceError::Unsupported { hint, .. } => Some(hint),
+            SourceError::File { hint, .. } => hint.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// The message followed by its hint, for places that keep one text (reports).
+    pub fn with_hint(&self) -> String {
+        match self.hint() {
+            Some(h) => format!("{self}\nhint: {h}"),
+            None => self.to_string(),
+        }
+    }
+}
+
+pub(crate) fn query_error(sql: &str, e: impl std::fmt::Display) -> SourceError {
+    SourceError::Query {
+        sql: sql.to_string(),
+        message: e.to_string(),
+    }
+}
+
+/// Classifies a connection failure into a message with a hint.
+pub(crate) fn connect_error(url: &str, e: sqlx::Error) -> SourceError {
+    let message = e.to_string();
+    let lower = message.to_lowercase();
+    let hint = if lower.contains("refused")
+        || lower.contains("timed out")
+        || lower.contains("resolve")
+        || lower.contains("no route")
+    {
+        "is the server running and reachable at this host and port?"
+    } else if lower.contains("password")
+        || lower.contains("access denied")
+        || lower.contains("authentication")
+        || lower.contains("role")
+    {
+        "check the user name and password (put the URL in an environment variable and use url_env)"
+    } else if lower.contains("does not exist") || lower.contains("unknown database") {
+        "check the database name at the end of the URL"
+    } else if lower.contains("unable to open") || lower.contains("no such file") {
+        "check the SQLite file path (relative paths are taken from the config file's folder)"
+    } else {
+        "check the URL, the server and the credentials"
+    };
+    SourceError::Connect {
+        url: crate::redact(url),
+        message: redact_message(&message, url),
+        hint: hint.into(),
+    }
+}
+
+/// Removes the URL's password from a driver message, in case the driver echoed it.
+fn redact_message(message: &str, url: &str) -> String {
+    match url::Url::parse(url)
+        .ok()
+        .and_then(|u| u.password().map(str::to_string))
+    {
+        Some(p) if !p.is_empty() => message.replace(&p, "***"),
+        _ => message.to_string(),
+    }
+}

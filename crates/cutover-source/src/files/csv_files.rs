@@ -1,0 +1,329 @@
+//! CSV and other delimited exports: `csv://folder`, one table per file or per glob of files
+//! (`ORD_*.csv`). Fields are decoded from the declared encoding, NULL markers, decimal commas and
+//! date formats are applied for the kind the other side compares the column as, and rows are
+//! sorted by key with bounded memory ([`crate::sort`]) so the merge join can consume them.
+//! A value that does not parse is recorded with file, line and column, never dropped.
+
+use super::sort::Sorter;
+use super::{CsvFormat, file_error, folder, matching_files};
+use crate::{ColumnInfo, Connector, Endpoint, Engine, ReadRequest, SourceError, TableSchema};
+use cutover_check::canonical::{EncodeNote, days_from_civil};
+use cutover_check::{Batch, Cell, Kind};
+use encoding_rs::Encoding;
+use std::path::{Path, PathBuf};
+
+/// A folder of delimited text files, read with one format.
+pub(crate) struct Conn {
+    dir: PathBuf,
+    opts: CsvFormat,
+    encoding: Option<&'static Encoding>,
+}
+
+/// Opens a `csv://folder` side.
+pub(crate) fn open(e: &Endpoint) -> Result<Box<dyn Connector>, SourceError> {
+    Ok(Box::new(Conn::connect(&e.url, &e.csv)?))
+}
+
+/// The encoding of a configured name; `None` for UTF-8.
+pub fn encoding_of(name: Option<&str>) -> Result<Option<&'static Encoding>, String> {
+    match name.map(str::to_ascii_lowercase).as_deref() {
+        None | Some("utf-8" | "utf8") => Ok(None),
+        // WHATWG maps ISO-8859-1 to windows-1252, a superset for the printable range.
+        Some("latin-1" | "latin1" | "iso-8859-1" | "windows-1252" | "cp1252") => {
+            Ok(Some(encoding_rs::WINDOWS_1252))
+        }
+        Some("windows-1251" | "cp1251") => Ok(Some(encoding_rs::WINDOWS_1251)),
+        Some(other) => Err(format!("unknown encoding {other}")),
+    }
+}
+
+impl Conn {
+    fn connect(url: &str, opts: &CsvFormat) -> Result<Conn, SourceError> {
+        let dir = folder(url, "csv")?;
+        let encoding = match encoding_of(opts.encoding.as_deref()) {
+            Ok(e) => e,
+            Err(message) => {
+                return Err(SourceError::Connect {
+                    url: crate::redact(url),
+                    message,
+                    hint: "use utf-8, latin-1, windows-1252 or windows-1251".into(),
+                });
+            }
+        };
+        Ok(Conn {
+            dir,
+            opts: opts.clone(),
+            encoding,
+        })
+    }
+
+    /// The files of a table: `name` (adding `.csv` when it has no extension) or a glob.
+    fn files(&self, table: &str) -> Result<Vec<PathBuf>, SourceError> {
+        matching_files(&self.dir, table, "csv")
+    }
+
+    fn reader(&self, path: &Path) -> Result<csv::Reader<std::fs::File>, SourceError> {
+        let file = std::fs::File::open(path).map_err(|e| file_error(path, e))?;
+        Ok(csv::ReaderBuilder::new()
+            .delimiter(self.opts.delimiter)
+            .quote(self.opts.quote)
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(file))
+    }
+
+    fn decode<'a>(&self, bytes: &'a [u8]) -> std::borrow::Cow<'a, [u8]> {
+        match self.encoding {
+            None => std::borrow::Cow::Borrowed(bytes),
+            Some(enc) => match enc.decode_without_bom_handling(bytes).0 {
+                std::borrow::Cow::Borrowed(s) => std::borrow::Cow::Borrowed(s.as_bytes()),
+                std::borrow::Cow::Owned(s) => std::borrow::Cow::Owned(s.into_bytes()),
+            },
+        }
+    }
+
+    /// Column names from the header of the first file (or `column_1`, … without a header).
+    fn header(&self, path: &Path) -> Result<Vec<String>, SourceError> {
+        let mut rdr = self.reader(path)?;
+        let mut rec = csv::ByteRecord::new();
+        if !rdr
+            .read_byte_record(&mut rec)
+            .map_err(|e| file_error(path, e))?
+        {
+            return Err(file_error(path, "the file is empty: no header line"));
+        }
+        let mut names: Vec<String> = rec
+            .iter()
+            .map(|f| String::from_utf8_lossy(&self.decode(f)).trim().to_string())
+            .collect();
+        if let Some(first) = names.first_mut() {
+            *first = first.trim_start_matches('\u{feff}').to_string();
+        }
+        if !self.opts.header {
+            names = (1..=names.len()).map(|i| format!("column_{i}")).collect();
+        }
+        Ok(names)
+    }
+}
+
+impl Connector for Conn {
+    fn engine(&self) -> Engine {
+        Engine::Csv
+    }
+
+    fn describe(&mut self, table: &str) -> Result<Option<TableSchema>, SourceError> {
+        let files = self.files(table)?;
+        let Some(first) = files.first() else {
+            return Ok(None);
+        };
+        let columns = self
+            .header(first)?
+            .into_iter()
+            .map(|name| ColumnInfo::stored(name, "csv text", Kind::Text))
+            .collect();
+        Ok(Some(TableSchema {
+            columns,
+            primary_key: vec![],
+        }))
+    }
+
+    fn read_sql(&self, req: &ReadRequest) -> String {
+        let files = self.files(&req.table).unwrap_or_default();
+        let names: Vec<String> = files
+            .iter()
+            .map(|f| {
+                f.file_name()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .collect();
+        format!(
+            "read {} in {} ({}, delimiter {:?}), sorted by key within {} KiB of memory",
+            if names.is_empty() {
+                req.table.clone()
+            } else {
+                names.join(", ")
+            },
+            self.dir.display(),
+            self.opts.encoding.as_deref().unwrap_or("utf-8"),
+            (self.opts.delimiter as char).to_string(),
+            req.memory_budget >> 10
+        )
+    }
+
+    fn read(
+        &mut self,
+        req: &ReadRequest,
+        sink: &mut dyn FnMut(Batch) -> bool,
+    ) -> Result<(), SourceError> {
+        super::refuse_sql(Engine::Csv, req)?;
+        let files = self.files(&req.table)?;
+        let nulls: Vec<&[u8]> = self.opts.null.iter().map(|n| n.as_bytes()).collect();
+        let decimal_comma = self.opts.decimal_comma;
+        let mut sorter = Sorter::new(
+            req.columns.len(),
+            req.key_columns,
+            req.batch_rows,
+            req.memory_budget,
+            None,
+        );
+        let mut scratch = Vec::new();
+        for path in &files {
+            let file_name = path
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned();
+            let header = self.header(path)?;
+            let index: Vec<usize> = req
+                .columns
+                .iter()
+                .map(|c| {
+                    header
+                        .iter()
+                        .position(|h| h.eq_ignore_ascii_case(&c.name))
+                        .ok_or_else(|| {
+                            file_error(
+                                path,
+                                format!(
+                                    "has no column {} (its columns: {})",
+                                    c.name,
+                                    header.join(", ")
+                                ),
+                            )
+                        })
+                })
+                .collect::<Result<_, _>>()?;
+            let mut rdr = self.reader(path)?;
+            let mut rec = csv::ByteRecord::new();
+            let mut batch = req.new_batch();
+            let mut first = self.opts.header;
+            while rdr
+                .read_byte_record(&mut rec)
+                .map_err(|e| file_error(path, e))?
+            {
+                if std::mem::take(&mut first) {
+                    continue;
+                }
+                let line = rec.position().map_or(0, |p| p.line());
+                if rec.len() != header.len() {
+                    return Err(file_error(
+                        path,
+                        format!(
+                            "line {line} has {} fields, the header has {}",
+                            rec.len(),
+                            header.len()
+                        ),
+                    ));
+                }
+                for (i, codec) in req.codecs.iter().enumerate() {
+                    let raw = self.decode(&rec[index[i]]);
+                    let cell = if nulls.iter().any(|n| *n == raw.as_ref()) {
+                        Cell::Null
+                    } else {
+                        field_cell(&raw, codec.compare, decimal_comma, &self.opts, &mut scratch)
+                    };
+                    if req.push(&mut batch, i, cell) == Some(EncodeNote::NotConvertible)
+                        && req.problems_left.take_one()
+                    {
+                        {
+                            batch.add_problem(format!(
+                                "{file_name} line {line}, column {}: {:?} is not a {}",
+                                req.columns[i].name,
+                                String::from_utf8_lossy(&raw),
+                                codec.compare.name()
+                            ));
+                        }
+                    }
+                }
+                if batch.len() >= req.batch_rows {
+                    sorter.push(std::mem::replace(&mut batch, req.new_batch()))?;
+                }
+            }
+            sorter.push(batch)?;
+        }
+        sorter.finish(sink)
+    }
+}
+
+/// The cell of one field for the comparison kind, applying decimal comma and date formats.
+fn field_cell<'a>(
+    raw: &'a [u8],
+    kind: Kind,
+    decimal_comma: bool,
+    opts: &CsvFormat,
+    scratch: &'a mut Vec<u8>,
+) -> Cell<'a> {
+    match kind {
+        Kind::Number | Kind::Float if decimal_comma && raw.contains(&b',') => {
+            scratch.clear();
+            scratch.extend(raw.iter().map(|&b| if b == b',' { b'.' } else { b }));
+            Cell::Text(scratch)
+        }
+        Kind::Date if opts.date_format.is_some() => {
+            let fmt = opts.date_format.as_deref().unwrap_or_default();
+            match std::str::from_utf8(raw)
+                .ok()
+                .and_then(|s| chrono::NaiveDate::parse_from_str(s.trim(), fmt).ok())
+            {
+                Some(d) => {
+                    use chrono::Datelike;
+                    Cell::Date(days_from_civil(d.year() as i64, d.month(), d.day()) as i32)
+                }
+                None => Cell::Text(raw),
+            }
+        }
+        Kind::Timestamp if opts.timestamp_format.is_some() => {
+            let fmt = opts.timestamp_format.as_deref().unwrap_or_default();
+            match std::str::from_utf8(raw)
+                .ok()
+                .and_then(|s| chrono::NaiveDateTime::parse_from_str(s.trim(), fmt).ok())
+            {
+                Some(t) => {
+                    let utc = t.and_utc();
+                    Cell::Timestamp {
+                        secs: utc.timestamp(),
+                        nanos: utc.timestamp_subsec_nanos(),
+                    }
+                }
+                None => Cell::Text(raw),
+            }
+        }
+        _ => Cell::Text(raw),
+    }
+}
+
+#[cfg(test)]
+mod format_tests {
+    use super::*;
+
+    #[test]
+    fn custom_timestamp_and_date_formats() {
+        let opts = CsvFormat {
+            date_format: Some("%d.%m.%Y".into()),
+            timestamp_format: Some("%d.%m.%Y %H:%M:%S%.f".into()),
+            ..CsvFormat::default()
+        };
+        let mut scratch = Vec::new();
+        let c = field_cell(
+            b"01.03.2024 10:00:00.654321",
+            Kind::Timestamp,
+            false,
+            &opts,
+            &mut scratch,
+        );
+        assert!(
+            matches!(
+                c,
+                Cell::Timestamp {
+                    nanos: 654_321_000,
+                    ..
+                }
+            ),
+            "{c:?}"
+        );
+        let c = field_cell(b"29.02.2024", Kind::Date, false, &opts, &mut scratch);
+        assert!(matches!(c, Cell::Date(_)), "{c:?}");
+    }
+}

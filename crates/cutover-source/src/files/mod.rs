@@ -1,0 +1,158 @@
+//! The file connectors (folders of exports): CSV and Parquet, which share finding a table's
+//! files in a folder, naming them in errors, and the external sort that turns unordered rows
+//! into the key-ordered stream every connector delivers.
+
+pub(crate) mod csv_files;
+pub(crate) mod parquet_files;
+mod sort;
+
+use crate::SourceError;
+use std::path::{Path, PathBuf};
+
+/// How the delimited text files of a `csv://` side are read. Every field has a default that
+/// fits a plain UTF-8 CSV.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CsvFormat {
+    /// Field separator.
+    pub delimiter: u8,
+    /// Quote character.
+    pub quote: u8,
+    /// Whether the first line holds the column names (else `column_1`, …).
+    pub header: bool,
+    /// The encoding's name as configured (`windows-1252`, …); `None` is UTF-8.
+    pub encoding: Option<String>,
+    /// Numbers are written with a decimal comma (`12,50`).
+    pub decimal_comma: bool,
+    /// Field texts that mean NULL.
+    pub null: Vec<String>,
+    /// chrono format of dates, e.g. `%d.%m.%Y` (default ISO).
+    pub date_format: Option<String>,
+    /// chrono format of timestamps (default ISO).
+    pub timestamp_format: Option<String>,
+}
+
+impl Default for CsvFormat {
+    fn default() -> Self {
+        CsvFormat {
+            delimiter: b',',
+            quote: b'"',
+            header: true,
+            encoding: None,
+            decimal_comma: false,
+            null: vec![String::new()],
+            date_format: None,
+            timestamp_format: None,
+        }
+    }
+}
+
+/// Refuses a read that needs SQL (a condition, an expression or a query): a folder of files
+/// has no SQL engine.
+pub(crate) fn refuse_sql(
+    engine: crate::Engine,
+    req: &crate::ReadRequest,
+) -> Result<(), SourceError> {
+    let what = if req.filter.is_some() {
+        "apply an SQL condition (source_where, target_where or a rule's filter)"
+    } else if req.query.is_some() {
+        "run a source_query"
+    } else if req.columns.iter().any(|c| c.expr.is_some()) {
+        "compute a column expression (expr)"
+    } else {
+        return Ok(());
+    };
+    Err(SourceError::Unsupported {
+        what: format!("a {} side cannot {what}", engine.name()),
+        hint:
+            "filter or compute it when the export is made, or read that table from a database side"
+                .into(),
+    })
+}
+
+/// An error about a file, naming it.
+pub(crate) fn file_error(path: &Path, message: impl std::fmt::Display) -> SourceError {
+    SourceError::File {
+        path: path.display().to_string(),
+        message: message.to_string(),
+        hint: None,
+    }
+}
+
+/// The folder a `scheme://path` URL names; an error with a hint if it is not a folder.
+pub(crate) fn folder(url: &str, scheme: &str) -> Result<PathBuf, SourceError> {
+    let path = url
+        .strip_prefix(&format!("{scheme}://"))
+        .or_else(|| url.strip_prefix(&format!("{scheme}:")))
+        .unwrap_or(url);
+    let dir = PathBuf::from(path);
+    if !dir.is_dir() {
+        return Err(SourceError::Connect {
+            url: crate::redact(url),
+            message: "not a folder".into(),
+            hint: format!(
+                "point {scheme}:// at the folder that holds the exported files (relative paths are taken from the config file's folder)"
+            ),
+        });
+    }
+    Ok(dir)
+}
+
+/// The files of a table in `dir`, sorted by name: `table` itself (with `.ext` added when it has
+/// no extension) or a glob with `*` and `?`, matched case-insensitively.
+pub(crate) fn matching_files(
+    dir: &Path,
+    table: &str,
+    ext: &str,
+) -> Result<Vec<PathBuf>, SourceError> {
+    let pattern = if table.contains(['*', '?']) || Path::new(table).extension().is_some() {
+        table.to_lowercase()
+    } else {
+        format!("{table}.{ext}").to_lowercase()
+    };
+    let entries = std::fs::read_dir(dir).map_err(|e| file_error(dir, e))?;
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+        .filter(|e| wildcard(&pattern, &e.file_name().to_string_lossy().to_lowercase()))
+        .map(|e| e.path())
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+/// Matches `name` against a pattern with `*` (any run) and `?` (one character).
+fn wildcard(pattern: &str, name: &str) -> bool {
+    let (p, n): (Vec<char>, Vec<char>) = (pattern.chars().collect(), name.chars().collect());
+    let (mut pi, mut ni, mut star, mut mark) = (0, 0, None, 0);
+    while ni < n.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == n[ni]) {
+            pi += 1;
+            ni += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some(pi);
+            mark = ni;
+            pi += 1;
+        } else if let Some(s) = star {
+            pi = s + 1;
+            mark += 1;
+            ni = mark;
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|&c| c == '*')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wildcard;
+
+    #[test]
+    fn wildcards() {
+        assert!(wildcard("ord_*.csv", "ord_2019.csv"));
+        assert!(wildcard("ord.csv", "ord.csv"));
+        assert!(!wildcard("ord.csv", "ord.csv.bak"));
+        assert!(wildcard("ord_????.csv", "ord_2019.csv"));
+        assert!(!wildcard("ord_*.csv", "order.csv"));
+    }
+}

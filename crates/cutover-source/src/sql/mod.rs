@@ -1,0 +1,178 @@
+//! The database connectors. [`Database`] is written once: it opens the session with the
+//! dialect's setup, and its read loop (begin the snapshot, stream rows into batches, flush,
+//! commit) serves every engine. An engine ([`SqlEngine`]) only connects, describes, and turns
+//! its wire rows into cells.
+
+mod mysql;
+mod postgres;
+mod sqlite;
+
+use crate::dialect::{self, Dialect, Fragment};
+use crate::error::query_error;
+use crate::{
+    BatchWriter, Connector, Endpoint, ReadRequest, SourceError, SqlConnector, TableSchema,
+};
+use cutover_check::Batch;
+
+/// What differs between database engines below the dialect: the driver's connection, the
+/// catalogue queries, and the decoding of wire rows.
+pub(crate) trait SqlEngine: Sized + Send + 'static {
+    /// The engine's dialect.
+    fn dialect() -> &'static dyn Dialect;
+    /// Opens a connection (the dialect's session setup runs after it).
+    async fn connect(url: &str) -> Result<Self, SourceError>;
+    /// Runs one of cutover's own statements.
+    async fn execute(&mut self, sql: &str) -> Result<(), SourceError>;
+    /// Runs a statement that returns one integer.
+    async fn count(&mut self, sql: &str) -> Result<i64, SourceError>;
+    /// Runs a statement that returns one text.
+    async fn text(&mut self, sql: &str) -> Result<String, SourceError>;
+    /// Describes a table from the catalogue.
+    async fn describe(&mut self, table: &str) -> Result<Option<TableSchema>, SourceError>;
+    /// Describes a query's result columns without running it.
+    async fn describe_query(&mut self, query: &str) -> Result<TableSchema, SourceError>;
+    /// Streams the rows of `sql` (built for `req`) into `w`.
+    async fn stream(
+        &mut self,
+        sql: &str,
+        req: &ReadRequest,
+        w: &mut BatchWriter<'_>,
+    ) -> Result<(), SourceError>;
+}
+
+/// A read-only database session: a connection and the runtime that drives it.
+pub(crate) struct Database<E> {
+    rt: crate::runtime::Runtime,
+    engine: E,
+}
+
+impl<E: SqlEngine> Database<E> {
+    fn open(url: &str) -> Result<Database<E>, SourceError> {
+        let rt = crate::runtime::Runtime::new()?;
+        let engine = rt.block_on(async {
+            let mut engine = E::connect(url).await?;
+            for sql in E::dialect().session_setup() {
+                engine.execute(sql).await?;
+            }
+            Ok::<_, SourceError>(engine)
+        })?;
+        Ok(Database { rt, engine })
+    }
+}
+
+pub(crate) fn open_sqlite(e: &Endpoint) -> Result<Box<dyn Connector>, SourceError> {
+    Ok(Box::new(Database::<sqlite::Sqlite>::open(&e.url)?))
+}
+
+pub(crate) fn open_postgres(e: &Endpoint) -> Result<Box<dyn Connector>, SourceError> {
+    Ok(Box::new(Database::<postgres::Postgres>::open(&e.url)?))
+}
+
+pub(crate) fn open_mysql(e: &Endpoint) -> Result<Box<dyn Connector>, SourceError> {
+    Ok(Box::new(Database::<mysql::MySql>::open(&e.url)?))
+}
+
+impl<E: SqlEngine> Connector for Database<E> {
+    fn engine(&self) -> crate::Engine {
+        E::dialect().engine()
+    }
+
+    fn describe(&mut self, table: &str) -> Result<Option<TableSchema>, SourceError> {
+        let Database { rt, engine } = self;
+        rt.block_on(engine.describe(table))
+    }
+
+    fn read(
+        &mut self,
+        req: &ReadRequest,
+        sink: &mut dyn FnMut(Batch) -> bool,
+    ) -> Result<(), SourceError> {
+        let sql = dialect::select_sql(E::dialect(), req);
+        let begin = E::dialect().begin_read(req.snapshot.as_deref())?;
+        let Database { rt, engine } = self;
+        rt.block_on(async {
+            for statement in &begin {
+                engine.execute(statement).await?;
+            }
+            let mut writer = BatchWriter::new(req, sink);
+            let result = match engine.stream(&sql, req, &mut writer).await {
+                Ok(()) => writer.finish(),
+                Err(e) => Err(e),
+            };
+            // End the snapshot; after a failure, roll back so the session stays usable.
+            let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
+            let _ = engine.execute(end).await;
+            result
+        })
+    }
+
+    fn read_sql(&self, req: &ReadRequest) -> String {
+        dialect::select_sql(E::dialect(), req)
+    }
+
+    fn sql(&mut self) -> Option<&mut dyn SqlConnector> {
+        Some(self)
+    }
+}
+
+impl<E: SqlEngine> SqlConnector for Database<E> {
+    fn dialect(&self) -> &'static dyn Dialect {
+        E::dialect()
+    }
+
+    fn describe_query(&mut self, query: &Fragment) -> Result<TableSchema, SourceError> {
+        let Database { rt, engine } = self;
+        rt.block_on(engine.describe_query(query.as_str()))
+    }
+
+    fn count(&mut self, sql: &str) -> Result<u64, SourceError> {
+        let Database { rt, engine } = self;
+        Ok(rt.block_on(engine.count(sql))?.max(0) as u64)
+    }
+
+    fn export_snapshot(&mut self) -> Result<Option<String>, SourceError> {
+        let Some((begin, select)) = E::dialect().export_snapshot() else {
+            return Ok(None);
+        };
+        let Database { rt, engine } = self;
+        rt.block_on(async {
+            engine.execute(begin).await?;
+            engine.text(select).await.map(Some)
+        })
+    }
+}
+
+/// Runs one of cutover's own statements on any sqlx connection.
+async fn execute<'c, E: sqlx::Executor<'c>>(conn: E, sql: &str) -> Result<(), SourceError> {
+    sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string()))
+        .execute(conn)
+        .await
+        .map(|_| ())
+        .map_err(|e| query_error(sql, e))
+}
+
+/// The result columns of `query` as sqlx describes them, with each type name mapped by `map`
+/// to a column.
+async fn describe_with<DB: sqlx::Database>(
+    conn: &mut DB::Connection,
+    query: &str,
+    map: impl Fn(&str, &str) -> crate::ColumnInfo,
+) -> Result<TableSchema, SourceError>
+where
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+{
+    use sqlx::{Column as _, Executor as _, SqlSafeStr as _, Statement as _, TypeInfo as _};
+    let statement = conn
+        .prepare(sqlx::AssertSqlSafe(query.to_string()).into_sql_str())
+        .await
+        .map_err(|e| query_error(query, e))?;
+    let columns = statement
+        .columns()
+        .iter()
+        .map(|c| map(c.name(), c.type_info().name()))
+        .collect();
+    Ok(TableSchema {
+        columns,
+        primary_key: vec![],
+    })
+}

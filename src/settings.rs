@@ -1,0 +1,209 @@
+//! What the user typed, resolved in one place: CLI flags win over the environment, which wins
+//! over the config file, which wins over the defaults. Rule files and value-map files are read
+//! here too, so the libraries never touch the file system for configuration.
+
+use crate::{CommonArgs, hinted};
+use anyhow::Context as _;
+use cutover_check::Severity;
+use cutover_config::Config;
+use std::path::{Path, PathBuf};
+
+/// Everything a run needs, resolved from the CLI, the environment and the files.
+pub(crate) struct Resolved {
+    pub(crate) settings: cutover_run::Settings,
+    pub(crate) out: PathBuf,
+    pub(crate) rules: Vec<cutover_config::RuleConfig>,
+    pub(crate) fail_on: Severity,
+    pub(crate) history: Option<PathBuf>,
+    pub(crate) label: Option<String>,
+    pub(crate) export_diffs: Option<PathBuf>,
+}
+
+/// The folder relative paths of a config are taken from.
+fn base_of(config_path: &Path) -> &Path {
+    config_path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+}
+
+/// Checks that a URL names a scheme a connector reads (the registry is the only list).
+fn check_url(place: &str, url: &str) -> anyhow::Result<()> {
+    cutover_source::Engine::check_url(url)
+        .map(|_| ())
+        .map_err(|m| hinted(format!("{place}: {m}"), cutover_source::URL_HINT).into())
+}
+
+/// Reads and parses a config, with its includes and map files loaded and every URL's scheme
+/// checked; no connection is made.
+pub(crate) fn load(
+    config_path: &Path,
+) -> anyhow::Result<(Config, Vec<cutover_config::RuleConfig>)> {
+    let text = std::fs::read_to_string(config_path).with_context(|| {
+        hinted(
+            format!("cannot read config file {}", config_path.display()),
+            "pass --config PATH, or run `cutover demo` to see an example",
+        )
+    })?;
+    let mut config = Config::parse(&text, &config_path.display().to_string())?;
+    let base = base_of(config_path);
+    for (side, ep) in [
+        ("[source] url", &config.source),
+        ("[target] url", &config.target),
+    ] {
+        if let Some(url) = &ep.url {
+            check_url(&format!("{}: {side}", config_path.display()), url)?;
+        }
+    }
+    let rules = load_rules(&mut config, base)?;
+    for t in &mut config.tables {
+        load_map_files(t, base)?;
+        if let Some(url) = &t.source_url {
+            check_url(
+                &format!("{}: table {}: source_url", config_path.display(), t.name),
+                url,
+            )?;
+        }
+        t.source_url = t
+            .source_url
+            .as_deref()
+            .map(|u| cutover_config::absolutise_path(u, base));
+    }
+    Ok((config, rules))
+}
+
+/// Reads, validates and resolves a config into run settings. CLI flags win over the file.
+pub(crate) fn resolve(config_path: &Path, common: &CommonArgs) -> anyhow::Result<Resolved> {
+    let (mut config, rules) = load(config_path)?;
+    let base = base_of(config_path);
+    let env = |k: &str| std::env::var(k).ok();
+    let source_url = config.source.resolve("source", base, env)?;
+    let target_url = config.target.resolve("target", base, env)?;
+    check_url("[source] url", &source_url)?;
+    check_url("[target] url", &target_url)?;
+    let jobs = common
+        .jobs
+        .or(config.run.jobs)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+    let out = common
+        .out
+        .clone()
+        .or(config.report.out.clone().map(|o| base.join(o)))
+        .unwrap_or_else(|| PathBuf::from("cutover-report"));
+    let memory_limit = match common
+        .memory_limit
+        .as_deref()
+        .or(config.run.memory_limit.as_deref())
+    {
+        None => cutover_run::DEFAULT_MEMORY_LIMIT,
+        Some(text) => cutover_config::parse_size(text).ok_or_else(|| {
+            hinted(
+                format!("memory limit {text:?} is not a size of at least 1 MiB"),
+                "write it like 512MiB or 2GiB",
+            )
+        })?,
+    };
+    let settings = cutover_run::Settings {
+        source_url,
+        target_url,
+        tables: std::mem::take(&mut config.tables),
+        jobs: jobs.max(1),
+        batch_rows: common
+            .batch_rows
+            .or(config.run.batch_rows)
+            .unwrap_or(8192)
+            .max(1),
+        sample_size: common
+            .sample_size
+            .or(config.report.sample_size)
+            .unwrap_or(20),
+        source_csv: config.source.csv,
+        target_csv: config.target.csv,
+        memory_limit,
+        defaults: config.defaults,
+    };
+    let history = (!common.no_history).then(|| {
+        common
+            .history
+            .clone()
+            .unwrap_or_else(|| out.join("history.sqlite"))
+    });
+    Ok(Resolved {
+        settings,
+        out,
+        rules,
+        fail_on: common.fail_on,
+        history,
+        label: common.label.clone(),
+        export_diffs: common.export_diffs.clone(),
+    })
+}
+
+/// The config's rules followed by those of its `include` files; ids must stay unique.
+fn load_rules(config: &mut Config, base: &Path) -> anyhow::Result<Vec<cutover_config::RuleConfig>> {
+    let mut rules = std::mem::take(&mut config.rules);
+    for file in &config.include {
+        let path = base.join(file);
+        let text = std::fs::read_to_string(&path).with_context(|| {
+            hinted(
+                format!("cannot read rule file {}", path.display()),
+                "include paths are relative to the config file",
+            )
+        })?;
+        rules.extend(cutover_config::RuleFile::parse(&text, &path.display().to_string())?.rules);
+    }
+    let mut seen = std::collections::HashSet::new();
+    for r in &rules {
+        if !seen.insert(r.id.clone()) {
+            return Err(hinted(
+                format!(
+                    "rule id {} is used twice (in the config or its includes)",
+                    r.id
+                ),
+                "give every rule a unique id",
+            )
+            .into());
+        }
+    }
+    Ok(rules)
+}
+
+/// Reads every `map_file` of a table into its column's `map` (entries written in the config win).
+fn load_map_files(t: &mut cutover_config::TableConfig, base: &Path) -> anyhow::Result<()> {
+    for (column, source) in t.columns.iter_mut() {
+        let cutover_config::ColumnSource::Spec(spec) = source else {
+            continue;
+        };
+        let Some(file) = &spec.map_file else { continue };
+        let path = base.join(file);
+        let place = || {
+            hinted(
+                format!(
+                    "table {}, column {column}: map_file {}",
+                    t.name,
+                    path.display()
+                ),
+                "a CSV file with a header line and two columns: source value, target value",
+            )
+        };
+        let mut reader = csv::ReaderBuilder::new()
+            .flexible(false)
+            .from_path(&path)
+            .map_err(|e| anyhow::Error::new(e).context(place()))?;
+        let map = spec.map.get_or_insert_with(Default::default);
+        for record in reader.records() {
+            let record = record.map_err(|e| anyhow::Error::new(e).context(place()))?;
+            if record.len() != 2 {
+                return Err(anyhow::anyhow!(
+                    "line {} has {} fields, expected 2",
+                    record.position().map_or(0, |p| p.line()),
+                    record.len()
+                )
+                .context(place()));
+            }
+            map.entry(record[0].to_string())
+                .or_insert_with(|| record[1].to_string());
+        }
+    }
+    Ok(())
+}

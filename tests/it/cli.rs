@@ -1,0 +1,709 @@
+//! The command line end to end: exit codes, report files, error messages.
+
+use crate::common::*;
+use assert_cmd::Command;
+use predicates::prelude::*;
+use std::path::Path;
+
+fn cutover() -> Command {
+    let mut c = Command::cargo_bin("cutover").unwrap();
+    c.env_remove("RUST_BACKTRACE")
+        .env_remove("RUST_LIB_BACKTRACE")
+        .env("NO_COLOR", "1");
+    c
+}
+
+fn validate_report(path: &Path) -> serde_json::Value {
+    let schema: serde_json::Value =
+        serde_json::from_str(include_str!("../../docs/report.schema.json")).unwrap();
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let validator = jsonschema::validator_for(&schema).expect("a valid schema");
+    let errors: Vec<String> = validator
+        .iter_errors(&report)
+        .map(|e| format!("{} at {}", e, e.instance_path))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "report does not match docs/report.schema.json:\n{}",
+        errors.join("\n")
+    );
+    report
+}
+
+/// Validates a JUnit report against docs/junit.xsd with xmllint (required in CI).
+fn validate_junit(path: &Path) -> String {
+    let xml = std::fs::read_to_string(path).unwrap();
+    match std::process::Command::new("xmllint")
+        .args([
+            "--noout",
+            "--schema",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/docs/junit.xsd"),
+        ])
+        .arg(path)
+        .output()
+    {
+        Ok(out) => assert!(
+            out.status.success(),
+            "{}\n{xml}",
+            String::from_utf8_lossy(&out.stderr)
+        ),
+        Err(e) if std::env::var("CUTOVER_REQUIRE_DB").as_deref() == Ok("1") => {
+            panic!("xmllint is required in CI: {e}")
+        }
+        Err(e) => eprintln!(
+            "SKIPPED: JUnit XSD validation, xmllint not found ({e}); apt-get install libxml2-utils"
+        ),
+    }
+    xml
+}
+
+fn write_config(dir: &Path, text: &str) -> std::path::PathBuf {
+    let p = dir.join("cutover.toml");
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+#[test]
+fn demo_runs_as_designed_and_writes_valid_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("report");
+    cutover()
+        .args(["demo", "--dir"])
+        .arg(dir.path().join("demo"))
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("NO-GO: 1 of 7 tables match"))
+        .stdout(predicate::str::contains("demo: as designed"));
+    let report = validate_report(&out.join("report.json"));
+    assert_eq!(report["status"], "NO-GO");
+    assert_eq!(report["tables"][5]["name"], "orders");
+    let diagnosis: Vec<(String, String, u64)> = report["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|t| {
+            t["diagnosis"].as_array().unwrap().iter().map(|d| {
+                (
+                    d["column"].as_str().unwrap().to_string(),
+                    d["class"].as_str().unwrap().to_string(),
+                    d["count"].as_u64().unwrap(),
+                )
+            })
+        })
+        .collect();
+    for expected in [
+        ("email", "letter case", 3),
+        ("total", "rounding", 2),
+        ("created_at", "time-zone shift", 4),
+    ] {
+        assert!(
+            diagnosis.contains(&(expected.0.to_string(), expected.1.to_string(), expected.2)),
+            "{expected:?} in {diagnosis:?}"
+        );
+    }
+    let junit = validate_junit(&out.join("report.junit.xml"));
+    assert!(
+        junit.contains(r#"<testsuite name="cutover.tables" tests="7" failures="6" errors="0""#),
+        "{junit}"
+    );
+    assert!(
+        junit.contains(r#"<testcase classname="cutover.tables" name="products""#),
+        "{junit}"
+    );
+    assert!(
+        junit.contains("changed: id=11801 total: 392.63 -&gt; 392.6"),
+        "{junit}"
+    );
+    assert!(
+        junit.contains(r#"name="orders-have-customers (CO101 foreign_key, error)""#),
+        "{junit}"
+    );
+    assert!(
+        junit.contains("<system-out>"),
+        "the warn rule passes with its finding: {junit}"
+    );
+    assert_eq!(
+        report["tables"][5]["source_where"],
+        "ORD_DT >= '2015-01-01'"
+    );
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(md.starts_with("# Migration check: NO-GO"), "{md}");
+    assert!(
+        md.contains("| orders | differ | 1956 | 1954 | 1947 | 3 | 1 | 6 | 0 |"),
+        "{md}"
+    );
+    assert!(md.contains("| id=11801 | total | 392.63 | 392.6 |"), "{md}");
+}
+
+#[test]
+fn go_exits_0_and_no_go_exits_1() {
+    let (Some(pg), Some(my)) = (TestDb::postgres("cli"), TestDb::mariadb("cli")) else {
+        return;
+    };
+    pg.exec("CREATE TABLE items (id int PRIMARY KEY, label text); INSERT INTO items SELECT g, 'item ' || g FROM generate_series(1, 500) g;");
+    my.exec(
+        "CREATE TABLE ITEMS_OLD (ITEM_ID int PRIMARY KEY, LABEL_TXT varchar(50));
+         INSERT INTO ITEMS_OLD WITH RECURSIVE s(g) AS (SELECT 1 UNION ALL SELECT g + 1 FROM s WHERE g < 500) SELECT g, CONCAT('item ', g) FROM s;",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(
+        dir.path(),
+        &format!(
+            "[source]\nurl_env = \"CUTOVER_TEST_SOURCE\"\n[target]\nurl = \"{}\"\n\n[[table]]\nname = \"items\"\nsource_name = \"ITEMS_OLD\"\ncolumns = {{ id = \"ITEM_ID\", label = \"LABEL_TXT\" }}\n",
+            pg.url
+        ),
+    );
+    let out = dir.path().join("r");
+    cutover()
+        .args(["check", "--config"])
+        .arg(&cfg)
+        .arg("--out")
+        .arg(&out)
+        .env("CUTOVER_TEST_SOURCE", &my.url)
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("GO: 1 of 1 tables match"));
+    let report = validate_report(&out.join("report.json"));
+    assert_eq!(report["status"], "GO");
+    assert_eq!(report["tables"][0]["counts"]["matched"], 500);
+
+    my.exec("UPDATE ITEMS_OLD SET LABEL_TXT = 'renamed' WHERE ITEM_ID = 7");
+    cutover()
+        .args(["check", "--quiet", "--config"])
+        .arg(&cfg)
+        .arg("--out")
+        .arg(&out)
+        .env("CUTOVER_TEST_SOURCE", &my.url)
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(
+            "NO-GO: 0 of 1 tables match, 1 differ",
+        ));
+    let report = validate_report(&out.join("report.json"));
+    assert_eq!(
+        report["tables"][0]["samples"]["changed"][0]["columns"][0]["source"],
+        "renamed"
+    );
+}
+
+#[test]
+fn a_config_typo_names_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(
+        dir.path(),
+        "[source]\nurl = \"sqlite://a.db\"\n[target]\nurl = \"sqlite://b.db\"\n[[table]]\nname = \"t\"\nkee = [\"id\"]\n",
+    );
+    cutover()
+        .args(["check", "--config"])
+        .arg(&cfg)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("cutover.toml"))
+        .stderr(predicate::str::contains("line 7"))
+        .stderr(predicate::str::contains("unknown field `kee`"));
+}
+
+#[test]
+fn an_unknown_url_scheme_is_refused_before_connecting() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(
+        dir.path(),
+        "[source]\nurl = \"oracle://x\"\n[target]\nurl = \"sqlite://b.db\"\n[[table]]\nname = \"t\"\n",
+    );
+    for command in ["check", "validate"] {
+        cutover()
+            .args([command, "--config"])
+            .arg(&cfg)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("[source] url: unsupported scheme `oracle`"))
+            .stderr(predicate::str::contains("hint: use sqlite://"));
+    }
+}
+
+#[test]
+fn an_unreachable_server_exits_2_without_showing_the_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(
+        dir.path(),
+        "[source]\nurl = \"postgres://migrator:s3cret@127.0.0.1:1/legacy\"\n[target]\nurl = \"sqlite://new.db\"\n[[table]]\nname = \"t\"\n",
+    );
+    let assert = cutover()
+        .args(["check", "--config"])
+        .arg(&cfg)
+        .assert()
+        .code(2);
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).to_string();
+    assert!(
+        stderr
+            .contains("source side: cannot connect to postgres://migrator:***@127.0.0.1:1/legacy"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("hint: is the server running"), "{stderr}");
+    assert!(!stderr.contains("s3cret"), "{stderr}");
+}
+
+#[test]
+fn missing_inputs_say_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    cutover()
+        .args(["check", "--config"])
+        .arg(dir.path().join("nope.toml"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("cannot read config file"))
+        .stderr(predicate::str::contains("hint:"));
+    let cfg = write_config(
+        dir.path(),
+        "[source]\nurl_env = \"CUTOVER_UNSET_VAR\"\n[target]\nurl = \"sqlite://b.db\"\n[[table]]\nname = \"t\"\n",
+    );
+    cutover()
+        .args(["check", "--config"])
+        .arg(&cfg)
+        .env_remove("CUTOVER_UNSET_VAR")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "CUTOVER_UNSET_VAR, which is not set",
+        ));
+    // A SQLite file that does not exist is not created: reading is read-only.
+    let cfg = write_config(
+        dir.path(),
+        "[source]\nurl = \"sqlite://missing.db\"\n[target]\nurl = \"sqlite://missing.db\"\n[[table]]\nname = \"t\"\n",
+    );
+    cutover()
+        .args(["check", "--config"])
+        .arg(&cfg)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("check the SQLite file path"));
+    assert!(!dir.path().join("missing.db").exists());
+}
+
+#[test]
+fn a_missing_table_is_no_go_and_the_others_are_still_checked() {
+    let a = TestSqlite::new(
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT); INSERT INTO t VALUES (1, 'x');",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(
+        dir.path(),
+        &format!(
+            "[source]\nurl = \"{0}\"\n[target]\nurl = \"{0}\"\n[[table]]\nname = \"t\"\n[[table]]\nname = \"gone\"\n",
+            a.url
+        ),
+    );
+    let out = dir.path().join("r");
+    cutover()
+        .args(["check", "--config"])
+        .arg(&cfg)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(
+            "gone: table gone does not exist on the target",
+        ))
+        .stdout(predicate::str::contains(
+            "NO-GO: 1 of 2 tables match, 0 differ, 1 not checked",
+        ));
+    let report = validate_report(&out.join("report.json"));
+    assert_eq!(report["tables"][1]["status"], "error");
+}
+
+#[test]
+fn ctrl_c_writes_the_report_so_far_marked_incomplete() {
+    let Some(pg) = TestDb::postgres("sigint") else {
+        return;
+    };
+    pg.exec(
+        "CREATE TABLE big (id int PRIMARY KEY, v text); INSERT INTO big SELECT g, md5(g::text) FROM generate_series(1, 1000000) g;
+         CREATE TABLE small (id int PRIMARY KEY); INSERT INTO small VALUES (1);",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(
+        dir.path(),
+        &format!(
+            "[source]\nurl = \"{0}\"\n[target]\nurl = \"{0}\"\n[[table]]\nname = \"big\"\n[[table]]\nname = \"small\"\n",
+            pg.url
+        ),
+    );
+    let out = dir.path().join("r");
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("cutover"))
+        .args(["check", "--jobs", "1", "--batch-rows", "256", "--config"])
+        .arg(&cfg)
+        .arg("--out")
+        .arg(&out)
+        .env_remove("RUST_BACKTRACE")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let killed = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let output = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(
+        output.status.code(),
+        Some(130),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("INCOMPLETE"), "{stdout}");
+    let report = validate_report(&out.join("report.json"));
+    assert_eq!(report["complete"], false);
+    assert_eq!(report["status"], "NO-GO");
+    assert_eq!(report["tables"][0]["status"], "interrupted");
+    assert_eq!(report["tables"][1]["status"], "interrupted");
+}
+
+#[test]
+fn explain_lists_and_explains_every_rule_type() {
+    cutover()
+        .arg("explain")
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("CO101  foreign_key"))
+        .stdout(predicate::str::contains("CO110  sql"));
+    cutover()
+        .args(["explain", "co106"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("CO106 hierarchy"))
+        .stdout(predicate::str::contains("How to fix:"));
+    cutover()
+        .args(["explain", "CO999"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no rule type \"CO999\""));
+}
+
+#[test]
+fn validate_checks_configs_and_rule_packs_without_a_connection() {
+    let dir = tempfile::tempdir().unwrap();
+    let packs = concat!(env!("CARGO_MANIFEST_DIR"), "/rules");
+    let cfg = write_config(
+        dir.path(),
+        &format!(
+            "include = [\"{packs}/org-structure.toml\"]\n[source]\nurl = \"postgres://nobody:secret@127.0.0.1:1/none\"\n[target]\nurl_env = \"NOT_SET_ANYWHERE\"\n[[table]]\nname = \"t\"\n"
+        ),
+    );
+    cutover()
+        .args(["validate", "--config"])
+        .arg(&cfg)
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("valid (1 tables, 4 rules)"));
+    let packs: Vec<std::path::PathBuf> = std::fs::read_dir(packs)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    cutover()
+        .arg("validate")
+        .args(&packs)
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("reference-books.toml: valid"));
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        "[[rule]]\nid = \"x\"\ntype = \"foreign_key\"\ntable = \"orders\"\n",
+    )
+    .unwrap();
+    cutover()
+        .arg("validate")
+        .arg(&bad)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("rule x: missing field `columns`"))
+        .stderr(predicate::str::contains("hint: `cutover explain`"));
+    std::fs::write(&bad, "[[rule]]\nid = \"x\"\ntype = \"foreign_kee\"\n").unwrap();
+    cutover()
+        .arg("validate")
+        .arg(&bad)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("line 1"))
+        .stderr(predicate::str::contains(
+            "rule x: unknown variant `foreign_kee`",
+        ));
+    // A key of another rule type is named as unknown for this one, with the keys it takes.
+    std::fs::write(
+        &bad,
+        "[[rule]]\nid = \"x\"\ntype = \"not_null\"\ntable = \"t\"\ncolumns = [\"a\"]\nparent_table = \"p\"\n",
+    )
+    .unwrap();
+    cutover()
+        .arg("validate")
+        .arg(&bad)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "rule x: unknown field `parent_table`, expected one of `table`, `columns`, `filter`",
+        ));
+}
+
+#[test]
+fn warn_rules_report_and_block_only_with_fail_on_warn() {
+    let db = TestSqlite::new(
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, code TEXT, parent INTEGER);
+         INSERT INTO t VALUES (1, 'A', NULL), (2, 'B', 1), (3, 'B', 1);",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let rule = |severity: &str| {
+        format!(
+            "[source]\nurl = \"{0}\"\n[target]\nurl = \"{0}\"\n[[table]]\nname = \"t\"\n[[rule]]\nid = \"codes-unique\"\ntype = \"unique\"\ntable = \"t\"\ncolumns = [\"code\"]\nseverity = \"{severity}\"\n[[rule]]\nid = \"tree\"\ntype = \"hierarchy\"\ntable = \"t\"\nparent = \"parent\"\n",
+            db.url
+        )
+    };
+    let out = dir.path().join("r");
+    let cfg = write_config(dir.path(), &rule("warn"));
+    cutover()
+        .args(["check", "--config"])
+        .arg(&cfg)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("GO: 1 of 1 tables match"));
+    let report = validate_report(&out.join("report.json"));
+    assert_eq!(report["rules"][0]["status"], "fail");
+    assert_eq!(report["rules"][0]["violations"], 2);
+    assert_eq!(report["rules"][0]["blocking"], false);
+    assert_eq!(report["rules"][1]["status"], "pass");
+    assert_eq!(report["checklist"][1]["status"], "open");
+    cutover()
+        .args(["check", "--fail-on", "warn", "--config"])
+        .arg(&cfg)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .code(1);
+    let cfg = write_config(dir.path(), &rule("error"));
+    cutover()
+        .args(["check", "--config"])
+        .arg(&cfg)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("1 blocking"));
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(
+        md.contains("## Go-live checklist: initial solution content"),
+        "{md}"
+    );
+    assert!(
+        md.contains(
+            "| codes-unique | CO102 unique | error | fail (blocks) | 2 | 0 | completeness |"
+        ),
+        "{md}"
+    );
+}
+
+#[test]
+fn the_html_report_renders_in_chromium_without_console_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("report");
+    cutover()
+        .args(["demo", "--quiet", "--dir"])
+        .arg(dir.path().join("demo"))
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .code(0);
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    // Self-contained: nothing is loaded from anywhere.
+    for outside in ["<script", "<link", "src=\"http", "@import", "url("] {
+        assert!(!html.contains(outside), "the report loads {outside}");
+    }
+    assert!(html.contains("<svg") && html.contains("Go-live checklist"));
+    let chromium = ["chromium", "chromium-browser", "google-chrome"]
+        .into_iter()
+        .find(|c| {
+            std::process::Command::new(c)
+                .arg("--version")
+                .output()
+                .is_ok()
+        });
+    let Some(chromium) = chromium else {
+        if std::env::var("CUTOVER_REQUIRE_DB").as_deref() == Ok("1") {
+            panic!("chromium is required in CI to render the HTML report");
+        }
+        eprintln!(
+            "SKIPPED: rendering the HTML report, chromium not found (apt-get install chromium)"
+        );
+        return;
+    };
+    let shot = dir.path().join("report.png");
+    let output = std::process::Command::new(chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+        ])
+        .args([
+            "--disable-component-update",
+            "--disable-sync",
+            "--enable-logging=stderr",
+            "--v=0",
+            "--window-size=1280,2000",
+        ])
+        .arg(format!(
+            "--user-data-dir={}",
+            dir.path().join("profile").display()
+        ))
+        .arg(format!("--screenshot={}", shot.display()))
+        .arg(format!("file://{}", out.join("report.html").display()))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    let console: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("CONSOLE") || l.contains("Uncaught"))
+        .collect();
+    assert!(console.is_empty(), "console messages: {console:?}");
+    assert!(
+        std::fs::metadata(&shot).unwrap().len() > 20_000,
+        "a screenshot with content"
+    );
+}
+
+#[test]
+fn the_history_records_runs_and_the_report_shows_the_trend() {
+    let a = TestSqlite::new(
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT); INSERT INTO t VALUES (1, 'a'), (2, 'b'), (3, 'c');",
+    );
+    let b_dir = tempfile::tempdir().unwrap();
+    let b_path = b_dir.path().join("b.db");
+    let build = |sql: &str| {
+        let _ = std::fs::remove_file(&b_path);
+        cutover_store::fixtures::build_sqlite(&b_path, sql, None).unwrap();
+    };
+    build(
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT); INSERT INTO t VALUES (1, 'a'), (2, 'x');",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(
+        dir.path(),
+        &format!(
+            "[source]\nurl = \"{}\"\n[target]\nurl = \"sqlite://{}\"\n[[table]]\nname = \"t\"\n",
+            a.url,
+            b_path.display()
+        ),
+    );
+    let out = dir.path().join("r");
+    cutover()
+        .args(["check", "--label", "rehearsal 1", "--config"])
+        .arg(&cfg)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .code(1);
+    build(
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT); INSERT INTO t VALUES (1, 'a'), (2, 'b'), (3, 'c');",
+    );
+    cutover()
+        .args(["check", "--label", "rehearsal 2", "--config"])
+        .arg(&cfg)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("since rehearsal 1:"))
+        .stdout(predicate::str::contains(
+            "table t changed: 1 → 0 (improved)",
+        ))
+        .stdout(predicate::str::contains(
+            "table t status: differ → match (fixed)",
+        ));
+    let report = validate_report(&out.join("report.json"));
+    assert_eq!(report["history"]["label"], "rehearsal 2");
+    assert_eq!(report["history"]["previous_label"], "rehearsal 1");
+    cutover()
+        .args(["history", "--history"])
+        .arg(out.join("history.sqlite"))
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("NO-GO   rehearsal 1"))
+        .stdout(predicate::str::contains("GO      rehearsal 2"));
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(
+        md.contains("| table t | missing | 1 | 0 | improved |"),
+        "{md}"
+    );
+    // --no-history neither reads nor writes it.
+    cutover()
+        .args(["check", "--no-history", "--quiet", "--config"])
+        .arg(&cfg)
+        .arg("--out")
+        .arg(dir.path().join("r2"))
+        .assert()
+        .code(0);
+    assert!(!dir.path().join("r2/history.sqlite").exists());
+}
+
+#[test]
+fn export_diffs_writes_every_differing_row_as_csv_and_parquet() {
+    let a = TestSqlite::new(
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT, n INTEGER); INSERT INTO t VALUES (1, 'a', 1), (2, 'b', 2), (3, 'c', 3), (4, 'd', NULL);",
+    );
+    let b = TestSqlite::new(
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT, n INTEGER); INSERT INTO t VALUES (1, 'a', 1), (2, 'B', 2), (4, 'd', 4), (5, 'e', 5);",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(
+        dir.path(),
+        &format!(
+            "[source]\nurl = \"{}\"\n[target]\nurl = \"{}\"\n[[table]]\nname = \"t\"\n[report]\nsample_size = 1\n",
+            a.url, b.url
+        ),
+    );
+    let exports = dir.path().join("diffs");
+    cutover()
+        .args(["check", "--quiet", "--no-history", "--config"])
+        .arg(&cfg)
+        .arg("--export-diffs")
+        .arg(&exports)
+        .arg("--out")
+        .arg(dir.path().join("r"))
+        .assert()
+        .code(1);
+    let csv = std::fs::read_to_string(exports.join("t.csv")).unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(
+        lines[0],
+        "difference,differing_columns,id_source,id_target,v_source,v_target,n_source,n_target"
+    );
+    // Every difference, although the samples keep one of each kind.
+    assert_eq!(
+        &lines[1..],
+        [
+            "changed,v,2,2,b,B,2,2",
+            "missing,,3,3,c,,3,",
+            "changed,n,4,4,d,d,,4",
+            "extra,,5,5,,e,,5"
+        ],
+        "{csv}"
+    );
+    let file = std::fs::File::open(exports.join("t.parquet")).unwrap();
+    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+        .unwrap()
+        .build()
+        .unwrap();
+    let rows: usize = reader.map(|b| b.unwrap().num_rows()).sum();
+    assert_eq!(rows, 4);
+}

@@ -1,0 +1,14 @@
+//! The integration tests, as one test binary (one link instead of seven): connectors, rules
+//! and the CLI against the real PostgreSQL and MariaDB servers, files, golden reports and the
+//! architecture's invariants.
+#![allow(dead_code)]
+
+mod architecture;
+mod cli;
+mod common;
+mod engines;
+mod files;
+mod golden;
+mod mappings;
+mod normalize;
+mod rules;
