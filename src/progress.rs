@@ -77,6 +77,10 @@ impl Progress for Bars {
             ));
         }
     }
+
+    fn warning(&self, message: &str) {
+        let _ = self.multi.println(format!("warning: {message}"));
+    }
 }
 
 struct Lines {
@@ -100,6 +104,10 @@ impl Progress for Lines {
             .remove(table)
             .map_or(0.0, |s| s.elapsed().as_secs_f64());
         eprintln!("{table}: {} in {secs:.1} s", status(result));
+    }
+
+    fn warning(&self, message: &str) {
+        eprintln!("warning: {message}");
     }
 }
 

@@ -219,7 +219,9 @@ fn an_unknown_url_scheme_is_refused_before_connecting() {
             .arg(&cfg)
             .assert()
             .code(2)
-            .stderr(predicate::str::contains("[source] url: unsupported scheme `oracle`"))
+            .stderr(predicate::str::contains(
+                "[source] url: unsupported scheme `oracle`",
+            ))
             .stderr(predicate::str::contains("hint: use sqlite://"));
     }
 }

@@ -3,7 +3,7 @@
 //! and a row per table and rule, each opening onto its sample rows with the differing columns
 //! highlighted.
 
-use crate::{Report, show};
+use crate::{Report, TableError, TableReport, show};
 use std::fmt::Write as _;
 
 fn esc(s: &str) -> String {
@@ -125,11 +125,30 @@ fn chart(r: &Report) -> String {
 
 pub(crate) fn render(r: &Report) -> String {
     let mut o = String::new();
+    document_head(&mut o, r);
+    title(&mut o, r);
+    history(&mut o, r);
+    checklist(&mut o, r);
+    tables(&mut o, r);
+    for t in &r.tables {
+        table(&mut o, t);
+    }
+    rules(&mut o, r);
+    o.push_str("</main></body></html>\n");
+    o
+}
+
+/// The document head: title and the inline style (no external resource).
+fn document_head(o: &mut String, r: &Report) {
     let _ = write!(
         o,
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>Migration check: {}</title><style>{STYLE}</style></head><body><main>",
         esc(r.status.as_str())
     );
+}
+
+/// The verdict, the sides, and the summary cards.
+fn title(o: &mut String, r: &Report) {
     let s = &r.summary;
     let failing_rules = r.rules.iter().filter(|x| !x.status.is_ok()).count();
     let _ = write!(
@@ -164,6 +183,10 @@ pub(crate) fn render(r: &Report) -> String {
         r.rules.len(),
         s.source_rows
     );
+}
+
+/// What changed since the previous rehearsal.
+fn history(o: &mut String, r: &Report) {
     if let Some(h) = &r.history
         && let Some(prev) = &h.previous_label
     {
@@ -196,6 +219,10 @@ pub(crate) fn render(r: &Report) -> String {
             o.push_str("</table>");
         }
     }
+}
+
+/// The go-live checklist.
+fn checklist(o: &mut String, r: &Report) {
     o.push_str("<h2>Go-live checklist: initial solution content</h2><table><tr><th>item</th><th>status</th><th>evidence</th></tr>");
     for item in &r.checklist {
         let evidence = if item.failed.is_empty() {
@@ -211,7 +238,10 @@ pub(crate) fn render(r: &Report) -> String {
         );
     }
     o.push_str("</table>");
+}
 
+/// The chart and one row per table.
+fn tables(o: &mut String, r: &Report) {
     o.push_str("<h2>Tables</h2>");
     o.push_str(&chart(r));
     o.push_str("<table><tr><th>table</th><th>status</th><th class=\"n\">source</th><th class=\"n\">target</th><th class=\"n\">matched</th><th class=\"n\">missing</th><th class=\"n\">extra</th><th class=\"n\">changed</th><th class=\"n\">dup. keys</th></tr>");
@@ -233,127 +263,161 @@ pub(crate) fn render(r: &Report) -> String {
         o.push_str("</tr>");
     }
     o.push_str("</table>");
-    for t in &r.tables {
-        let _ = write!(
-            o,
-            "<details id=\"t-{0}\"{1}><summary>{0} {2}</summary>",
-            esc(&t.name),
-            if t.status.is_ok() { "" } else { " open" },
-            badge(t.status.as_str())
-        );
-        if let Some(e) = &t.error {
-            let _ = write!(o, "<p>{}</p>", esc(&e.message));
-            if let Some(h) = &e.hint {
-                let _ = write!(o, "<p class=\"meta\">hint: {}</p>", esc(h));
-            }
-            o.push_str("</details>");
-            continue;
+}
+
+/// One table's drill-down, open when it does not match.
+fn table(o: &mut String, t: &TableReport) {
+    let _ = write!(
+        o,
+        "<details id=\"t-{0}\"{1}><summary>{0} {2}</summary>",
+        esc(&t.name),
+        if t.status.is_ok() { "" } else { " open" },
+        badge(t.status.as_str())
+    );
+    if let Some(e) = &t.error {
+        table_error(o, e);
+    } else {
+        table_meta(o, t);
+        table_columns(o, t);
+        table_diagnosis(o, t);
+        table_samples(o, t);
+        table_value_problems(o, t);
+    }
+    o.push_str("</details>");
+}
+
+/// Why a table could not be checked.
+fn table_error(o: &mut String, e: &TableError) {
+    let _ = write!(o, "<p>{}</p>", esc(&e.message));
+    if let Some(h) = &e.hint {
+        let _ = write!(o, "<p class=\"meta\">hint: {}</p>", esc(h));
+    }
+}
+
+/// Where a table's rows come from: source, key, depth.
+fn table_meta(o: &mut String, t: &TableReport) {
+    let _ = write!(
+        o,
+        "<p class=\"meta\">source <code>{}</code>{} · key {} · depth: {} / {}</p>",
+        esc(t.source_query.as_deref().unwrap_or(&t.source_name)),
+        t.source_url
+            .as_ref()
+            .map(|u| format!(" at <code>{}</code>", esc(u)))
+            .unwrap_or_default(),
+        esc(&t.key.join(", ")),
+        esc(t.source_where.as_deref().unwrap_or("all rows")),
+        esc(t.target_where.as_deref().unwrap_or("all rows"))
+    );
+}
+
+/// The columns that differ or are normalised.
+fn table_columns(o: &mut String, t: &TableReport) {
+    let flagged: Vec<_> = t
+        .columns
+        .iter()
+        .filter(|c| c.changed_rows > 0 || !c.normalizations.is_empty() || c.incompatible)
+        .collect();
+    if !flagged.is_empty() {
+        o.push_str("<table><tr><th>column</th><th>source</th><th>types</th><th>compared as</th><th class=\"n\">changed rows</th><th>normalised</th></tr>");
+        for c in flagged {
+            let _ = write!(
+                o,
+                "<tr><td>{}</td><td>{}</td><td>{} → {}</td><td>{}</td><td class=\"n\">{}</td><td>{}</td></tr>",
+                esc(&c.name),
+                esc(c.source_expr.as_deref().unwrap_or(&c.source_name)),
+                esc(&c.source_type),
+                esc(&c.target_type),
+                esc(&c.compare_as),
+                c.changed_rows,
+                esc(&c.normalizations.join(", "))
+            );
         }
-        let _ = write!(
-            o,
-            "<p class=\"meta\">source <code>{}</code>{} · key {} · depth: {} / {}</p>",
-            esc(t.source_query.as_deref().unwrap_or(&t.source_name)),
-            t.source_url
-                .as_ref()
-                .map(|u| format!(" at <code>{}</code>", esc(u)))
-                .unwrap_or_default(),
-            esc(&t.key.join(", ")),
-            esc(t.source_where.as_deref().unwrap_or("all rows")),
-            esc(t.target_where.as_deref().unwrap_or("all rows"))
-        );
-        let flagged: Vec<_> = t
-            .columns
-            .iter()
-            .filter(|c| c.changed_rows > 0 || !c.normalizations.is_empty() || c.incompatible)
-            .collect();
-        if !flagged.is_empty() {
-            o.push_str("<table><tr><th>column</th><th>source</th><th>types</th><th>compared as</th><th class=\"n\">changed rows</th><th>normalised</th></tr>");
-            for c in flagged {
-                let _ = write!(
-                    o,
-                    "<tr><td>{}</td><td>{}</td><td>{} → {}</td><td>{}</td><td class=\"n\">{}</td><td>{}</td></tr>",
-                    esc(&c.name),
-                    esc(c.source_expr.as_deref().unwrap_or(&c.source_name)),
-                    esc(&c.source_type),
-                    esc(&c.target_type),
-                    esc(&c.compare_as),
-                    c.changed_rows,
-                    esc(&c.normalizations.join(", "))
-                );
+        o.push_str("</table>");
+    }
+}
+
+/// Why values differ.
+fn table_diagnosis(o: &mut String, t: &TableReport) {
+    if !t.diagnosis.is_empty() {
+        o.push_str("<p><b>Why values differ</b></p><table><tr><th>column</th><th>class</th><th class=\"n\">values</th><th>what they have in common</th><th>suggestion</th></tr>");
+        for d in &t.diagnosis {
+            let _ = write!(
+                o,
+                "<tr><td>{}</td><td>{}</td><td class=\"n\">{}</td><td>{}</td><td>{}</td></tr>",
+                esc(&d.column),
+                esc(&d.class),
+                d.count,
+                esc(&d.what),
+                esc(&d.suggestion)
+            );
+        }
+        o.push_str("</table>");
+    }
+}
+
+/// Sample rows, with the differing values highlighted.
+fn table_samples(o: &mut String, t: &TableReport) {
+    if let Some(samples) = &t.samples {
+        if !samples.changed.is_empty() {
+            o.push_str("<p><b>Changed rows</b> (sample; differing values highlighted)</p><table><tr><th>key</th><th>column</th><th>source</th><th>target</th></tr>");
+            for ch in &samples.changed {
+                for v in &ch.columns {
+                    let _ = write!(
+                        o,
+                        "<tr class=\"diff\"><td>{}</td><td>{}</td><td class=\"src\">{}</td><td class=\"tgt\">{}</td></tr>",
+                        esc(&crate::show_key(&ch.key)),
+                        esc(&v.column),
+                        esc(&show(&v.source)),
+                        esc(&show(&v.target))
+                    );
+                }
             }
             o.push_str("</table>");
         }
-        if !t.diagnosis.is_empty() {
-            o.push_str("<p><b>Why values differ</b></p><table><tr><th>column</th><th>class</th><th class=\"n\">values</th><th>what they have in common</th><th>suggestion</th></tr>");
-            for d in &t.diagnosis {
-                let _ = write!(
-                    o,
-                    "<tr><td>{}</td><td>{}</td><td class=\"n\">{}</td><td>{}</td><td>{}</td></tr>",
-                    esc(&d.column),
-                    esc(&d.class),
-                    d.count,
-                    esc(&d.what),
-                    esc(&d.suggestion)
-                );
+        for (title, rows) in [
+            ("Missing on the target", &samples.missing),
+            ("Extra on the target", &samples.extra),
+        ] {
+            if rows.is_empty() {
+                continue;
             }
-            o.push_str("</table>");
-        }
-        if let Some(samples) = &t.samples {
-            if !samples.changed.is_empty() {
-                o.push_str("<p><b>Changed rows</b> (sample; differing values highlighted)</p><table><tr><th>key</th><th>column</th><th>source</th><th>target</th></tr>");
-                for ch in &samples.changed {
-                    for v in &ch.columns {
-                        let _ = write!(
-                            o,
-                            "<tr class=\"diff\"><td>{}</td><td>{}</td><td class=\"src\">{}</td><td class=\"tgt\">{}</td></tr>",
-                            esc(&crate::show_key(&ch.key)),
-                            esc(&v.column),
-                            esc(&show(&v.source)),
-                            esc(&show(&v.target))
-                        );
-                    }
-                }
-                o.push_str("</table>");
+            let _ = write!(o, "<p><b>{title}</b> (sample)</p><table><tr>");
+            for (k, _) in rows[0].values.iter() {
+                let _ = write!(o, "<th>{}</th>", esc(k));
             }
-            for (title, rows) in [
-                ("Missing on the target", &samples.missing),
-                ("Extra on the target", &samples.extra),
-            ] {
-                if rows.is_empty() {
-                    continue;
-                }
-                let _ = write!(o, "<p><b>{title}</b> (sample)</p><table><tr>");
-                for (k, _) in rows[0].values.iter() {
-                    let _ = write!(o, "<th>{}</th>", esc(k));
+            o.push_str("</tr>");
+            for row in rows {
+                o.push_str("<tr>");
+                for (_, v) in row.values.iter() {
+                    let _ = write!(o, "<td>{}</td>", esc(&show(v)));
                 }
                 o.push_str("</tr>");
-                for row in rows {
-                    o.push_str("<tr>");
-                    for (_, v) in row.values.iter() {
-                        let _ = write!(o, "<td>{}</td>", esc(&show(v)));
-                    }
-                    o.push_str("</tr>");
-                }
-                o.push_str("</table>");
             }
-            for d in &samples.duplicates {
-                let _ = write!(
-                    o,
-                    "<p>Duplicate key on the {}: <code>{}</code> × {}</p>",
-                    esc(&d.side),
-                    esc(&crate::show_key(&d.key)),
-                    d.rows
-                );
-            }
+            o.push_str("</table>");
         }
-        if let Some(p) = &t.value_problems {
-            for line in p.source.iter().chain(&p.target) {
-                let _ = write!(o, "<p class=\"meta\">⚠ {}</p>", esc(line));
-            }
+        for d in &samples.duplicates {
+            let _ = write!(
+                o,
+                "<p>Duplicate key on the {}: <code>{}</code> × {}</p>",
+                esc(&d.side),
+                esc(&crate::show_key(&d.key)),
+                d.rows
+            );
         }
-        o.push_str("</details>");
     }
+}
 
+/// Values a side could not read as their type.
+fn table_value_problems(o: &mut String, t: &TableReport) {
+    if let Some(p) = &t.value_problems {
+        for line in p.source.iter().chain(&p.target) {
+            let _ = write!(o, "<p class=\"meta\">⚠ {}</p>", esc(line));
+        }
+    }
+}
+
+/// Every rule, and each one's drill-down.
+fn rules(o: &mut String, r: &Report) {
     if !r.rules.is_empty() {
         o.push_str("<h2>Rules</h2><table><tr><th>rule</th><th>type</th><th>severity</th><th>status</th><th class=\"n\">violations</th><th>threshold</th><th>checklist</th></tr>");
         for rule in &r.rules {
@@ -408,6 +472,4 @@ pub(crate) fn render(r: &Report) -> String {
             o.push_str("</details>");
         }
     }
-    o.push_str("</main></body></html>\n");
-    o
 }

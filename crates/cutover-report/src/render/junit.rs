@@ -3,7 +3,8 @@
 //! not run is an `<error>`, and a failing rule that does not block (`warn`) passes with its
 //! finding in `<system-out>`.
 
-use crate::{Report, show, show_key};
+use crate::{Report, RuleReport, TableReport, show, show_key};
+use cutover_check::RuleStatus;
 use std::fmt::Write as _;
 
 /// Escapes text for XML attributes and content.
@@ -41,100 +42,143 @@ enum Outcome {
 }
 
 pub(crate) fn render(r: &Report) -> String {
-    let tables: Vec<Case> = r
-        .tables
-        .iter()
-        .map(|t| {
-            let time = t.elapsed_ms.unwrap_or(0) as f64 / 1000.0;
-            match (&t.error, &t.counts) {
-                (Some(e), _) => Case {
-                    name: t.name.clone(),
-                    time,
-                    outcome: Outcome::Error(e.message.lines().next().unwrap_or("").to_string()),
-                    body: format!("{}{}", e.message, e.hint.as_ref().map(|h| format!("\nhint: {h}")).unwrap_or_default()),
-                },
-                (None, Some(c)) if !t.status.is_ok() => {
-                    let mut body = format!(
-                        "source {} rows, target {} rows: {} matched, {} missing, {} extra, {} changed, {} duplicate keys\n",
-                        c.source_rows, c.target_rows, c.matched, c.missing, c.extra, c.changed, c.source_duplicate_keys + c.target_duplicate_keys
-                    );
-                    if let Some(s) = &t.samples {
-                        for m in &s.missing {
-                            let _ = writeln!(body, "missing: {}", show_key(&m.key));
-                        }
-                        for x in &s.extra {
-                            let _ = writeln!(body, "extra: {}", show_key(&x.key));
-                        }
-                        for ch in &s.changed {
-                            for v in &ch.columns {
-                                let _ = writeln!(body, "changed: {} {}: {} -> {}", show_key(&ch.key), v.column, show(&v.source), show(&v.target));
-                            }
-                        }
-                        for d in &s.duplicates {
-                            let _ = writeln!(body, "duplicate key on the {}: {} ({} rows)", d.side, show_key(&d.key), d.rows);
-                        }
-                    }
-                    Case {
-                        name: t.name.clone(),
-                        time,
-                        outcome: Outcome::Failure(format!("{} missing, {} extra, {} changed, {} duplicate keys", c.missing, c.extra, c.changed, c.source_duplicate_keys + c.target_duplicate_keys), "differ"),
-                        body,
+    let tables: Vec<Case> = r.tables.iter().map(table_case).collect();
+    let rules: Vec<Case> = r.rules.iter().map(rule_case).collect();
+    suites(r, &tables, &rules)
+}
+
+/// A table comparison as a test case: a failure when it differs, an error when it could not run.
+fn table_case(t: &TableReport) -> Case {
+    let time = t.elapsed_ms.unwrap_or(0) as f64 / 1000.0;
+    match (&t.error, &t.counts) {
+        (Some(e), _) => Case {
+            name: t.name.clone(),
+            time,
+            outcome: Outcome::Error(e.message.lines().next().unwrap_or("").to_string()),
+            body: format!(
+                "{}{}",
+                e.message,
+                e.hint
+                    .as_ref()
+                    .map(|h| format!("\nhint: {h}"))
+                    .unwrap_or_default()
+            ),
+        },
+        (None, Some(c)) if !t.status.is_ok() => {
+            let mut body = format!(
+                "source {} rows, target {} rows: {} matched, {} missing, {} extra, {} changed, {} duplicate keys\n",
+                c.source_rows,
+                c.target_rows,
+                c.matched,
+                c.missing,
+                c.extra,
+                c.changed,
+                c.source_duplicate_keys + c.target_duplicate_keys
+            );
+            if let Some(s) = &t.samples {
+                for m in &s.missing {
+                    let _ = writeln!(body, "missing: {}", show_key(&m.key));
+                }
+                for x in &s.extra {
+                    let _ = writeln!(body, "extra: {}", show_key(&x.key));
+                }
+                for ch in &s.changed {
+                    for v in &ch.columns {
+                        let _ = writeln!(
+                            body,
+                            "changed: {} {}: {} -> {}",
+                            show_key(&ch.key),
+                            v.column,
+                            show(&v.source),
+                            show(&v.target)
+                        );
                     }
                 }
-                _ => Case { name: t.name.clone(), time, outcome: Outcome::Pass, body: String::new() },
+                for d in &s.duplicates {
+                    let _ = writeln!(
+                        body,
+                        "duplicate key on the {}: {} ({} rows)",
+                        d.side,
+                        show_key(&d.key),
+                        d.rows
+                    );
+                }
             }
-        })
-        .collect();
-    let rules: Vec<Case> = r
-        .rules
-        .iter()
-        .map(|rule| {
-            let mut body = format!("{}\nthreshold: {}\n", rule.message, rule.threshold);
-            for row in &rule.sample {
-                let _ = writeln!(body, "  {}", show_key(row));
-            }
-            for q in &rule.queries {
-                let _ = writeln!(body, "query: {q}");
-            }
-            let outcome = match (rule.status.as_str(), rule.blocking) {
-                ("pass", _) => Outcome::Pass,
-                ("error", true) => Outcome::Error(rule.message.clone()),
-                (_, true) => Outcome::Failure(
-                    format!(
-                        "{} violations (threshold {})",
-                        rule.violations, rule.threshold
-                    ),
-                    "rule",
-                ),
-                _ => Outcome::PassWithNote,
-            };
             Case {
-                name: format!(
-                    "{} ({} {}, {})",
-                    rule.id, rule.code, rule.kind, rule.severity
+                name: t.name.clone(),
+                time,
+                outcome: Outcome::Failure(
+                    format!(
+                        "{} missing, {} extra, {} changed, {} duplicate keys",
+                        c.missing,
+                        c.extra,
+                        c.changed,
+                        c.source_duplicate_keys + c.target_duplicate_keys
+                    ),
+                    "differ",
                 ),
-                time: 0.0,
-                outcome,
                 body,
             }
-        })
-        .collect();
+        }
+        _ => Case {
+            name: t.name.clone(),
+            time,
+            outcome: Outcome::Pass,
+            body: String::new(),
+        },
+    }
+}
+
+/// A rule as a test case: a failure or an error when it blocks, a note when it fails as a warning.
+fn rule_case(rule: &RuleReport) -> Case {
+    let mut body = format!("{}\nthreshold: {}\n", rule.message, rule.threshold);
+    for row in &rule.sample {
+        let _ = writeln!(body, "  {}", show_key(row));
+    }
+    for q in &rule.queries {
+        let _ = writeln!(body, "query: {q}");
+    }
+    let outcome = match (rule.status, rule.blocking) {
+        (RuleStatus::Pass, _) => Outcome::Pass,
+        (RuleStatus::Error, true) => Outcome::Error(rule.message.clone()),
+        (_, true) => Outcome::Failure(
+            format!(
+                "{} violations (threshold {})",
+                rule.violations, rule.threshold
+            ),
+            "rule",
+        ),
+        _ => Outcome::PassWithNote,
+    };
+    Case {
+        name: format!(
+            "{} ({} {}, {})",
+            rule.id, rule.code, rule.kind, rule.severity
+        ),
+        time: 0.0,
+        outcome,
+        body,
+    }
+}
+
+/// The document: a suite of table cases and a suite of rule cases, with their totals.
+fn suites(r: &Report, tables: &[Case], rules: &[Case]) -> String {
     let count =
         |cases: &[Case], f: fn(&Outcome) -> bool| cases.iter().filter(|c| f(&c.outcome)).count();
     let failures = |o: &Outcome| matches!(o, Outcome::Failure(..));
     let errors = |o: &Outcome| matches!(o, Outcome::Error(_));
     let mut o = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    let all: Vec<&Case> = tables.iter().chain(&rules).collect();
+    let all: Vec<&Case> = tables.iter().chain(rules).collect();
     let _ = writeln!(
         o,
         "<testsuites name=\"cutover {}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" time=\"{:.3}\">",
         esc(r.status.as_str()),
         all.len(),
-        count(&tables, failures) + count(&rules, failures),
-        count(&tables, errors) + count(&rules, errors),
+        count(tables, failures) + count(rules, failures),
+        count(tables, errors) + count(rules, errors),
         r.elapsed_ms as f64 / 1000.0
     );
-    for (suite, cases) in [("tables", &tables), ("rules", &rules)] {
+    for (suite, cases) in [("tables", tables), ("rules", rules)] {
         let time: f64 = cases.iter().map(|c| c.time).sum();
         let _ = writeln!(
             o,

@@ -1,6 +1,7 @@
 //! The short terminal summary: one line per table, the verdict, the first problems.
 
 use crate::{Report, show, show_key};
+use cutover_check::{ChecklistStatus, RuleStatus, TableStatus};
 use std::fmt::Write as _;
 
 fn paint(s: &str, code: &str, color: bool) -> String {
@@ -16,6 +17,26 @@ const WIDTHS: [usize; 7] = [10, 10, 10, 8, 8, 8, 5];
 
 pub(crate) fn render(r: &Report, color: bool) -> String {
     let mut o = String::new();
+    tables(&mut o, r, color);
+    rules(&mut o, r, color);
+    checklist(&mut o, r, color);
+    let findings = findings(r);
+    if !findings.is_empty() {
+        let _ = writeln!(o, "\nfindings:");
+        for f in findings.iter().take(12) {
+            let _ = writeln!(o, "  - {f}");
+        }
+        if findings.len() > 12 {
+            let _ = writeln!(o, "  … {} more in the report", findings.len() - 12);
+        }
+    }
+    history(&mut o, r);
+    verdict(&mut o, r, color);
+    o
+}
+
+/// One line per table with its counts and status.
+fn tables(o: &mut String, r: &Report, color: bool) {
     let w = r
         .tables
         .iter()
@@ -29,10 +50,10 @@ pub(crate) fn render(r: &Report, color: bool) -> String {
         "table", "source", "target", "matched", "missing", "extra", "changed", "dups"
     );
     for t in &r.tables {
-        let status = match t.status.as_str() {
-            "match" => paint("match", "32", color),
-            "differ" => paint("DIFFER", "31", color),
-            other => paint(&other.to_uppercase(), "31;1", color),
+        let status = match t.status {
+            TableStatus::Match => paint("match", "32", color),
+            TableStatus::Differ => paint("DIFFER", "31", color),
+            other => paint(&other.as_str().to_uppercase(), "31;1", color),
         };
         let figures: Vec<String> = match &t.counts {
             Some(c) => c.summary_row().iter().map(u64::to_string).collect(),
@@ -44,13 +65,17 @@ pub(crate) fn render(r: &Report, color: bool) -> String {
         }
         let _ = writeln!(o, "  {status}");
     }
+}
+
+/// One line per rule.
+fn rules(o: &mut String, r: &Report, color: bool) {
     if !r.rules.is_empty() {
         let _ = writeln!(o, "\nrules:");
         for rule in &r.rules {
-            let status = match rule.status.as_str() {
-                "pass" => paint("pass", "32", color),
-                _ if rule.blocking => paint(&rule.status.as_str().to_uppercase(), "31;1", color),
-                other => paint(other, "33", color),
+            let status = match rule.status {
+                RuleStatus::Pass => paint("pass", "32", color),
+                other if rule.blocking => paint(&other.as_str().to_uppercase(), "31;1", color),
+                other => paint(other.as_str(), "33", color),
             };
             let _ = writeln!(
                 o,
@@ -59,12 +84,16 @@ pub(crate) fn render(r: &Report, color: bool) -> String {
             );
         }
     }
+}
+
+/// The go-live checklist, one line per item.
+fn checklist(o: &mut String, r: &Report, color: bool) {
     let _ = writeln!(o, "\nchecklist:");
     for item in &r.checklist {
-        let status = match item.status.as_str() {
-            "closed" => paint("closed", "32", color),
-            "open" => paint("OPEN", "31;1", color),
-            other => paint(other, "33", color),
+        let status = match item.status {
+            ChecklistStatus::Closed => paint("closed", "32", color),
+            ChecklistStatus::Open => paint("OPEN", "31;1", color),
+            other => paint(other.as_str(), "33", color),
         };
         let failed = if item.failed.is_empty() {
             String::new()
@@ -73,6 +102,10 @@ pub(crate) fn render(r: &Report, color: bool) -> String {
         };
         let _ = writeln!(o, "  {:<16} {status}{failed}", item.id);
     }
+}
+
+/// The top findings: errors, diagnoses, unreadable values and the first sample of each kind.
+fn findings(r: &Report) -> Vec<String> {
     let mut findings = Vec::new();
     for t in &r.tables {
         if let Some(e) = &t.error {
@@ -133,15 +166,11 @@ pub(crate) fn render(r: &Report, color: bool) -> String {
             }
         }
     }
-    if !findings.is_empty() {
-        let _ = writeln!(o, "\nfindings:");
-        for f in findings.iter().take(12) {
-            let _ = writeln!(o, "  - {f}");
-        }
-        if findings.len() > 12 {
-            let _ = writeln!(o, "  … {} more in the report", findings.len() - 12);
-        }
-    }
+    findings
+}
+
+/// What changed since the previous rehearsal.
+fn history(o: &mut String, r: &Report) {
     if let Some(h) = &r.history
         && let Some(prev) = &h.previous_label
     {
@@ -161,6 +190,10 @@ pub(crate) fn render(r: &Report, color: bool) -> String {
             }
         }
     }
+}
+
+/// The verdict line (the last line, which `--quiet` prints alone).
+fn verdict(o: &mut String, r: &Report, color: bool) {
     let s = &r.summary;
     let verdict = if r.is_go() {
         paint("GO", "32;1", color)
@@ -191,5 +224,4 @@ pub(crate) fn render(r: &Report, color: bool) -> String {
             " (INCOMPLETE: interrupted)"
         }
     );
-    o
 }
