@@ -907,6 +907,125 @@ mod tests {
         }
     }
 
+    /// A sink that writes down every finding, in order, and can stop after some.
+    #[derive(Default)]
+    struct Recorder {
+        seen: Vec<String>,
+        stop_after: Option<usize>,
+        finished: Option<(u64, u64)>,
+    }
+
+    impl Recorder {
+        fn note(&mut self, what: String) -> bool {
+            self.seen.push(what);
+            self.stop_after.is_none_or(|n| self.seen.len() < n)
+        }
+    }
+
+    impl DiffSink for Recorder {
+        fn matched(&mut self, within: bool) -> bool {
+            self.note(format!("matched {within}"))
+        }
+        fn missing(&mut self, row: RowRef<'_>) -> bool {
+            self.note(format!("missing {:?}", row.key()))
+        }
+        fn extra(&mut self, row: RowRef<'_>) -> bool {
+            self.note(format!("extra {:?}", row.values()))
+        }
+        fn changed(&mut self, s: RowRef<'_>, t: RowRef<'_>, columns: &[usize]) -> bool {
+            let (a, b) = (s.cell(1).unwrap(), t.cell(1).unwrap());
+            self.note(format!(
+                "changed {:?} {columns:?} {:?} -> {:?}",
+                s.key(),
+                canonical::display(a),
+                canonical::display(b)
+            ))
+        }
+        fn duplicate(&mut self, side: Side, key: &[Value], rows: u64) -> bool {
+            self.note(format!("duplicate {} {key:?} {rows}", side.name()))
+        }
+        fn finish(&mut self, s: &SideSummary, t: &SideSummary) {
+            self.finished = Some((s.rows, t.rows));
+        }
+    }
+
+    fn rows(pairs: &[(i64, &str)]) -> Vec<(i64, String)> {
+        pairs.iter().map(|(k, v)| (*k, v.to_string())).collect()
+    }
+
+    #[test]
+    fn a_sink_sees_every_finding_in_key_order() {
+        let src = rows(&[(1, "a"), (2, "b"), (3, "c"), (3, "c"), (5, "e")]);
+        let tgt = rows(&[(1, "a"), (2, "x"), (3, "c"), (4, "d")]);
+        let opts = DiffOptions {
+            columns: 2,
+            key_columns: 1,
+            sample_size: 5,
+            tolerances: vec![],
+        };
+        let mut rec = Recorder::default();
+        let mut table = TableDiffSink::new(&opts);
+        merge_join(
+            batches(&src, 2).into_iter(),
+            batches(&tgt, 3).into_iter(),
+            &opts,
+            &AtomicBool::new(false),
+            &mut Tee(&mut rec, &mut table),
+        )
+        .unwrap();
+        assert_eq!(
+            rec.seen,
+            [
+                "matched false",
+                "changed [Some(\"2\")] [1] Some(\"b\") -> Some(\"x\")",
+                "duplicate source [Some(\"3\")] 2",
+                "matched false",
+                "missing [Some(\"3\")]",
+                "extra Some([Some(\"4\"), Some(\"d\")])",
+                "missing [Some(\"5\")]",
+            ]
+        );
+        assert_eq!(rec.finished, Some((5, 4)));
+        let d = table.into_diff();
+        assert_eq!(
+            (
+                d.matched,
+                d.missing,
+                d.extra,
+                d.changed,
+                d.source.duplicate_keys
+            ),
+            (2, 2, 1, 1, 1)
+        );
+        assert_eq!(d, run(&src, &tgt, 8192), "the Tee changes nothing");
+    }
+
+    #[test]
+    fn a_sink_that_stops_ends_the_join() {
+        let src = rows(&[(1, "a"), (2, "b"), (3, "c")]);
+        let opts = DiffOptions {
+            columns: 2,
+            key_columns: 1,
+            sample_size: 5,
+            tolerances: vec![],
+        };
+        let mut rec = Recorder {
+            stop_after: Some(2),
+            ..Default::default()
+        };
+        let err = merge_join(
+            batches(&src, 1).into_iter(),
+            batches(&[], 1).into_iter(),
+            &opts,
+            &AtomicBool::new(false),
+            &mut rec,
+        )
+        .unwrap_err();
+        assert!(matches!(err, DiffError::Stopped), "{err}");
+        assert_eq!(rec.seen.len(), 2);
+        assert_eq!(rec.finished, None);
+    }
+
     #[test]
     fn a_stream_that_goes_backwards_is_an_error() {
         let src = vec![

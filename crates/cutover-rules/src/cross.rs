@@ -142,3 +142,67 @@ pub(crate) fn judge(
         queries,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cutover_check::{Batch, Cell, ColumnCodec};
+    use std::sync::atomic::AtomicBool;
+
+    /// The diff of (code, label) rows.
+    fn diff(source: &[(&str, &str)], target: &[(&str, &str)]) -> TableDiff {
+        let codec = ColumnCodec::new(Kind::Text, Kind::Text);
+        let side = |rows: &[(&str, &str)]| {
+            let mut b = Batch::new(2);
+            for (code, label) in rows {
+                b.push(Cell::Text(code.as_bytes()), codec);
+                b.push(Cell::Text(label.as_bytes()), codec);
+            }
+            vec![Ok::<_, String>(b.hash(1))].into_iter()
+        };
+        let opts = DiffOptions {
+            columns: 2,
+            key_columns: 1,
+            sample_size: 10,
+            tolerances: vec![],
+        };
+        cutover_check::diff(side(source), side(target), &opts, &AtomicBool::new(false)).unwrap()
+    }
+
+    #[test]
+    fn each_rule_type_counts_what_it_means() {
+        let d = diff(
+            &[("CZK", "Koruna"), ("EUR", "Euro"), ("USD", "Dollar")],
+            &[("EUR", "Euro"), ("GBP", "Pound"), ("USD", "US Dollar")],
+        );
+        let names = ["code".to_string(), "label".to_string()];
+        // A reference book may hold more than the legacy one: extra entries are not violations.
+        let book = judge(&d, &names, 1, vec![], Judge::ReferenceComplete);
+        assert_eq!(book.violations, 2, "CZK missing, USD relabelled");
+        assert_eq!(book.sample.len(), 2);
+        assert!(
+            book.message.contains("1 entries only in the new book"),
+            "{}",
+            book.message
+        );
+        // Groups or nodes on one side only are violations for the matching rules.
+        for kind in [Judge::AggregateMatch, Judge::HierarchyMatch] {
+            let f = judge(&d, &names, 1, vec![], kind);
+            assert_eq!(f.violations, 3, "{kind:?}");
+            assert_eq!(f.sample.len(), 3);
+        }
+        let changed = &book
+            .sample
+            .iter()
+            .find(|r| r[0].1.as_deref() == Some("USD"))
+            .unwrap();
+        assert_eq!(
+            changed[2],
+            ("label (source)".to_string(), Some("Dollar".to_string()))
+        );
+        assert_eq!(
+            changed[3],
+            ("label (target)".to_string(), Some("US Dollar".to_string()))
+        );
+    }
+}

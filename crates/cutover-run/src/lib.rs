@@ -500,3 +500,75 @@ fn check_table(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_options_become_a_format_with_the_defaults_filled_in() {
+        let f = csv_format(&cutover_config::CsvOptions::default());
+        assert_eq!(f, CsvFormat::default());
+        let f = csv_format(&cutover_config::CsvOptions {
+            delimiter: Some("\\t".into()),
+            quote: Some("'".into()),
+            header: Some(false),
+            encoding: Some("latin-1".into()),
+            decimal_comma: Some(true),
+            null: Some(vec!["\\N".into()]),
+            date_format: Some("%d.%m.%Y".into()),
+            timestamp_format: None,
+        });
+        assert_eq!((f.delimiter, f.quote, f.header), (b'\t', b'\'', false));
+        assert_eq!(f.encoding.as_deref(), Some("latin-1"));
+        assert!(f.decimal_comma);
+        assert_eq!(f.null, ["\\N"]);
+    }
+
+    #[test]
+    fn the_sort_memory_is_shared_by_every_reader() {
+        let s = Settings {
+            source_url: "sqlite://a".into(),
+            target_url: "csv://b".into(),
+            tables: vec![],
+            jobs: 4,
+            batch_rows: 10,
+            sample_size: 1,
+            source_csv: Default::default(),
+            target_csv: cutover_config::CsvOptions {
+                delimiter: Some(";".into()),
+                ..Default::default()
+            },
+            memory_limit: 1 << 30,
+            defaults: Default::default(),
+        };
+        assert_eq!(s.memory_budget(), (1 << 30) / 8);
+        assert_eq!(s.endpoint(Side::Target).csv.delimiter, b';');
+        assert_eq!(s.endpoint(Side::Source).url, "sqlite://a");
+    }
+
+    #[test]
+    fn a_failed_table_keeps_its_checklist_item_and_status() {
+        let mut t = cutover_config::TableConfig {
+            name: "orders".into(),
+            source_name: Some("ORD".into()),
+            key: None,
+            columns: Default::default(),
+            source_query: None,
+            checklist: Some("reference-books".into()),
+            normalize: Default::default(),
+            source_url: None,
+            ignore: vec![],
+            source_where: None,
+            target_where: None,
+        };
+        let failed = TableResult::Failed(FailedTable::of(&t, "gone".into(), None));
+        assert_eq!(failed.status(), TableStatus::Error);
+        assert_eq!(failed.checklist(), "reference-books");
+        t.checklist = None;
+        let mut f = FailedTable::of(&t, "stopped".into(), None);
+        assert_eq!(f.checklist, "historical-data");
+        f.interrupted = true;
+        assert_eq!(TableResult::Failed(f).status(), TableStatus::Interrupted);
+    }
+}

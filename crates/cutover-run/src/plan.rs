@@ -392,3 +392,56 @@ fn names(cols: &[ColumnInfo]) -> String {
         .collect::<Vec<_>>()
         .join(", ")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn col(kind: Kind, zoned: bool) -> ColumnInfo {
+        let mut c = ColumnInfo::stored("c", "t", kind);
+        c.zoned = zoned;
+        c
+    }
+
+    #[test]
+    fn a_zone_applies_to_naive_timestamps_only() {
+        let n = Normalize {
+            source_timezone: Some("Europe/Berlin".into()),
+            target_timezone: Some("UTC".into()),
+            trim: Some(true),
+            ..Default::default()
+        };
+        let (s, t, tol) = norms(
+            &n,
+            &col(Kind::Timestamp, false),
+            &col(Kind::Timestamp, true),
+        )
+        .unwrap();
+        assert_eq!(s.zone, Some(chrono_tz::Europe::Berlin));
+        assert_eq!(t.zone, None, "a zoned timestamp already is an instant");
+        assert!(s.trim && t.trim);
+        assert!(tol.is_none());
+        let bad = Normalize {
+            source_timezone: Some("Mars/Olympus".into()),
+            ..Default::default()
+        };
+        let err = norms(
+            &bad,
+            &col(Kind::Timestamp, false),
+            &col(Kind::Timestamp, false),
+        )
+        .unwrap_err();
+        assert!(err.contains("unknown time zone"), "{err}");
+    }
+
+    #[test]
+    fn a_tolerance_is_set_by_either_option() {
+        let n = Normalize {
+            relative_tolerance: Some(0.5),
+            ..Default::default()
+        };
+        let (_, _, tol) = norms(&n, &col(Kind::Number, false), &col(Kind::Number, false)).unwrap();
+        let tol = tol.expect("a tolerance");
+        assert_eq!((tol.absolute, tol.relative), (0.0, 0.5));
+    }
+}

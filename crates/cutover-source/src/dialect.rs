@@ -470,6 +470,68 @@ mod tests {
         );
     }
 
+    fn request() -> ReadRequest {
+        let mut name = ColumnInfo::stored("name", "text", Kind::Text);
+        name.text_order = true;
+        let mut req = ReadRequest::new(
+            "s.t",
+            vec![
+                name,
+                ColumnInfo::stored("n", "integer", Kind::Number),
+                ColumnInfo::computed("full", Fragment::new("a || b")),
+            ],
+            1,
+        );
+        req.filter = Some(Condition::Configured(Fragment::new("n > 1")));
+        req
+    }
+
+    #[test]
+    fn every_engine_reads_keys_in_byte_order() {
+        assert_eq!(
+            select_sql(&Postgres, &request()),
+            "SELECT \"name\", \"n\", (a || b)::text FROM \"s\".\"t\" WHERE (n > 1) ORDER BY \"name\"::text COLLATE \"C\" NULLS FIRST"
+        );
+        assert_eq!(
+            select_sql(&MySql, &request()),
+            "SELECT `name`, `n`, CAST((a || b) AS CHAR) FROM `s`.`t` WHERE (n > 1) ORDER BY CAST(`name` AS BINARY)"
+        );
+        assert_eq!(
+            select_sql(&Sqlite, &request()),
+            "SELECT \"name\", \"n\", (a || b) FROM \"s\".\"t\" WHERE (n > 1) ORDER BY \"name\" COLLATE BINARY"
+        );
+        let mut q = request();
+        q.query = Some(Fragment::new("SELECT 1 AS name"));
+        q.filter = None;
+        assert!(
+            select_sql(&Sqlite, &q).contains("FROM (SELECT 1 AS name) AS cutover_src ORDER BY")
+        );
+    }
+
+    #[test]
+    fn rule_conditions_are_built_from_quoted_identifiers() {
+        let c = Conditions::new(&MySql, "orders");
+        assert_eq!(
+            c.orphan(&["cust".into()], "customers", &["id".into()], false),
+            "NOT (`orders`.`cust` IS NULL) AND NOT EXISTS (SELECT 1 FROM `customers` p WHERE p.`id` = `orders`.`cust`)"
+        );
+        assert_eq!(
+            c.not_in_list("status", &["A".into(), "it's".into()]),
+            "`orders`.`status` IS NOT NULL AND `orders`.`status` NOT IN ('A', 'it''s')"
+        );
+        assert_eq!(
+            aggregate_sql(
+                &Postgres,
+                "o",
+                &[Fragment::new("cur")],
+                &Fragment::new("sum(t)"),
+                None
+            )
+            .as_str(),
+            "SELECT cur AS g0, sum(t) AS agg FROM \"o\" GROUP BY cur"
+        );
+    }
+
     #[test]
     fn postgres_rejects_a_foreign_snapshot_id() {
         assert!(Postgres.begin_read(Some("0000-1")).is_ok());

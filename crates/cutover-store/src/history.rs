@@ -161,3 +161,57 @@ impl History {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(label: &str, status: TableStatus, missing: u64) -> RunRecord {
+        RunRecord {
+            id: 0,
+            at: "2026-11-26T10:00:00Z".into(),
+            label: label.into(),
+            verdict: if status == TableStatus::Match {
+                Verdict::Go
+            } else {
+                Verdict::NoGo
+            },
+            tables: vec![TableRecord {
+                name: "orders".into(),
+                status,
+                missing,
+                extra: 1,
+                changed: 2,
+                duplicate_keys: 3,
+            }],
+            rules: vec![RuleRecord {
+                id: "fk".into(),
+                status: RuleStatus::Fail,
+                violations: 4,
+            }],
+        }
+    }
+
+    #[test]
+    fn runs_are_recorded_and_read_back_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nested/history.sqlite");
+        let mut h = History::open(&path).unwrap();
+        assert_eq!(h.last().unwrap(), None);
+        let first = h
+            .record(&run("rehearsal 1", TableStatus::Differ, 10))
+            .unwrap();
+        let second = h
+            .record(&run("rehearsal 2", TableStatus::Match, 0))
+            .unwrap();
+        assert!(second > first);
+        drop(h);
+        let mut h = History::open(&path).unwrap();
+        let runs = h.runs().unwrap();
+        let labels: Vec<&str> = runs.iter().map(|r| r.label.as_str()).collect();
+        assert_eq!(labels, ["rehearsal 1", "rehearsal 2"]);
+        let mut expected = run("rehearsal 2", TableStatus::Match, 0);
+        expected.id = second;
+        assert_eq!(h.last().unwrap(), Some(expected));
+    }
+}

@@ -148,6 +148,37 @@ mod tests {
     use super::wildcard;
 
     #[test]
+    fn a_file_side_refuses_what_needs_sql_and_says_so() {
+        use crate::{ColumnInfo, Condition, Engine, Fragment, ReadRequest};
+        use cutover_check::Kind;
+        let plain = ReadRequest::new(
+            "t",
+            vec![ColumnInfo::stored("a", "csv text", Kind::Text)],
+            1,
+        );
+        assert!(super::refuse_sql(Engine::Csv, &plain).is_ok());
+        let mut filtered = plain.clone();
+        filtered.filter = Some(Condition::Configured(Fragment::new("a > 1")));
+        let e = super::refuse_sql(Engine::Csv, &filtered).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("a CSV side cannot apply an SQL condition"),
+            "{e}"
+        );
+        assert!(e.hint().is_some());
+        let mut computed = plain.clone();
+        computed
+            .columns
+            .push(ColumnInfo::computed("b", Fragment::new("a || a")));
+        let e = super::refuse_sql(Engine::Parquet, &computed).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("a Parquet side cannot compute a column expression"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn wildcards() {
         assert!(wildcard("ord_*.csv", "ord_2019.csv"));
         assert!(wildcard("ord.csv", "ord.csv"));
