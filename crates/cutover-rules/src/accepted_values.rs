@@ -1,10 +1,9 @@
 //! CO104 `accepted_values`: a column's values come from a list or a reference table, counted in
 //! the database.
 
-use crate::eval::{conditions, count_and_sample};
+use crate::eval::pushdown;
 use crate::{Context, Found, Rule, RuleDoc, RuleError};
 use cutover_config::RuleConfig;
-use cutover_source::Fragment;
 
 /// CO104 `accepted_values`.
 pub(crate) const DOC: RuleDoc = RuleDoc {
@@ -22,30 +21,22 @@ impl Rule for cutover_config::AcceptedValues {
     }
 
     fn evaluate(&self, rule: &RuleConfig, cx: &Context<'_>) -> Result<Found, RuleError> {
-        let mut conn = cx.open(cx.side(rule.side))?;
-        let what = "evaluate an accepted_values rule";
         let column = &self.columns[0];
-        let c = conditions(conn.as_mut(), &self.table, what)?;
-        let cond = match (&self.values, &self.values_table) {
-            (Some(values), _) => c.not_in_list(column, values),
-            (None, Some(vt)) => {
-                c.not_in_table(column, vt, self.values_column.as_deref().unwrap_or(column))
-            }
-            (None, None) => {
-                return Err(RuleError::Rule(
-                    "accepted_values needs values or values_table".into(),
-                ));
-            }
-        };
-        let filter = self.filter.as_deref().map(Fragment::new);
-        count_and_sample(
+        pushdown(
             cx,
-            conn.as_mut(),
-            &self.table,
-            &self.columns,
-            cond,
-            filter.as_ref(),
-            what,
+            rule.side,
+            (&self.table, &self.columns),
+            self.filter.as_deref(),
+            "evaluate an accepted_values rule",
+            |c, _| match (&self.values, &self.values_table) {
+                (Some(values), _) => Ok(c.not_in_list(column, values)),
+                (None, Some(vt)) => {
+                    Ok(c.not_in_table(column, vt, self.values_column.as_deref().unwrap_or(column)))
+                }
+                (None, None) => Err(RuleError::Rule(
+                    "accepted_values needs values or values_table".into(),
+                )),
+            },
         )
     }
 }

@@ -186,6 +186,31 @@ pub(crate) fn count_and_sample(
     })
 }
 
+/// A rule checked on the rows of one table in the database of the rule's side: `cond` builds
+/// the violation test from quoted identifiers (and the rule's filter), which is then counted
+/// and sampled.
+pub(crate) fn pushdown(
+    cx: &Context<'_>,
+    side: cutover_config::RuleSide,
+    (table, columns): (&str, &[String]),
+    filter: Option<&str>,
+    what: &str,
+    cond: impl FnOnce(&Conditions<'static>, Option<&Fragment>) -> Result<String, RuleError>,
+) -> Result<Found, RuleError> {
+    let mut conn = cx.open(cx.side(side))?;
+    let filter = filter.map(Fragment::new);
+    let cond = cond(&conditions(conn.as_mut(), table, what)?, filter.as_ref())?;
+    count_and_sample(
+        cx,
+        conn.as_mut(),
+        table,
+        columns,
+        cond,
+        filter.as_ref(),
+        what,
+    )
+}
+
 /// The rule conditions on `table` in the side's dialect.
 pub(crate) fn conditions(
     conn: &mut dyn Connector,

@@ -1,9 +1,8 @@
 //! CO103 `not_null`: none of the columns is NULL, counted in the database.
 
-use crate::eval::{conditions, count_and_sample};
+use crate::eval::pushdown;
 use crate::{Context, Found, Rule, RuleDoc, RuleError};
 use cutover_config::RuleConfig;
-use cutover_source::Fragment;
 
 /// CO103 `not_null`.
 pub(crate) const DOC: RuleDoc = RuleDoc {
@@ -21,18 +20,13 @@ impl Rule for cutover_config::NotNull {
     }
 
     fn evaluate(&self, rule: &RuleConfig, cx: &Context<'_>) -> Result<Found, RuleError> {
-        let mut conn = cx.open(cx.side(rule.side))?;
-        let what = "evaluate a not_null rule";
-        let cond = conditions(conn.as_mut(), &self.table, what)?.any_null(&self.columns);
-        let filter = self.filter.as_deref().map(Fragment::new);
-        count_and_sample(
+        pushdown(
             cx,
-            conn.as_mut(),
-            &self.table,
-            &self.columns,
-            cond,
-            filter.as_ref(),
-            what,
+            rule.side,
+            (&self.table, &self.columns),
+            self.filter.as_deref(),
+            "evaluate a not_null rule",
+            |c, _| Ok(c.any_null(&self.columns)),
         )
     }
 }

@@ -1,9 +1,8 @@
 //! CO102 `unique`: no two rows share the columns' values, counted in the database.
 
-use crate::eval::{conditions, count_and_sample};
+use crate::eval::pushdown;
 use crate::{Context, Found, Rule, RuleDoc, RuleError};
 use cutover_config::RuleConfig;
-use cutover_source::Fragment;
 
 /// CO102 `unique`.
 pub(crate) const DOC: RuleDoc = RuleDoc {
@@ -21,19 +20,13 @@ impl Rule for cutover_config::Unique {
     }
 
     fn evaluate(&self, rule: &RuleConfig, cx: &Context<'_>) -> Result<Found, RuleError> {
-        let mut conn = cx.open(cx.side(rule.side))?;
-        let what = "evaluate a unique rule";
-        let filter = self.filter.as_deref().map(Fragment::new);
-        let cond = conditions(conn.as_mut(), &self.table, what)?
-            .duplicated(&self.columns, filter.as_ref());
-        count_and_sample(
+        pushdown(
             cx,
-            conn.as_mut(),
-            &self.table,
-            &self.columns,
-            cond,
-            filter.as_ref(),
-            what,
+            rule.side,
+            (&self.table, &self.columns),
+            self.filter.as_deref(),
+            "evaluate a unique rule",
+            |c, filter| Ok(c.duplicated(&self.columns, filter)),
         )
     }
 }

@@ -5,7 +5,7 @@
 //! A value that does not parse is recorded with file, line and column, never dropped.
 
 use super::sort::Sorter;
-use super::{CsvFormat, file_error, folder, matching_files};
+use super::{CsvFormat, file_error, folder, matching_files, shown_files};
 use crate::{ColumnInfo, Connector, Endpoint, Engine, ReadRequest, SourceError, TableSchema};
 use cutover_check::canonical::{EncodeNote, days_from_civil};
 use cutover_check::{Batch, Cell, Kind};
@@ -128,23 +128,9 @@ impl Connector for Conn {
     }
 
     fn read_sql(&self, req: &ReadRequest) -> String {
-        let files = self.files(&req.table).unwrap_or_default();
-        let names: Vec<String> = files
-            .iter()
-            .map(|f| {
-                f.file_name()
-                    .unwrap_or_default()
-                    .to_string_lossy()
-                    .into_owned()
-            })
-            .collect();
         format!(
             "read {} in {} ({}, delimiter {:?}), sorted by key within {} KiB of memory",
-            if names.is_empty() {
-                req.table.clone()
-            } else {
-                names.join(", ")
-            },
+            shown_files(&self.dir, &req.table, "csv"),
             self.dir.display(),
             self.opts.encoding.as_deref().unwrap_or("utf-8"),
             (self.opts.delimiter as char).to_string(),

@@ -120,6 +120,25 @@ pub(crate) fn matching_files(
     Ok(files)
 }
 
+/// The names of a table's files, for reports (the table's name when none matches).
+pub(crate) fn shown_files(dir: &Path, table: &str, ext: &str) -> String {
+    let names: Vec<String> = matching_files(dir, table, ext)
+        .unwrap_or_default()
+        .iter()
+        .map(|f| {
+            f.file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    if names.is_empty() {
+        table.to_string()
+    } else {
+        names.join(", ")
+    }
+}
+
 /// Matches `name` against a pattern with `*` (any run) and `?` (one character).
 fn wildcard(pattern: &str, name: &str) -> bool {
     let (p, n): (Vec<char>, Vec<char>) = (pattern.chars().collect(), name.chars().collect());

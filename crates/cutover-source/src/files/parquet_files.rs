@@ -3,7 +3,7 @@
 //! the database connectors, and rows are sorted by key with bounded memory (`files::sort`).
 
 use super::sort::Sorter;
-use super::{file_error, folder, matching_files};
+use super::{file_error, folder, matching_files, shown_files};
 use crate::{ColumnInfo, Connector, Endpoint, Engine, ReadRequest, SourceError, TableSchema};
 use arrow_array::{Array, ArrayRef, RecordBatch, cast::AsArray, types::*};
 use arrow_schema::{DataType, TimeUnit};
@@ -86,17 +86,6 @@ impl Connector for Conn {
     }
 
     fn read_sql(&self, req: &ReadRequest) -> String {
-        let names: Vec<String> = self
-            .files(&req.table)
-            .unwrap_or_default()
-            .iter()
-            .map(|f| {
-                f.file_name()
-                    .unwrap_or_default()
-                    .to_string_lossy()
-                    .into_owned()
-            })
-            .collect();
         format!(
             "read columns {} of {} in {}, sorted by key within {} KiB of memory",
             req.columns
@@ -104,11 +93,7 @@ impl Connector for Conn {
                 .map(|c| c.name.as_str())
                 .collect::<Vec<_>>()
                 .join(", "),
-            if names.is_empty() {
-                req.table.clone()
-            } else {
-                names.join(", ")
-            },
+            shown_files(&self.dir, &req.table, "parquet"),
             self.dir.display(),
             req.memory_budget >> 10
         )

@@ -3,16 +3,16 @@
 //! commit) serves every engine. An engine ([`SqlEngine`]) only connects, describes, and turns
 //! its wire rows into cells.
 
-mod mysql;
-mod postgres;
-mod sqlite;
-
 use crate::dialect::{self, Dialect, Fragment};
 use crate::error::query_error;
 use crate::{
     BatchWriter, Connector, Endpoint, ReadRequest, SourceError, SqlConnector, TableSchema,
 };
 use cutover_check::Batch;
+
+mod mysql;
+mod postgres;
+mod sqlite;
 
 /// What differs between database engines below the dialect: the driver's connection, the
 /// catalogue queries, and the decoding of wire rows.
@@ -39,6 +39,31 @@ pub(crate) trait SqlEngine: Sized + Send + 'static {
         w: &mut BatchWriter<'_>,
     ) -> Result<(), SourceError>;
 }
+
+/// The statements every sqlx engine runs the same way on its `conn` field: cutover's own
+/// statements, and prepared single statements that return one integer or one text.
+macro_rules! sqlx_statements {
+    () => {
+        async fn execute(&mut self, sql: &str) -> Result<(), SourceError> {
+            super::execute(&mut self.conn, sql).await
+        }
+
+        async fn count(&mut self, sql: &str) -> Result<i64, SourceError> {
+            sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_string()))
+                .fetch_one(&mut self.conn)
+                .await
+                .map_err(|e| query_error(sql, e))
+        }
+
+        async fn text(&mut self, sql: &str) -> Result<String, SourceError> {
+            sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_string()))
+                .fetch_one(&mut self.conn)
+                .await
+                .map_err(|e| query_error(sql, e))
+        }
+    };
+}
+use sqlx_statements;
 
 /// A read-only database session: a connection and the runtime that drives it.
 pub(crate) struct Database<E> {

@@ -2,7 +2,7 @@
 //! session time zone UTC, rows streamed over one connection in the binary protocol and ordered
 //! by `CAST(key AS BINARY)` so no collation decides the order.
 
-use super::{SqlEngine, describe_with, execute};
+use super::{SqlEngine, describe_with};
 use crate::error::{connect_error, query_error};
 use crate::{BatchWriter, ColumnInfo, ReadRequest, SourceError, TableSchema, dialect};
 use cutover_check::{Cell, Kind};
@@ -105,23 +105,7 @@ impl SqlEngine for MySql {
         Ok(MySql { conn })
     }
 
-    async fn execute(&mut self, sql: &str) -> Result<(), SourceError> {
-        execute(&mut self.conn, sql).await
-    }
-
-    async fn count(&mut self, sql: &str) -> Result<i64, SourceError> {
-        sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_string()))
-            .fetch_one(&mut self.conn)
-            .await
-            .map_err(|e| query_error(sql, e))
-    }
-
-    async fn text(&mut self, sql: &str) -> Result<String, SourceError> {
-        sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_string()))
-            .fetch_one(&mut self.conn)
-            .await
-            .map_err(|e| query_error(sql, e))
-    }
+    super::sqlx_statements!();
 
     async fn describe(&mut self, table: &str) -> Result<Option<TableSchema>, SourceError> {
         let (schema, name) = dialect::split_name(table);

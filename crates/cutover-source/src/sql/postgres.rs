@@ -2,7 +2,7 @@
 //! `COPY (SELECT … ORDER BY key COLLATE "C") TO STDOUT (FORMAT binary)` and decoded from the
 //! binary wire format, which is cheaper for the server than text and exact for every type.
 
-use super::{SqlEngine, describe_with, execute};
+use super::{SqlEngine, describe_with};
 use crate::error::{connect_error, query_error};
 use crate::{BatchWriter, ColumnInfo, ReadRequest, SourceError, TableSchema, dialect};
 use cutover_check::{Cell, Kind};
@@ -109,23 +109,7 @@ impl SqlEngine for Postgres {
         Ok(Postgres { conn })
     }
 
-    async fn execute(&mut self, sql: &str) -> Result<(), SourceError> {
-        execute(&mut self.conn, sql).await
-    }
-
-    async fn count(&mut self, sql: &str) -> Result<i64, SourceError> {
-        sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_string()))
-            .fetch_one(&mut self.conn)
-            .await
-            .map_err(|e| query_error(sql, e))
-    }
-
-    async fn text(&mut self, sql: &str) -> Result<String, SourceError> {
-        sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_string()))
-            .fetch_one(&mut self.conn)
-            .await
-            .map_err(|e| query_error(sql, e))
-    }
+    super::sqlx_statements!();
 
     async fn describe(&mut self, table: &str) -> Result<Option<TableSchema>, SourceError> {
         use dialect::Dialect as _;

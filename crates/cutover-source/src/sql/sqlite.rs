@@ -1,7 +1,7 @@
 //! SQLite: opened read-only (never created), rows streamed inside one deferred transaction
 //! (one snapshot), each value decoded by its storage class.
 
-use super::{SqlEngine, describe_with, execute};
+use super::{SqlEngine, describe_with};
 use crate::error::{connect_error, query_error};
 use crate::{BatchWriter, ColumnInfo, ReadRequest, SourceError, TableSchema, dialect};
 use cutover_check::{Cell, Kind};
@@ -31,23 +31,7 @@ impl SqlEngine for Sqlite {
         Ok(Sqlite { conn })
     }
 
-    async fn execute(&mut self, sql: &str) -> Result<(), SourceError> {
-        execute(&mut self.conn, sql).await
-    }
-
-    async fn count(&mut self, sql: &str) -> Result<i64, SourceError> {
-        sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_string()))
-            .fetch_one(&mut self.conn)
-            .await
-            .map_err(|e| query_error(sql, e))
-    }
-
-    async fn text(&mut self, sql: &str) -> Result<String, SourceError> {
-        sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_string()))
-            .fetch_one(&mut self.conn)
-            .await
-            .map_err(|e| query_error(sql, e))
-    }
+    super::sqlx_statements!();
 
     async fn describe(&mut self, table: &str) -> Result<Option<TableSchema>, SourceError> {
         use dialect::Dialect as _;
