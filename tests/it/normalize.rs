@@ -51,7 +51,7 @@ fn each_option_makes_exactly_its_difference_equal() {
         null_equals_empty: Some(true),
         decimal_scale: Some(2),
         float_digits: Some(6),
-        timestamp_precision: Some("ms".into()),
+        timestamp_precision: Some(cutover_config::TimePrecision::Millis),
         ..Normalize::default()
     };
     // The legacy wrote local_ts in Berlin wall-clock time; the new system stores instants.

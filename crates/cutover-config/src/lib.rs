@@ -209,6 +209,35 @@ pub enum ColumnSource {
     Spec(Box<ColumnSpec>),
 }
 
+/// The unit timestamps and times are truncated to with `timestamp_precision`.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+pub enum TimePrecision {
+    /// Seconds.
+    #[serde(rename = "s")]
+    Seconds,
+    /// Milliseconds.
+    #[serde(rename = "ms")]
+    Millis,
+    /// Microseconds.
+    #[serde(rename = "us")]
+    Micros,
+    /// Nanoseconds.
+    #[serde(rename = "ns")]
+    Nanos,
+}
+
+impl TimePrecision {
+    /// The unit in nanoseconds.
+    pub fn nanos(self) -> u32 {
+        match self {
+            TimePrecision::Seconds => 1_000_000_000,
+            TimePrecision::Millis => 1_000_000,
+            TimePrecision::Micros => 1_000,
+            TimePrecision::Nanos => 1,
+        }
+    }
+}
+
 /// Normalisations: how values that legitimately differ are made equal. Strict by default:
 /// every option is off unless set here, on the table, or in `[defaults]` (the most specific
 /// setting wins).
@@ -230,7 +259,7 @@ pub struct Normalize {
     /// Round floats to this many significant digits on both sides.
     pub float_digits: Option<u8>,
     /// Truncate timestamps and times on both sides: `s`, `ms`, `us` or `ns`.
-    pub timestamp_precision: Option<String>,
+    pub timestamp_precision: Option<TimePrecision>,
     /// Time zone of the source's naive timestamps (`Europe/Berlin`, `UTC`); converted to UTC.
     pub source_timezone: Option<String>,
     /// Time zone of the target's naive timestamps.
@@ -248,10 +277,7 @@ impl Normalize {
             tolerance: self.tolerance.or(fallback.tolerance),
             relative_tolerance: self.relative_tolerance.or(fallback.relative_tolerance),
             float_digits: self.float_digits.or(fallback.float_digits),
-            timestamp_precision: self
-                .timestamp_precision
-                .clone()
-                .or_else(|| fallback.timestamp_precision.clone()),
+            timestamp_precision: self.timestamp_precision.or(fallback.timestamp_precision),
             source_timezone: self
                 .source_timezone
                 .clone()
@@ -265,23 +291,10 @@ impl Normalize {
 
     /// Nanoseconds of the `timestamp_precision` unit.
     pub fn precision_nanos(&self) -> Option<u32> {
-        self.timestamp_precision.as_deref().map(|p| match p {
-            "s" => 1_000_000_000,
-            "ms" => 1_000_000,
-            "us" => 1_000,
-            _ => 1,
-        })
+        self.timestamp_precision.map(TimePrecision::nanos)
     }
 
     fn check(&self, place: &str) -> Result<(), (String, &'static str)> {
-        if let Some(p) = &self.timestamp_precision
-            && !["s", "ms", "us", "ns"].contains(&p.as_str())
-        {
-            return Err((
-                format!("{place}: timestamp_precision = {p:?}"),
-                "use \"s\", \"ms\", \"us\" or \"ns\"",
-            ));
-        }
         for (key, v) in [
             ("tolerance", self.tolerance),
             ("relative_tolerance", self.relative_tolerance),
@@ -864,6 +877,12 @@ source_where = "ORD_DATE >= '2015-01-01'"
         let typo = text.replace("tolerance = 0.01", "tolerence = 0.01");
         let err = Config::parse(&typo, "c.toml").unwrap_err().to_string();
         assert!(err.contains("unknown field `tolerence`"), "{err}");
+        let column_level = text.replace("tolerance = 0.01", "timestamp_precision = \"ms\"");
+        let c = Config::parse(&column_level, "c.toml").unwrap();
+        assert_eq!(
+            c.tables[0].columns["total"].normalize().precision_nanos(),
+            Some(1_000_000)
+        );
         let bad = text.replace("trim = true", "timestamp_precision = \"minutes\"");
         assert!(
             Config::parse(&bad, "c.toml")
