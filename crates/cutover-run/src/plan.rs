@@ -161,22 +161,6 @@ pub(crate) fn plan_table(
     tgt: &mut dyn Connector,
     settings: &crate::Settings,
 ) -> Result<TablePlan, PlanError> {
-    let describe =
-        |schema: Result<Option<TableSchema>, SourceError>, side: &str, name: &str| match schema {
-            Ok(Some(s)) => Ok(s),
-            Ok(None) => Err(fail(
-                format!("table {name} does not exist on the {side}"),
-                if side == "source" {
-                    "check the name, or set source_name = \"…\" when the table was renamed"
-                } else {
-                    "check the table name and the schema (write schema.table)"
-                },
-            )),
-            Err(e) => Err(fail(
-                format!("cannot describe {name} on the {side}: {e}"),
-                e.hint().unwrap_or("check the permissions of the user"),
-            )),
-        };
     let target = describe(tgt.describe(&t.name), "target", &t.name)?;
     let source_query = t.source_query.as_deref().map(Fragment::new);
     let source = match &source_query {
@@ -192,7 +176,6 @@ pub(crate) fn plan_table(
             })?,
         None => describe(src.describe(t.source_table()), "source", t.source_table())?,
     };
-
     for name in t.columns.keys().chain(&t.ignore) {
         if target.column(name).is_none() {
             return Err(fail(
@@ -204,7 +187,81 @@ pub(crate) fn plan_table(
             ));
         }
     }
-    let (key, key_origin): (Vec<String>, &'static str) = match &t.key {
+    let (key, key_origin) = key_of(t, &target)?;
+    let ignored: Vec<String> = t
+        .ignore
+        .iter()
+        .filter_map(|i| target.column(i))
+        .map(|c| c.name.clone())
+        .collect();
+    let mut ordered: Vec<&ColumnInfo> = key;
+    let key_len = ordered.len();
+    for c in &target.columns {
+        if !ordered.iter().any(|o| o.name == c.name) && !ignored.contains(&c.name) {
+            ordered.push(c);
+        }
+    }
+    let columns = ordered
+        .into_iter()
+        .map(|tc| plan_column(t, tc, &source, settings))
+        .collect::<Result<Vec<ColumnPlan>, PlanError>>()?;
+    let unmapped_source = source
+        .columns
+        .iter()
+        .filter(|s| !columns.iter().any(|c| c.source.name == s.name))
+        .map(|s| s.name.clone())
+        .collect();
+    let mut plan = TablePlan {
+        name: t.name.clone(),
+        source_name: t.source_table().to_string(),
+        source_query,
+        source_url: t.source_url.clone(),
+        source_url_shown: t.source_url.as_deref().map(cutover_source::redact),
+        key_len,
+        key_origin,
+        columns,
+        source_where: t.source_where.as_deref().map(Fragment::new),
+        target_where: t.target_where.as_deref().map(Fragment::new),
+        ignored,
+        unmapped_source,
+        checklist: t.checklist_item().to_string(),
+        source_sql: String::new(),
+        target_sql: String::new(),
+    };
+    let (sr, tr) = plan.requests(settings.batch_rows, [None, None], settings.memory_budget());
+    (plan.source_sql, plan.target_sql) = (src.read_sql(&sr), tgt.read_sql(&tr));
+    Ok(plan)
+}
+
+/// A table's schema, or why it cannot be had.
+fn describe(
+    schema: Result<Option<TableSchema>, SourceError>,
+    side: &str,
+    name: &str,
+) -> Result<TableSchema, PlanError> {
+    match schema {
+        Ok(Some(s)) => Ok(s),
+        Ok(None) => Err(fail(
+            format!("table {name} does not exist on the {side}"),
+            if side == "source" {
+                "check the name, or set source_name = \"…\" when the table was renamed"
+            } else {
+                "check the table name and the schema (write schema.table)"
+            },
+        )),
+        Err(e) => Err(fail(
+            format!("cannot describe {name} on the {side}: {e}"),
+            e.hint().unwrap_or("check the permissions of the user"),
+        )),
+    }
+}
+
+/// The key columns of the target, from the config or the primary key, and where they came from.
+fn key_of<'a>(
+    t: &TableConfig,
+    target: &'a TableSchema,
+) -> Result<(Vec<&'a ColumnInfo>, &'static str), PlanError> {
+    let (key, origin) = match &t.key {
         Some(k) => (k.clone(), "config"),
         None if !target.primary_key.is_empty() => (target.primary_key.clone(), "primary key"),
         None => {
@@ -220,54 +277,65 @@ pub(crate) fn plan_table(
             ));
         }
     };
-    let mut ordered: Vec<&ColumnInfo> = Vec::new();
-    for k in &key {
-        let col = target.column(k).ok_or_else(|| {
-            fail(
-                format!(
-                    "table {}: key column {k} does not exist on the target",
-                    t.name
-                ),
-                &format!("target columns are: {}", names(&target.columns)),
-            )
-        })?;
-        ordered.push(col);
-    }
-    let ignored: Vec<String> = t
-        .ignore
+    let columns = key
         .iter()
-        .filter_map(|i| target.column(i))
-        .map(|c| c.name.clone())
-        .collect();
-    for c in &target.columns {
-        if !ordered.iter().any(|o| o.name == c.name) && !ignored.contains(&c.name) {
-            ordered.push(c);
-        }
-    }
-    let mut columns = Vec::new();
-    for tc in ordered {
-        let spec = t
-            .columns
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(&tc.name))
-            .map(|(_, v)| v);
-        let mapped = spec.and_then(|s| s.name());
-        let source_name = mapped.unwrap_or(&tc.name);
-        let map = spec.and_then(|s| s.map()).map(|m| {
-            Arc::new(ValueMap {
-                map: m
-                    .iter()
-                    .map(|(k, v)| (k.clone().into_bytes(), v.clone().into_bytes()))
-                    .collect(),
+        .map(|k| {
+            target.column(k).ok_or_else(|| {
+                fail(
+                    format!(
+                        "table {}: key column {k} does not exist on the target",
+                        t.name
+                    ),
+                    &format!("target columns are: {}", names(&target.columns)),
+                )
             })
-        });
-        let stored = || {
-            source.column(source_name).cloned().ok_or_else(|| {
+        })
+        .collect::<Result<_, _>>()?;
+    Ok((columns, origin))
+}
+
+/// How one target column is compared: where its source values come from (a column, an
+/// expression, a value map), the kind both sides are compared as, and its normalisations.
+fn plan_column(
+    t: &TableConfig,
+    tc: &ColumnInfo,
+    source: &TableSchema,
+    settings: &crate::Settings,
+) -> Result<ColumnPlan, PlanError> {
+    let spec = t
+        .columns
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(&tc.name))
+        .map(|(_, v)| v);
+    let mapped = spec.and_then(|s| s.name());
+    let source_name = mapped.unwrap_or(&tc.name);
+    let map = spec.and_then(|s| s.map()).map(|m| {
+        Arc::new(ValueMap {
+            map: m
+                .iter()
+                .map(|(k, v)| (k.clone().into_bytes(), v.clone().into_bytes()))
+                .collect(),
+        })
+    });
+    let sc = match spec.and_then(|s| s.expr()) {
+        Some(expr) => ColumnInfo::computed(tc.name.clone(), Fragment::new(expr)),
+        None => source.column(source_name).cloned().ok_or_else(|| {
             let what = match mapped {
-                Some(m) => format!("table {}: column {} maps to source column {m}, which {} does not have", t.name, tc.name, t.source_table()),
-                None => format!("table {}: target column {} has no column of that name in source table {}", t.name, tc.name, t.source_table()),
+                Some(m) => format!(
+                    "table {}: column {} maps to source column {m}, which {} does not have",
+                    t.name,
+                    tc.name,
+                    t.source_table()
+                ),
+                None => format!(
+                    "table {}: target column {} has no column of that name in source table {}",
+                    t.name,
+                    tc.name,
+                    t.source_table()
+                ),
             };
-            fail(what,
+            fail(
+                what,
                 &format!(
                     "map it with columns = {{ {} = \"SOURCE_COLUMN\" }} or leave it out with ignore = [\"{}\"]; source columns are: {}",
                     tc.name,
@@ -275,73 +343,42 @@ pub(crate) fn plan_table(
                     names(&source.columns)
                 ),
             )
-        })
-        };
-        let sc = match spec.and_then(|s| s.expr()) {
-            Some(expr) => ColumnInfo::computed(tc.name.clone(), Fragment::new(expr)),
-            None => stored()?,
-        };
-        let unified = Kind::unify(sc.kind, tc.kind);
-        // A declared type wins: both sides' values are converted to it.
-        let declared = match spec {
-            Some(cutover_config::ColumnSource::Spec(s)) => {
-                s.type_name.as_deref().and_then(Kind::from_name)
-            }
-            _ => None,
-        };
-        let normalize = spec
-            .map(|s| s.normalize())
-            .unwrap_or_default()
-            .or(&t.normalize)
-            .or(&settings.defaults);
-        let (source_norm, target_norm, tolerance) = norms(&normalize, &sc, tc).map_err(|m| {
-            fail(
-                format!("table {}, column {}: {m}", t.name, tc.name),
-                "use an IANA zone name such as Europe/Berlin, or UTC",
-            )
-        })?;
-        columns.push(ColumnPlan {
-            target: tc.clone(),
-            // Translated codes take the target's kind: the map's values are target values.
-            compare: match declared {
-                Some(k) => k,
-                None if map.is_some() => tc.kind,
-                None => unified.unwrap_or(tc.kind),
-            },
-            incompatible: unified.is_none() && map.is_none() && declared.is_none(),
-            source: sc,
-            map,
-            source_norm,
-            target_norm,
-            tolerance,
-        });
-    }
-    let unmapped_source = source
-        .columns
-        .iter()
-        .filter(|s| !columns.iter().any(|c| c.source.name == s.name))
-        .map(|s| s.name.clone())
-        .collect();
-    let mut plan = TablePlan {
-        name: t.name.clone(),
-        source_name: t.source_table().to_string(),
-        source_query,
-        source_url: t.source_url.clone(),
-        source_url_shown: t.source_url.as_deref().map(cutover_source::redact),
-        key_len: key.len(),
-        key_origin,
-        columns,
-        source_where: t.source_where.as_deref().map(Fragment::new),
-        target_where: t.target_where.as_deref().map(Fragment::new),
-        ignored,
-        unmapped_source,
-        checklist: t.checklist_item().to_string(),
-        source_sql: String::new(),
-        target_sql: String::new(),
+        })?,
     };
-    let (sr, tr) = plan.requests(settings.batch_rows, [None, None], settings.memory_budget());
-    (plan.source_sql, plan.target_sql) = (src.read_sql(&sr), tgt.read_sql(&tr));
-    Ok(plan)
+    let unified = Kind::unify(sc.kind, tc.kind);
+    // A declared type wins: both sides' values are converted to it.
+    let declared = match spec {
+        Some(cutover_config::ColumnSource::Spec(s)) => {
+            s.type_name.as_deref().and_then(Kind::from_name)
+        }
+        _ => None,
+    };
+    let normalize = spec
+        .map(|s| s.normalize())
+        .unwrap_or_default()
+        .or(&t.normalize)
+        .or(&settings.defaults);
+    let (source_norm, target_norm, tolerance) = norms(&normalize, &sc, tc).map_err(|m| {
+        fail(
+            format!("table {}, column {}: {m}", t.name, tc.name),
+            "use an IANA zone name such as Europe/Berlin, or UTC",
+        )
+    })?;
+    Ok(ColumnPlan {
+        target: tc.clone(),
+        // Translated codes take the target's kind: the map's values are target values.
+        compare: match declared {
+            Some(k) => k,
+            None if map.is_some() => tc.kind,
+            None => unified.unwrap_or(tc.kind),
+        },
+        incompatible: unified.is_none() && map.is_none() && declared.is_none(),
+        source: sc,
+        map,
+        source_norm,
+        target_norm,
+        tolerance,
+    })
 }
 
 /// The normalisations of a column on each side, and its tolerance.
