@@ -511,6 +511,60 @@ impl Config {
             message,
             hint: hint.to_string(),
         };
+        self.validate_sides(file)?;
+        self.defaults
+            .check("[defaults]")
+            .map_err(|(m, h)| invalid(m, h))?;
+        if self.tables.is_empty() && self.rules.is_empty() && self.include.is_empty() {
+            return Err(invalid(
+                "no table to compare and no rule".into(),
+                "add a [[table]] section with name = \"…\" for every table to check, or [[rule]] sections",
+            ));
+        }
+        let mut ids = HashSet::new();
+        for r in &self.rules {
+            r.validate().map_err(|(m, h)| invalid(m, h))?;
+            if !ids.insert(r.id.as_str()) {
+                return Err(invalid(
+                    format!("rule id {} is used twice", r.id),
+                    "give every rule a unique id",
+                ));
+            }
+        }
+        if let Some(m) = &self.run.memory_limit
+            && parse_size(m).is_none()
+        {
+            return Err(invalid(
+                format!("[run] memory_limit = {m:?} is not a size"),
+                "write a size such as \"512MiB\" or \"2GiB\"",
+            ));
+        }
+        if self.run.jobs == Some(0) || self.run.batch_rows == Some(0) {
+            return Err(invalid(
+                "[run] jobs and batch_rows must be at least 1".into(),
+                "remove them to use the defaults",
+            ));
+        }
+        let mut seen = HashSet::new();
+        for t in &self.tables {
+            if !seen.insert(t.name.to_lowercase()) {
+                return Err(invalid(
+                    format!("table {} is listed twice", t.name),
+                    "keep one [[table]] section per target table",
+                ));
+            }
+            t.validate(file)?;
+        }
+        Ok(())
+    }
+
+    /// Each side has one URL (or url_env) and CSV options that make sense.
+    fn validate_sides(&self, file: &str) -> Result<(), ConfigError> {
+        let invalid = |message: String, hint: &str| ConfigError::Invalid {
+            file: file.to_string(),
+            message,
+            hint: hint.to_string(),
+        };
         for (side, ep) in [("source", &self.source), ("target", &self.target)] {
             match (&ep.url, &ep.url_env) {
                 (Some(_), Some(_)) => {
@@ -549,115 +603,86 @@ impl Config {
                 ));
             }
         }
-        self.defaults
-            .check("[defaults]")
-            .map_err(|(m, h)| invalid(m, h))?;
-        if self.tables.is_empty() && self.rules.is_empty() && self.include.is_empty() {
+        Ok(())
+    }
+}
+
+impl TableConfig {
+    /// Checks what the schema cannot say about one table.
+    fn validate(&self, file: &str) -> Result<(), ConfigError> {
+        let t = self;
+        let invalid = |message: String, hint: &str| ConfigError::Invalid {
+            file: file.to_string(),
+            message,
+            hint: hint.to_string(),
+        };
+        if t.name.trim().is_empty() {
             return Err(invalid(
-                "no table to compare and no rule".into(),
-                "add a [[table]] section with name = \"…\" for every table to check, or [[rule]] sections",
+                "a [[table]] has an empty name".into(),
+                "name the target table",
             ));
         }
-        let mut ids = HashSet::new();
-        for r in &self.rules {
-            r.validate().map_err(|(m, h)| invalid(m, h))?;
-            if !ids.insert(r.id.as_str()) {
+        if let Some(key) = &t.key {
+            if key.is_empty() {
                 return Err(invalid(
-                    format!("rule id {} is used twice", r.id),
-                    "give every rule a unique id",
+                    format!("table {}: key is empty", t.name),
+                    "name at least one column, e.g. key = [\"id\"]",
                 ));
             }
+            for k in key {
+                if t.ignore.iter().any(|i| i.eq_ignore_ascii_case(k)) {
+                    return Err(invalid(
+                        format!("table {}: key column {k} is also in ignore", t.name),
+                        "a key column is always compared; remove it from ignore",
+                    ));
+                }
+            }
         }
-        if let Some(m) = &self.run.memory_limit
-            && parse_size(m).is_none()
+        if let Some(c) = &t.checklist
+            && !CHECKLIST_ITEMS.iter().any(|(k, _)| k == c)
         {
             return Err(invalid(
-                format!("[run] memory_limit = {m:?} is not a size"),
-                "write a size such as \"512MiB\" or \"2GiB\"",
+                format!("table {}: unknown checklist item {c:?}", t.name),
+                "use historical-data, completeness, reference-books or org-structure",
             ));
         }
-        if self.run.jobs == Some(0) || self.run.batch_rows == Some(0) {
+        let mut places = vec![(format!("table {}", t.name), t.normalize.clone())];
+        places.extend(
+            t.columns
+                .iter()
+                .map(|(c, s)| (format!("table {}, column {c}", t.name), s.normalize())),
+        );
+        for (place, n) in places {
+            n.check(&place).map_err(|(m, h)| invalid(m, h))?;
+        }
+        if t.source_name.is_some() && t.source_query.is_some() {
             return Err(invalid(
-                "[run] jobs and batch_rows must be at least 1".into(),
-                "remove them to use the defaults",
+                format!("table {} sets both source_name and source_query", t.name),
+                "keep source_query for a split or merged table, source_name for a renamed one",
             ));
         }
-        let mut seen = HashSet::new();
-        for t in &self.tables {
-            if t.name.trim().is_empty() {
+        for (target, source) in &t.columns {
+            let empty = |s: Option<&str>| s.is_some_and(|s| s.trim().is_empty());
+            if target.trim().is_empty() || empty(source.name()) || empty(source.expr()) {
                 return Err(invalid(
-                    "a [[table]] has an empty name".into(),
-                    "name the target table",
+                    format!("table {}: columns has an empty name or expression", t.name),
+                    "write columns = { target_column = \"SOURCE_COLUMN\" }",
                 ));
             }
-            if !seen.insert(t.name.to_lowercase()) {
-                return Err(invalid(
-                    format!("table {} is listed twice", t.name),
-                    "keep one [[table]] section per target table",
-                ));
-            }
-            if let Some(key) = &t.key {
-                if key.is_empty() {
-                    return Err(invalid(
-                        format!("table {}: key is empty", t.name),
-                        "name at least one column, e.g. key = [\"id\"]",
-                    ));
-                }
-                for k in key {
-                    if t.ignore.iter().any(|i| i.eq_ignore_ascii_case(k)) {
-                        return Err(invalid(
-                            format!("table {}: key column {k} is also in ignore", t.name),
-                            "a key column is always compared; remove it from ignore",
-                        ));
-                    }
-                }
-            }
-            if let Some(c) = &t.checklist
-                && !CHECKLIST_ITEMS.iter().any(|(k, _)| k == c)
+            if let ColumnSource::Spec(spec) = source
+                && let Some(ty) = &spec.type_name
+                && !COLUMN_TYPES.contains(&ty.as_str())
             {
                 return Err(invalid(
-                    format!("table {}: unknown checklist item {c:?}", t.name),
-                    "use historical-data, completeness, reference-books or org-structure",
+                    format!("table {}: column {target} has type = {ty:?}", t.name),
+                    "use number, float, bool, text, date, time, timestamp, uuid, json or bytes",
                 ));
             }
-            let mut places = vec![(format!("table {}", t.name), t.normalize.clone())];
-            places.extend(
-                t.columns
-                    .iter()
-                    .map(|(c, s)| (format!("table {}, column {c}", t.name), s.normalize())),
-            );
-            for (place, n) in places {
-                n.check(&place).map_err(|(m, h)| invalid(m, h))?;
-            }
-            if t.source_name.is_some() && t.source_query.is_some() {
+            if source.name().is_some() && source.expr().is_some() {
                 return Err(invalid(
-                    format!("table {} sets both source_name and source_query", t.name),
-                    "keep source_query for a split or merged table, source_name for a renamed one",
+                    format!("table {}: column {target} sets both name and expr", t.name),
+                    "a column comes from a source column (name) or an expression (expr), not both",
                 ));
-            }
-            for (target, source) in &t.columns {
-                let empty = |s: Option<&str>| s.is_some_and(|s| s.trim().is_empty());
-                if target.trim().is_empty() || empty(source.name()) || empty(source.expr()) {
-                    return Err(invalid(
-                        format!("table {}: columns has an empty name or expression", t.name),
-                        "write columns = { target_column = \"SOURCE_COLUMN\" }",
-                    ));
-                }
-                if let ColumnSource::Spec(spec) = source
-                    && let Some(ty) = &spec.type_name
-                    && !COLUMN_TYPES.contains(&ty.as_str())
-                {
-                    return Err(invalid(
-                        format!("table {}: column {target} has type = {ty:?}", t.name),
-                        "use number, float, bool, text, date, time, timestamp, uuid, json or bytes",
-                    ));
-                }
-                if source.name().is_some() && source.expr().is_some() {
-                    return Err(invalid(
-                        format!("table {}: column {target} sets both name and expr", t.name),
-                        "a column comes from a source column (name) or an expression (expr), not both",
-                    ));
-                }
             }
         }
         Ok(())
