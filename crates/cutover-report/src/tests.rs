@@ -70,7 +70,15 @@ fn plan(name: &str, source_name: &str, checklist: &str) -> TablePlan {
         ],
         key_len: 1,
         key_origin: "primary key",
-        source_where: Some(cutover_source::Fragment::new("ID > 0")),
+        source_where: Some(
+            cutover_source::dialect::fragment(
+                None,
+                cutover_source::FragmentKind::Expression,
+                "test",
+                "ID > 0",
+            )
+            .unwrap(),
+        ),
         target_where: None,
         ignored: vec![],
         unmapped_source: vec!["LEGACY_FLAG".into()],

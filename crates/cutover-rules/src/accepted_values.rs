@@ -24,7 +24,7 @@ impl Rule for cutover_config::AcceptedValues {
         let column = &self.columns[0];
         pushdown(
             cx,
-            rule.side,
+            rule,
             (&self.table, &self.columns),
             self.filter.as_deref(),
             "evaluate an accepted_values rule",

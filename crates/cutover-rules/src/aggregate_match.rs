@@ -2,11 +2,11 @@
 //! groups compared across sides (a tolerance on the aggregate).
 
 use crate::cross::{Judge, compare_reads, judge};
-use crate::eval::columns_of;
+use crate::eval::{columns_of, configured};
 use crate::{Context, Found, Rule, RuleDoc, RuleError};
 use cutover_check::diff::Tolerance;
 use cutover_config::RuleConfig;
-use cutover_source::{Fragment, dialect};
+use cutover_source::{Connector, Fragment, FragmentKind, dialect};
 
 /// CO108 `aggregate_match`.
 pub(crate) const DOC: RuleDoc = RuleDoc {
@@ -23,37 +23,66 @@ impl Rule for cutover_config::AggregateMatch {
         &DOC
     }
 
-    fn evaluate(&self, _rule: &RuleConfig, cx: &Context<'_>) -> Result<Found, RuleError> {
-        let frags = |v: &[String]| v.iter().map(Fragment::new).collect::<Vec<_>>();
-        let group = frags(&self.group_by);
-        let sgroup = self
-            .source_group_by
-            .as_deref()
-            .map(frags)
-            .unwrap_or_else(|| group.clone());
-        let agg = Fragment::new(&self.aggregate);
-        let sagg = self
-            .source_aggregate
-            .as_deref()
-            .map(Fragment::new)
-            .unwrap_or_else(|| agg.clone());
+    fn evaluate(&self, rule: &RuleConfig, cx: &Context<'_>) -> Result<Found, RuleError> {
         let source_table = self.source_table.as_deref().unwrap_or(&self.table);
         let what = "compute an aggregate_match";
         let mut src = cx.open(&cx.sides.source)?;
         let mut tgt = cx.open(&cx.sides.target)?;
+        // Configured expressions, checked for the side that runs them.
+        let exprs = |conn: &mut dyn Connector, key: &str, v: &[String]| {
+            v.iter()
+                .map(|e| {
+                    conn.fragment(
+                        FragmentKind::Expression,
+                        &format!("rule {}: {key}", rule.id),
+                        e,
+                    )
+                })
+                .collect::<Result<Vec<Fragment>, _>>()
+        };
+        let group = exprs(tgt.as_mut(), "group_by", &self.group_by)?;
+        let sgroup = exprs(
+            src.as_mut(),
+            "source_group_by",
+            self.source_group_by.as_deref().unwrap_or(&self.group_by),
+        )?;
+        let agg = exprs(
+            tgt.as_mut(),
+            "aggregate",
+            std::slice::from_ref(&self.aggregate),
+        )?
+        .remove(0);
+        let sagg = exprs(
+            src.as_mut(),
+            "source_aggregate",
+            std::slice::from_ref(self.source_aggregate.as_ref().unwrap_or(&self.aggregate)),
+        )?
+        .remove(0);
+        let swhere = configured(
+            src.as_mut(),
+            rule,
+            "source_where",
+            self.source_where.as_deref(),
+        )?;
+        let twhere = configured(
+            tgt.as_mut(),
+            rule,
+            "target_where",
+            self.target_where.as_deref(),
+        )?;
         let sq = dialect::aggregate_sql(
             src.require_sql(what)?.dialect(),
             source_table,
             &sgroup,
             &sagg,
-            self.source_where.as_deref().map(Fragment::new).as_ref(),
+            swhere.as_ref(),
         );
         let tq = dialect::aggregate_sql(
             tgt.require_sql(what)?.dialect(),
             &self.table,
             &group,
             &agg,
-            self.target_where.as_deref().map(Fragment::new).as_ref(),
+            twhere.as_ref(),
         );
         let scols = columns_of(src.as_mut(), None, Some(&sq), &[])?;
         let tcols = columns_of(tgt.as_mut(), None, Some(&tq), &[])?;

@@ -7,7 +7,7 @@ use cutover_config::RuleSide;
 use cutover_source::dialect::{self, Conditions};
 use cutover_source::pair::{SideRead, compare};
 use cutover_source::{
-    ColumnInfo, Condition, Connector, Endpoint, Fragment, ReadRequest, SourceError,
+    ColumnInfo, Condition, Connector, Endpoint, Fragment, FragmentKind, ReadRequest, SourceError,
 };
 
 /// A rule's sample rows: column → value (`None` is NULL).
@@ -191,14 +191,14 @@ pub(crate) fn count_and_sample(
 /// and sampled.
 pub(crate) fn pushdown(
     cx: &Context<'_>,
-    side: cutover_config::RuleSide,
+    rule: &cutover_config::RuleConfig,
     (table, columns): (&str, &[String]),
     filter: Option<&str>,
     what: &str,
     cond: impl FnOnce(&Conditions<'static>, Option<&Fragment>) -> Result<String, RuleError>,
 ) -> Result<Found, RuleError> {
-    let mut conn = cx.open(cx.side(side))?;
-    let filter = filter.map(Fragment::new);
+    let mut conn = cx.open(cx.side(rule.side))?;
+    let filter = configured(conn.as_mut(), rule, "filter", filter)?;
     let cond = cond(&conditions(conn.as_mut(), table, what)?, filter.as_ref())?;
     count_and_sample(
         cx,
@@ -209,6 +209,25 @@ pub(crate) fn pushdown(
         filter.as_ref(),
         what,
     )
+}
+
+/// A configured expression of a rule (its `filter`, a `source_where`, …), checked for the side
+/// that runs it.
+pub(crate) fn configured(
+    conn: &mut dyn Connector,
+    rule: &cutover_config::RuleConfig,
+    key: &str,
+    text: Option<&str>,
+) -> Result<Option<Fragment>, RuleError> {
+    Ok(text
+        .map(|t| {
+            conn.fragment(
+                FragmentKind::Expression,
+                &format!("rule {}: {key}", rule.id),
+                t,
+            )
+        })
+        .transpose()?)
 }
 
 /// The rule conditions on `table` in the side's dialect.

@@ -2,11 +2,11 @@
 //! across sides, or with a file on either end, the distinct child keys and the parent keys are
 //! streamed in key order and anti-joined in bounded memory.
 
-use crate::eval::{columns_of, conditions, count_and_sample};
+use crate::eval::{columns_of, conditions, configured, count_and_sample};
 use crate::{Context, Found, Rule, RuleDoc, RuleError};
 use cutover_check::{DiffOptions, Kind};
 use cutover_config::{NullPolicy, RuleConfig};
-use cutover_source::{Condition, Fragment, dialect};
+use cutover_source::{Condition, dialect};
 
 /// CO101 `foreign_key`.
 pub(crate) const DOC: RuleDoc = RuleDoc {
@@ -35,8 +35,8 @@ impl Rule for cutover_config::ForeignKey {
             Some(url) => cx.side(parent_side).with_url(url),
             None => cx.side(parent_side).clone(),
         };
-        let filter = self.filter.as_deref().map(Fragment::new);
         let mut child = cx.open(child_at)?;
+        let filter = configured(child.as_mut(), rule, "filter", self.filter.as_deref())?;
         let same_database =
             self.parent_url.is_none() && parent_side == rule.side && child.sql().is_some();
         if same_database {

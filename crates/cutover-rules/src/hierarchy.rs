@@ -2,10 +2,10 @@
 //! read into memory (organisation tables are small, and finding cycle members needs the whole
 //! tree).
 
-use crate::eval::columns_of;
+use crate::eval::{columns_of, configured};
 use crate::{Context, Found, Rule, RuleDoc, RuleError};
 use cutover_config::RuleConfig;
-use cutover_source::{Condition, Fragment};
+use cutover_source::Condition;
 use std::collections::HashMap;
 
 /// CO106 `hierarchy`.
@@ -50,10 +50,8 @@ impl Rule for cutover_config::Hierarchy {
             &[key[0].clone(), self.parent.clone()],
         )?;
         // The parent is compared as the key's kind, so `7` and `7.0` name the same node.
-        let filter = self
-            .filter
-            .as_deref()
-            .map(|f| Condition::Configured(Fragment::new(f)));
+        let filter = configured(conn.as_mut(), rule, "filter", self.filter.as_deref())?
+            .map(Condition::Configured);
         let mut req = cx.request(table, None, cols, 1, filter);
         req.codecs[1].compare = req.codecs[0].compare;
         let mut nodes: Vec<(String, Option<String>)> = Vec::new();

@@ -79,6 +79,9 @@ pub enum RuleError {
     /// A cross-side comparison failed.
     #[error(transparent)]
     Diff(#[from] cutover_check::DiffError<cutover_source::SourceError>),
+    /// Configured SQL that is not one read-only part of one statement.
+    #[error(transparent)]
+    Fragment(#[from] cutover_source::FragmentError),
     /// The rule names something the side does not have, or lacks a key it needs here.
     #[error("{0}")]
     Rule(String),

@@ -22,7 +22,7 @@ impl Rule for cutover_config::NotNull {
     fn evaluate(&self, rule: &RuleConfig, cx: &Context<'_>) -> Result<Found, RuleError> {
         pushdown(
             cx,
-            rule.side,
+            rule,
             (&self.table, &self.columns),
             self.filter.as_deref(),
             "evaluate a not_null rule",

@@ -1,9 +1,10 @@
 //! CO109 `row_count`: the row counts of the two sides agree within a tolerance, counted in
 //! each database.
 
+use crate::eval::configured;
 use crate::{Context, Found, Rule, RuleDoc, RuleError};
 use cutover_config::RuleConfig;
-use cutover_source::{Condition, Fragment, dialect};
+use cutover_source::{Condition, dialect};
 
 /// CO109 `row_count`.
 pub(crate) const DOC: RuleDoc = RuleDoc {
@@ -20,22 +21,27 @@ impl Rule for cutover_config::RowCount {
         &DOC
     }
 
-    fn evaluate(&self, _rule: &RuleConfig, cx: &Context<'_>) -> Result<Found, RuleError> {
+    fn evaluate(&self, rule: &RuleConfig, cx: &Context<'_>) -> Result<Found, RuleError> {
         let mut counts = Vec::new();
         let mut queries = Vec::new();
-        for (at, table, filter) in [
+        for (at, table, key, filter) in [
             (
                 &cx.sides.source,
                 self.source_table.as_deref().unwrap_or(&self.table),
+                "source_where",
                 &self.source_where,
             ),
-            (&cx.sides.target, self.table.as_str(), &self.target_where),
+            (
+                &cx.sides.target,
+                self.table.as_str(),
+                "target_where",
+                &self.target_where,
+            ),
         ] {
             let mut conn = cx.open(at)?;
+            let cond = configured(conn.as_mut(), rule, key, filter.as_deref())?
+                .map(|f| Condition::All(vec![Condition::Configured(f)]));
             let sql = conn.require_sql("count rows for a row_count rule")?;
-            let cond = filter
-                .as_deref()
-                .map(|f| Condition::All(vec![Condition::Configured(Fragment::new(f))]));
             let count_sql = dialect::count_sql(sql.dialect(), table, cond.as_ref());
             counts.push(sql.count(&count_sql)?);
             queries.push(count_sql);

@@ -3,7 +3,7 @@
 use crate::eval::{columns_of, sample};
 use crate::{Context, Found, Rule, RuleDoc, RuleError};
 use cutover_config::RuleConfig;
-use cutover_source::{Fragment, dialect};
+use cutover_source::{FragmentKind, dialect};
 
 /// CO110 `sql`.
 pub(crate) const DOC: RuleDoc = RuleDoc {
@@ -21,9 +21,10 @@ impl Rule for cutover_config::SqlRule {
     }
 
     fn evaluate(&self, rule: &RuleConfig, cx: &Context<'_>) -> Result<Found, RuleError> {
+        let place = |key: &str| format!("rule {}: {key}", rule.id);
         if let Some(query) = &self.query {
-            let query = Fragment::new(query);
             let mut conn = cx.open(cx.side(rule.side))?;
+            let query = conn.fragment(FragmentKind::Query, &place("query"), query)?;
             let count_sql = dialect::count_query_sql(&query);
             let violations = conn.require_sql("run an sql rule")?.count(&count_sql)?;
             let columns = columns_of(conn.as_mut(), None, Some(&query), &[])?;
@@ -45,13 +46,13 @@ impl Rule for cutover_config::SqlRule {
         // Two scalars, one per side.
         let mut values = Vec::new();
         let mut queries = Vec::new();
-        for (at, q) in [
-            (&cx.sides.source, &self.source_query),
-            (&cx.sides.target, &self.target_query),
+        for (at, key, q) in [
+            (&cx.sides.source, "source_query", &self.source_query),
+            (&cx.sides.target, "target_query", &self.target_query),
         ] {
             let q = q.clone().unwrap_or_default();
-            let query = Fragment::new(&q);
             let mut conn = cx.open(at)?;
+            let query = conn.fragment(FragmentKind::Query, &place(key), &q)?;
             let columns = columns_of(conn.as_mut(), None, Some(&query), &[])?;
             let first = columns.into_iter().take(1).collect::<Vec<_>>();
             let req = cx.request("query", Some(query), first, 0, None);

@@ -22,7 +22,7 @@ impl Rule for cutover_config::Unique {
     fn evaluate(&self, rule: &RuleConfig, cx: &Context<'_>) -> Result<Found, RuleError> {
         pushdown(
             cx,
-            rule.side,
+            rule,
             (&self.table, &self.columns),
             self.filter.as_deref(),
             "evaluate a unique rule",

@@ -7,7 +7,8 @@ use cutover_check::diff::Tolerance;
 use cutover_check::{ColumnCodec, Kind};
 use cutover_config::{Normalize, TableConfig};
 use cutover_source::{
-    ColumnInfo, Condition, Connector, Fragment, ReadRequest, SourceError, TableSchema, ValueMap,
+    ColumnInfo, Condition, Connector, Fragment, FragmentError, FragmentKind, ReadRequest,
+    SourceError, TableSchema, ValueMap,
 };
 use std::sync::Arc;
 
@@ -140,6 +141,18 @@ pub(crate) struct PlanError {
     pub(crate) hint: Option<String>,
 }
 
+impl From<FragmentError> for PlanError {
+    fn from(e: FragmentError) -> PlanError {
+        PlanError {
+            message: e.to_string(),
+            hint: Some(
+                "write one read-only SQL expression (or one SELECT for a source_query), without `;` or comments"
+                    .into(),
+            ),
+        }
+    }
+}
+
 impl PlanError {
     /// The table's failure.
     pub(crate) fn of(self, t: &TableConfig) -> FailedTable {
@@ -162,7 +175,22 @@ pub(crate) fn plan_table(
     settings: &crate::Settings,
 ) -> Result<TablePlan, PlanError> {
     let target = describe(tgt.describe(&t.name), "target", &t.name)?;
-    let source_query = t.source_query.as_deref().map(Fragment::new);
+    let place = |what: &str| format!("table {}: {what}", t.name);
+    let source_query = t
+        .source_query
+        .as_deref()
+        .map(|q| src.fragment(FragmentKind::Query, &place("source_query"), q))
+        .transpose()?;
+    let source_where = t
+        .source_where
+        .as_deref()
+        .map(|w| src.fragment(FragmentKind::Expression, &place("source_where"), w))
+        .transpose()?;
+    let target_where = t
+        .target_where
+        .as_deref()
+        .map(|w| tgt.fragment(FragmentKind::Expression, &place("target_where"), w))
+        .transpose()?;
     let source = match &source_query {
         Some(q) => src
             .require_sql("run a source_query")
@@ -203,7 +231,7 @@ pub(crate) fn plan_table(
     }
     let columns = ordered
         .into_iter()
-        .map(|tc| plan_column(t, tc, &source, settings))
+        .map(|tc| plan_column(t, tc, &source, src, settings))
         .collect::<Result<Vec<ColumnPlan>, PlanError>>()?;
     let unmapped_source = source
         .columns
@@ -220,8 +248,8 @@ pub(crate) fn plan_table(
         key_len,
         key_origin,
         columns,
-        source_where: t.source_where.as_deref().map(Fragment::new),
-        target_where: t.target_where.as_deref().map(Fragment::new),
+        source_where,
+        target_where,
         ignored,
         unmapped_source,
         checklist: t.checklist_item().to_string(),
@@ -300,6 +328,7 @@ fn plan_column(
     t: &TableConfig,
     tc: &ColumnInfo,
     source: &TableSchema,
+    src: &mut dyn Connector,
     settings: &crate::Settings,
 ) -> Result<ColumnPlan, PlanError> {
     let spec = t
@@ -318,7 +347,13 @@ fn plan_column(
         })
     });
     let sc = match spec.and_then(|s| s.expr()) {
-        Some(expr) => ColumnInfo::computed(tc.name.clone(), Fragment::new(expr)),
+        Some(expr) => {
+            let place = format!("table {}, column {}: expr", t.name, tc.name);
+            ColumnInfo::computed(
+                tc.name.clone(),
+                src.fragment(FragmentKind::Expression, &place, expr)?,
+            )
+        }
         None => source.column(source_name).cloned().ok_or_else(|| {
             let what = match mapped {
                 Some(m) => format!(

@@ -8,20 +8,235 @@ use crate::{ColumnInfo, Engine, ReadRequest, SourceError};
 use cutover_check::Kind;
 
 /// SQL text written by the user in a config or rule file: an expression, a condition or a
-/// query. It enters a statement only through the builders of this module, as one part of it.
+/// query. It is made only by [`fragment`], which checks it in the engine's dialect, and enters a
+/// statement only through the builders of this module, as one part of it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Fragment(String);
 
 impl Fragment {
-    /// Configured SQL text.
-    pub fn new(text: impl Into<String>) -> Fragment {
-        Fragment(text.into())
-    }
-
     /// The text as written.
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// Text cutover built itself from quoted identifiers (never configured text).
+    fn built(text: String) -> Fragment {
+        Fragment(text)
+    }
+}
+
+/// What a configured fragment must be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FragmentKind {
+    /// One expression: a condition, a computed column, a group-by or aggregate expression.
+    Expression,
+    /// One read-only query (`source_query`, a rule's query).
+    Query,
+}
+
+/// Configured SQL that is not one read-only part of one statement.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{place}: {reason}")]
+pub struct FragmentError {
+    /// Where it was configured: `table orders: source_where`.
+    pub place: String,
+    /// Why it was refused.
+    pub reason: String,
+}
+
+/// Functions that act outside the query (end sessions, take locks, read or write files, change
+/// settings, advance sequences, run SQL given as text): refused in configured SQL on every
+/// engine. A function that only takes time (`pg_sleep`) is bounded by the statement timeout.
+const SIDE_EFFECTS: &[&str] = &[
+    "pg_terminate_backend",
+    "pg_cancel_backend",
+    "pg_reload_conf",
+    "pg_rotate_logfile",
+    "pg_promote",
+    "pg_switch_wal",
+    "pg_create_restore_point",
+    "set_config",
+    "nextval",
+    "setval",
+    "lo_import",
+    "lo_export",
+    "lo_unlink",
+    "lo_create",
+    "lo_from_bytea",
+    "lo_put",
+    "dblink",
+    "dblink_exec",
+    "dblink_connect",
+    "dblink_send_query",
+    "pg_read_file",
+    "pg_read_binary_file",
+    "pg_ls_dir",
+    "pg_stat_file",
+    "pg_file_write",
+    "pg_advisory_lock",
+    "pg_advisory_lock_shared",
+    "pg_advisory_xact_lock",
+    "pg_advisory_xact_lock_shared",
+    "pg_try_advisory_lock",
+    "pg_try_advisory_lock_shared",
+    "pg_try_advisory_xact_lock",
+    "pg_try_advisory_xact_lock_shared",
+    "pg_notify",
+    "query_to_xml",
+    "query_to_xml_and_xmlschema",
+    "query_to_xmlschema",
+    "cursor_to_xml",
+    "get_lock",
+    "release_lock",
+    "release_all_locks",
+    "load_file",
+    "master_pos_wait",
+    "source_pos_wait",
+    "sys_exec",
+    "sys_eval",
+    "load_extension",
+    "writefile",
+    "readfile",
+    "edit",
+];
+
+/// Keywords that write, lock or leave the query, which a read never needs: refused anywhere in
+/// configured SQL (a data-modifying `WITH … AS (DELETE …)`, `SELECT … INTO`, `INTO OUTFILE`,
+/// `LOCK IN SHARE MODE`). Statements such as `COMMIT` or `SET` need a statement of their own,
+/// which the single-statement check already refuses.
+const REFUSED_KEYWORDS: &[&str] = &[
+    "INTO", "OUTFILE", "DUMPFILE", "INSERT", "UPDATE", "DELETE", "MERGE", "TRUNCATE", "DROP",
+    "ALTER", "CREATE", "GRANT", "REVOKE", "LOCK",
+];
+
+/// The sqlparser dialect of an engine (PostgreSQL's for sides without SQL of their own).
+fn parser_dialect(engine: Option<Engine>) -> Box<dyn sqlparser::dialect::Dialect> {
+    use sqlparser::dialect::{MySqlDialect, PostgreSqlDialect, SQLiteDialect};
+    match engine {
+        Some(Engine::MySql) => Box::new(MySqlDialect {}),
+        Some(Engine::Sqlite) => Box::new(SQLiteDialect {}),
+        _ => Box::new(PostgreSqlDialect {}),
+    }
+}
+
+/// Checks configured SQL for the engine that will run it, and makes it a [`Fragment`]. It must
+/// be one expression (or one read-only query) with no statement separator, no comment, nothing
+/// that writes, locks or leaves the query, and no function with side effects. `place` names it
+/// in the error (`table orders: source_where`). `engine` is `None` for sides that run no SQL
+/// (their connector refuses fragments with a message of its own).
+pub fn fragment(
+    engine: Option<Engine>,
+    kind: FragmentKind,
+    place: &str,
+    text: &str,
+) -> Result<Fragment, FragmentError> {
+    check_fragment(engine, kind, text).map_err(|reason| FragmentError {
+        place: place.to_string(),
+        reason,
+    })?;
+    Ok(Fragment(text.to_string()))
+}
+
+fn check_fragment(engine: Option<Engine>, kind: FragmentKind, text: &str) -> Result<(), String> {
+    use sqlparser::tokenizer::{Token, Tokenizer, Whitespace};
+    if text.trim().is_empty() {
+        return Err("is empty".into());
+    }
+    let d = parser_dialect(engine);
+    let tokens = Tokenizer::new(d.as_ref(), text)
+        .tokenize()
+        .map_err(|e| format!("cannot be read as SQL ({e})"))?;
+    let words: Vec<&Token> = tokens
+        .iter()
+        .filter(|t| !matches!(t, Token::Whitespace(_)))
+        .collect();
+    let mut depth = 0i64;
+    for (i, t) in tokens.iter().enumerate() {
+        match t {
+            Token::SemiColon => {
+                return Err("holds `;`: configured SQL is one part of one statement, never several statements".into());
+            }
+            Token::Whitespace(
+                Whitespace::SingleLineComment { .. } | Whitespace::MultiLineComment(_),
+            ) => {
+                return Err(
+                    "holds a comment, which could hide the rest of cutover's statement; remove it"
+                        .into(),
+                );
+            }
+            Token::LParen => depth += 1,
+            Token::RParen => {
+                depth -= 1;
+                if depth < 0 {
+                    return Err("closes a parenthesis it did not open".into());
+                }
+            }
+            Token::Word(w) if w.quote_style.is_none() => {
+                let upper = w.value.to_ascii_uppercase();
+                if REFUSED_KEYWORDS.contains(&upper.as_str()) {
+                    return Err(format!("uses {upper}: configured SQL may only read"));
+                }
+                let next = tokens[i + 1..]
+                    .iter()
+                    .find(|t| !matches!(t, Token::Whitespace(_)));
+                if next == Some(&Token::LParen)
+                    && SIDE_EFFECTS.contains(&w.value.to_ascii_lowercase().as_str())
+                {
+                    return Err(format!(
+                        "calls {}(), which acts outside the query; configured SQL may only read",
+                        w.value
+                    ));
+                }
+            }
+            _ => {}
+        }
+    }
+    if depth != 0 {
+        return Err("leaves a parenthesis open".into());
+    }
+    // FOR UPDATE / FOR SHARE / FOR NO KEY UPDATE / FOR KEY SHARE lock rows.
+    for pair in words.windows(2) {
+        if let (Token::Word(a), Token::Word(b)) = (pair[0], pair[1])
+            && a.value.eq_ignore_ascii_case("for")
+            && ["update", "share", "no", "key"].contains(&b.value.to_ascii_lowercase().as_str())
+        {
+            return Err(format!(
+                "uses FOR {}: a check never locks rows",
+                b.value.to_ascii_uppercase()
+            ));
+        }
+    }
+    let mut parser = sqlparser::parser::Parser::new(d.as_ref())
+        .try_with_sql(text)
+        .map_err(|e| format!("cannot be read as SQL ({e})"))?;
+    match kind {
+        FragmentKind::Expression => {
+            parser
+                .parse_expr()
+                .map_err(|e| format!("is not one SQL expression ({e})"))?;
+            if parser.peek_token().token != Token::EOF {
+                return Err(format!(
+                    "is not one SQL expression: `{}` follows it",
+                    parser.peek_token().token
+                ));
+            }
+        }
+        FragmentKind::Query => {
+            let statement = parser
+                .parse_statement()
+                .map_err(|e| format!("is not one SQL query ({e})"))?;
+            if parser.peek_token().token != Token::EOF {
+                return Err(format!(
+                    "is not one SQL query: `{}` follows it",
+                    parser.peek_token().token
+                ));
+            }
+            if !matches!(statement, sqlparser::ast::Statement::Query(_)) {
+                return Err("is not a query: configured SQL may only read".into());
+            }
+        }
+    }
+    Ok(())
 }
 
 /// A row condition: configured, built by cutover from quoted identifiers, or both.
@@ -401,7 +616,7 @@ pub fn distinct_keys_sql(
         .iter()
         .map(|c| format!("{} IS NOT NULL", d.quote_ident(c)))
         .collect();
-    Fragment(format!(
+    Fragment::built(format!(
         "SELECT DISTINCT {} FROM {} WHERE {}{}",
         columns
             .iter()
@@ -439,12 +654,19 @@ pub fn aggregate_sql(
         let groups: Vec<&str> = group_by.iter().map(|g| g.0.as_str()).collect();
         sql.push_str(&format!(" GROUP BY {}", groups.join(", ")));
     }
-    Fragment(sql)
+    Fragment::built(sql)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    impl Fragment {
+        /// A fragment for tests of the builders (checked elsewhere).
+        pub(crate) fn new(text: &str) -> Fragment {
+            Fragment(text.to_string())
+        }
+    }
 
     #[test]
     fn identifiers_are_quoted_per_engine() {

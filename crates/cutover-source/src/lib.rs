@@ -16,7 +16,7 @@ mod sql;
 mod url_util;
 
 use cutover_check::{Batch, Cell, ColumnCodec, Kind};
-pub use dialect::{Condition, Dialect, Fragment};
+pub use dialect::{Condition, Dialect, Fragment, FragmentError, FragmentKind};
 pub use error::SourceError;
 pub use files::CsvFormat;
 pub use url_util::redact;
@@ -157,6 +157,18 @@ pub trait Connector: Send {
     /// The SQL side of a database connector; `None` for files.
     fn sql(&mut self) -> Option<&mut dyn SqlConnector> {
         None
+    }
+
+    /// Configured SQL checked for this side's engine ([`dialect::fragment`]); `place` names it in
+    /// the error. A side without SQL checks it as PostgreSQL does and refuses it when it reads.
+    fn fragment(
+        &mut self,
+        kind: FragmentKind,
+        place: &str,
+        text: &str,
+    ) -> Result<Fragment, FragmentError> {
+        let engine = self.sql().map(|s| s.dialect().engine());
+        dialect::fragment(engine, kind, place, text)
     }
 
     /// The SQL side, or an error that says this side cannot run SQL.
