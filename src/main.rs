@@ -103,6 +103,14 @@ struct CommonArgs {
     /// [default: run.memory_limit, else 1GiB].
     #[arg(long, value_name = "SIZE")]
     memory_limit: Option<String>,
+    /// Longest wait of a database session for a lock, in seconds, so a check never queues the
+    /// migration's writers [default: run.lock_timeout_secs, else 10].
+    #[arg(long, value_name = "SECS")]
+    lock_timeout: Option<u64>,
+    /// Longest run of one statement, in seconds; 0 is no limit [default:
+    /// run.statement_timeout_secs, else 0].
+    #[arg(long, value_name = "SECS")]
+    statement_timeout: Option<u64>,
     /// Rehearsal history file (SQLite) this run is recorded in [default: OUT/history.sqlite].
     #[arg(long, value_name = "PATH")]
     history: Option<PathBuf>,

@@ -121,6 +121,16 @@ pub(crate) fn resolve(config_path: &Path, common: &CommonArgs) -> anyhow::Result
         target_csv: config.target.csv,
         memory_limit,
         defaults: config.defaults,
+        session: cutover_source::SessionLimits {
+            lock_timeout_secs: common
+                .lock_timeout
+                .or(config.run.lock_timeout_secs)
+                .unwrap_or(cutover_source::DEFAULT_LOCK_TIMEOUT_SECS),
+            statement_timeout_secs: common
+                .statement_timeout
+                .or(config.run.statement_timeout_secs)
+                .unwrap_or(0),
+        },
     };
     let history = (!common.no_history).then(|| {
         common

@@ -240,6 +240,7 @@ pub fn settings(
         target_csv: Default::default(),
         memory_limit: cutover_run::DEFAULT_MEMORY_LIMIT,
         defaults: Default::default(),
+        session: Default::default(),
     }
 }
 

@@ -137,6 +137,10 @@ pub struct RunSettings {
     pub batch_rows: Option<usize>,
     /// Memory for sorting unordered sources (files) before it spills to disk, e.g. `"1GiB"`.
     pub memory_limit: Option<String>,
+    /// Longest wait of a database session for a lock, in seconds (default 10).
+    pub lock_timeout_secs: Option<u64>,
+    /// Longest run of one statement, in seconds (default 0: no limit).
+    pub statement_timeout_secs: Option<u64>,
 }
 
 /// Settings of the report.

@@ -14,7 +14,7 @@ use cutover_check::{
     DiffError, DiffOptions, DiffSink, Side, TableDiff, TableDiffSink, TableStatus,
 };
 use cutover_source::pair::{SideRead, compare};
-use cutover_source::{Connector, CsvFormat, Endpoint, SourceError};
+use cutover_source::{Connector, CsvFormat, Endpoint, SessionLimits, SourceError};
 pub use plan::{ColumnPlan, TablePlan};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -42,6 +42,8 @@ pub struct Settings {
     pub memory_limit: usize,
     /// Normalisations for every table (`[defaults]`).
     pub defaults: cutover_config::Normalize,
+    /// Timeouts of every database session.
+    pub session: SessionLimits,
 }
 
 /// The default of `--memory-limit`: 1 GiB.
@@ -74,10 +76,12 @@ impl Settings {
             Side::Source => Endpoint {
                 url: self.source_url.clone(),
                 csv: csv_format(&self.source_csv),
+                session: self.session,
             },
             Side::Target => Endpoint {
                 url: self.target_url.clone(),
                 csv: csv_format(&self.target_csv),
+                session: self.session,
             },
         }
     }
@@ -541,6 +545,7 @@ mod tests {
             },
             memory_limit: 1 << 30,
             defaults: Default::default(),
+            session: Default::default(),
         };
         assert_eq!(s.memory_budget(), (1 << 30) / 8);
         assert_eq!(s.endpoint(Side::Target).csv.delimiter, b';');

@@ -4,7 +4,7 @@
 //! [`Fragment`], and only the builders here render fragments into statements. Everything else a
 //! statement holds is built from identifiers quoted by the engine's [`Dialect`].
 
-use crate::{ColumnInfo, Engine, ReadRequest, SourceError};
+use crate::{ColumnInfo, Engine, ReadRequest, SessionLimits, SourceError};
 use cutover_check::Kind;
 
 /// SQL text written by the user in a config or rule file: an expression, a condition or a
@@ -150,12 +150,27 @@ fn check_fragment(engine: Option<Engine>, kind: FragmentKind, text: &str) -> Res
         .iter()
         .filter(|t| !matches!(t, Token::Whitespace(_)))
         .collect();
+    if tokens.contains(&Token::SemiColon) {
+        return Err(
+            "holds `;`: configured SQL is one part of one statement, never several statements"
+                .into(),
+        );
+    }
+    // FOR UPDATE / FOR SHARE / FOR NO KEY UPDATE / FOR KEY SHARE lock rows.
+    for pair in words.windows(2) {
+        if let (Token::Word(a), Token::Word(b)) = (pair[0], pair[1])
+            && a.value.eq_ignore_ascii_case("for")
+            && ["update", "share", "no", "key"].contains(&b.value.to_ascii_lowercase().as_str())
+        {
+            return Err(format!(
+                "uses FOR {}: a check never locks rows",
+                b.value.to_ascii_uppercase()
+            ));
+        }
+    }
     let mut depth = 0i64;
     for (i, t) in tokens.iter().enumerate() {
         match t {
-            Token::SemiColon => {
-                return Err("holds `;`: configured SQL is one part of one statement, never several statements".into());
-            }
             Token::Whitespace(
                 Whitespace::SingleLineComment { .. } | Whitespace::MultiLineComment(_),
             ) => {
@@ -193,18 +208,6 @@ fn check_fragment(engine: Option<Engine>, kind: FragmentKind, text: &str) -> Res
     }
     if depth != 0 {
         return Err("leaves a parenthesis open".into());
-    }
-    // FOR UPDATE / FOR SHARE / FOR NO KEY UPDATE / FOR KEY SHARE lock rows.
-    for pair in words.windows(2) {
-        if let (Token::Word(a), Token::Word(b)) = (pair[0], pair[1])
-            && a.value.eq_ignore_ascii_case("for")
-            && ["update", "share", "no", "key"].contains(&b.value.to_ascii_lowercase().as_str())
-        {
-            return Err(format!(
-                "uses FOR {}: a check never locks rows",
-                b.value.to_ascii_uppercase()
-            ));
-        }
     }
     let mut parser = sqlparser::parser::Parser::new(d.as_ref())
         .try_with_sql(text)
@@ -298,8 +301,9 @@ pub trait Dialect: Send + Sync {
     /// An `ORDER BY` item that orders column `c` in binary key order, NULLs first.
     fn order_column(&self, c: &ColumnInfo) -> String;
 
-    /// Statements that make a new session read-only and pin its settings.
-    fn session_setup(&self) -> &'static [&'static str];
+    /// Statements that make a new session read-only, pin every setting that changes how values
+    /// or configured SQL read, and set its timeouts.
+    fn session_setup(&self, limits: &SessionLimits) -> Vec<String>;
 
     /// Statements that open the read-only snapshot transaction of one read (in an exported
     /// snapshot, where the engine has them).
@@ -372,9 +376,24 @@ impl Dialect for Postgres {
             format!("{} NULLS FIRST", column_sql(self, c))
         }
     }
-    fn session_setup(&self) -> &'static [&'static str] {
-        // Every statement of this session is read-only, whatever a filter says.
-        &["SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY"]
+    fn session_setup(&self, limits: &SessionLimits) -> Vec<String> {
+        vec![
+            // Every transaction of this session is read-only.
+            "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY".into(),
+            // Renderings of values read as text, and how configured SQL reads, are the same
+            // whatever the server or database says by default.
+            "SET DateStyle = 'ISO, MDY'".into(),
+            "SET IntervalStyle = 'postgres'".into(),
+            "SET TimeZone = 'UTC'".into(),
+            "SET extra_float_digits = 3".into(),
+            "SET bytea_output = 'hex'".into(),
+            "SET standard_conforming_strings = on".into(),
+            "SET client_encoding = 'UTF8'".into(),
+            // The session that holds the shared snapshot waits idle in its transaction.
+            "SET idle_in_transaction_session_timeout = 0".into(),
+            format!("SET lock_timeout = '{}s'", limits.lock_timeout_secs),
+            format!("SET statement_timeout = '{}s'", limits.statement_timeout_secs),
+        ]
     }
     fn begin_read(&self, snapshot: Option<&str>) -> Result<Vec<String>, SourceError> {
         let mut out = vec!["BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY".to_string()];
@@ -424,12 +443,29 @@ impl Dialect for MySql {
             column_sql(self, c)
         }
     }
-    fn session_setup(&self) -> &'static [&'static str] {
-        &[
-            "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY",
+    fn session_setup(&self, limits: &SessionLimits) -> Vec<String> {
+        let mut out = vec![
+            "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY".to_string(),
             // A reader paused by backpressure must not be cut off by the server.
-            "SET SESSION net_write_timeout = 3600",
-        ]
+            "SET SESSION net_write_timeout = 3600".into(),
+            // How values and configured SQL read: UTC, utf8mb4, and no sql_mode (so `||`,
+            // double quotes and backslashes mean what the dialect assumes).
+            "SET SESSION time_zone = '+00:00'".into(),
+            "SET NAMES utf8mb4".into(),
+            "SET SESSION sql_mode = ''".into(),
+        ];
+        if limits.lock_timeout_secs > 0 {
+            out.push(format!(
+                "SET SESSION lock_wait_timeout = {}",
+                limits.lock_timeout_secs
+            ));
+            out.push(format!(
+                "SET SESSION innodb_lock_wait_timeout = {}",
+                limits.lock_timeout_secs
+            ));
+        }
+        // The statement timeout differs between MySQL and MariaDB: the connector sets it.
+        out
     }
     fn begin_read(&self, _snapshot: Option<&str>) -> Result<Vec<String>, SourceError> {
         Ok(vec![
@@ -453,8 +489,8 @@ impl Dialect for Sqlite {
             column_sql(self, c)
         }
     }
-    fn session_setup(&self) -> &'static [&'static str] {
-        &[]
+    fn session_setup(&self, _limits: &SessionLimits) -> Vec<String> {
+        vec![]
     }
     fn begin_read(&self, _snapshot: Option<&str>) -> Result<Vec<String>, SourceError> {
         Ok(vec!["BEGIN DEFERRED".into()])
@@ -752,6 +788,151 @@ mod tests {
             .as_str(),
             "SELECT cur AS g0, sum(t) AS agg FROM \"o\" GROUP BY cur"
         );
+    }
+
+    fn check(engine: Engine, kind: FragmentKind, text: &str) -> Result<(), String> {
+        fragment(Some(engine), kind, "here", text)
+            .map(|_| ())
+            .map_err(|e| e.reason)
+    }
+
+    #[test]
+    fn what_users_write_is_accepted() {
+        use FragmentKind::{Expression as E, Query as Q};
+        for (engine, kind, text) in [
+            (Engine::Postgres, E, "ORD_DT >= '2015-01-01'"),
+            (
+                Engine::Sqlite,
+                E,
+                "ORD_ID IN (SELECT ORD_ID FROM ORD WHERE ORD_DT >= '2015-01-01')",
+            ),
+            (
+                Engine::Postgres,
+                E,
+                "TRIM(FIRST_NM) || ' ' || TRIM(LAST_NM)",
+            ),
+            (Engine::MySql, E, "CONCAT(first_name, ' ', last_name)"),
+            (Engine::MySql, E, "REPLACE(code, 'x', 'y')"),
+            (Engine::Postgres, E, "count(DISTINCT customer_id)"),
+            (Engine::Postgres, E, "date_trunc('month', created_at)"),
+            (
+                Engine::Postgres,
+                E,
+                "CASE WHEN status = 'A' THEN 'ACTIVE' ELSE status END",
+            ),
+            (Engine::Postgres, E, "note = 'a;b -- not a comment'"),
+            (Engine::Postgres, E, "\"start\" > 1 AND \"update\" IS NULL"),
+            (Engine::Postgres, E, "pg_sleep(0) IS NOT NULL"),
+            (
+                Engine::Postgres,
+                Q,
+                "SELECT a.id, b.v FROM a JOIN b USING (id) WHERE a.x > 0",
+            ),
+            (
+                Engine::MySql,
+                Q,
+                "SELECT id, SUM(total) FROM orders GROUP BY id",
+            ),
+            (
+                Engine::Sqlite,
+                Q,
+                "WITH t AS (SELECT 1 AS x) SELECT x FROM t",
+            ),
+        ] {
+            assert_eq!(check(engine, kind, text), Ok(()), "{engine:?} {text}");
+        }
+    }
+
+    #[test]
+    fn escapes_and_writes_are_refused_with_a_reason() {
+        use FragmentKind::{Expression as E, Query as Q};
+        for (engine, kind, text, why) in [
+            (
+                Engine::Postgres,
+                E,
+                "id > 0) ORDER BY \"id\") TO STDOUT (FORMAT binary); COMMIT; BEGIN READ WRITE; DELETE FROM victim2; COMMIT; COPY (SELECT \"id\",\"v\" FROM \"victim\" WHERE (true",
+                "`;`",
+            ),
+            (Engine::Postgres, E, "1=1 --", "comment"),
+            (Engine::MySql, E, "1=1 /* x */", "comment"),
+            (Engine::MySql, E, "1=1 # x", "comment"),
+            (Engine::Postgres, E, "id > 0)) OR ((1=1", "parenthesis"),
+            (Engine::Postgres, E, "(id > 0", "parenthesis"),
+            (Engine::Postgres, E, "id > 0 ORDER BY id", "follows"),
+            (
+                Engine::Postgres,
+                E,
+                "(SELECT count(*) FROM v FOR UPDATE) > 0",
+                "FOR UPDATE",
+            ),
+            (
+                Engine::MySql,
+                E,
+                "(SELECT count(*) FROM v LOCK IN SHARE MODE) > 0",
+                "LOCK",
+            ),
+            (
+                Engine::Postgres,
+                Q,
+                "SELECT * FROM victim FOR SHARE",
+                "FOR SHARE",
+            ),
+            (
+                Engine::MySql,
+                Q,
+                "SELECT * FROM victim INTO OUTFILE '/tmp/x'",
+                "INTO",
+            ),
+            (
+                Engine::Postgres,
+                Q,
+                "SELECT * INTO copy FROM victim",
+                "INTO",
+            ),
+            (
+                Engine::Postgres,
+                E,
+                "(WITH d AS (DELETE FROM v RETURNING id) SELECT count(*) FROM d) > 0",
+                "DELETE",
+            ),
+            (Engine::Postgres, Q, "DELETE FROM victim", "DELETE"),
+            (
+                Engine::Postgres,
+                E,
+                "pg_terminate_backend(pg_backend_pid())",
+                "pg_terminate_backend",
+            ),
+            (
+                Engine::Postgres,
+                E,
+                "set_config('default_transaction_read_only', 'off', false) IS NOT NULL",
+                "set_config",
+            ),
+            (Engine::Postgres, E, "nextval('s') > 0", "nextval"),
+            (
+                Engine::Postgres,
+                E,
+                "query_to_xml('SELECT 1', true, true, '') IS NOT NULL",
+                "query_to_xml",
+            ),
+            (Engine::MySql, E, "GET_LOCK('x', 10) = 1", "GET_LOCK"),
+            (
+                Engine::MySql,
+                E,
+                "LOAD_FILE('/etc/passwd') IS NULL",
+                "LOAD_FILE",
+            ),
+            (
+                Engine::Sqlite,
+                E,
+                "load_extension('x') IS NULL",
+                "load_extension",
+            ),
+            (Engine::Postgres, E, "", "empty"),
+        ] {
+            let err = check(engine, kind, text).expect_err(text);
+            assert!(err.contains(why), "{text}: {err}");
+        }
     }
 
     #[test]

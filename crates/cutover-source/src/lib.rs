@@ -89,14 +89,40 @@ impl Engine {
     }
 }
 
-/// Where a side is: its URL (may hold a password; never shown as is) and how its CSV files
-/// are read, for a `csv://` side.
+/// Where a side is: its URL (may hold a password; never shown as is), how its CSV files are
+/// read (a `csv://` side), and the limits of its database sessions.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Endpoint {
     /// The URL.
     pub url: String,
     /// How CSV files are read.
     pub csv: CsvFormat,
+    /// Timeouts of every database session.
+    pub session: SessionLimits,
+}
+
+/// Timeouts set on every database session, so a check never queues the migration's writers
+/// behind its locks and never runs away.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionLimits {
+    /// Longest wait for a lock, in seconds (PostgreSQL `lock_timeout`, MySQL
+    /// `lock_wait_timeout`); 0 waits as the server's default says.
+    pub lock_timeout_secs: u64,
+    /// Longest run of one statement, in seconds (PostgreSQL `statement_timeout`, MySQL
+    /// `max_execution_time`, MariaDB `max_statement_time`); 0 is no limit.
+    pub statement_timeout_secs: u64,
+}
+
+/// The default lock timeout: 10 seconds.
+pub const DEFAULT_LOCK_TIMEOUT_SECS: u64 = 10;
+
+impl Default for SessionLimits {
+    fn default() -> Self {
+        SessionLimits {
+            lock_timeout_secs: DEFAULT_LOCK_TIMEOUT_SECS,
+            statement_timeout_secs: 0,
+        }
+    }
 }
 
 impl Endpoint {
@@ -104,15 +130,15 @@ impl Endpoint {
     pub fn new(url: impl Into<String>) -> Endpoint {
         Endpoint {
             url: url.into(),
-            csv: CsvFormat::default(),
+            ..Endpoint::default()
         }
     }
 
-    /// Another URL read with the same CSV format (a rule's `parent_url`).
+    /// Another URL read with the same CSV format and limits (a rule's `parent_url`).
     pub fn with_url(&self, url: impl Into<String>) -> Endpoint {
         Endpoint {
             url: url.into(),
-            csv: self.csv.clone(),
+            ..self.clone()
         }
     }
 }

@@ -5,6 +5,7 @@
 
 use crate::dialect::{self, Dialect, Fragment};
 use crate::error::query_error;
+use crate::SessionLimits;
 use crate::{
     BatchWriter, Connector, Endpoint, ReadRequest, SourceError, SqlConnector, TableSchema,
 };
@@ -20,7 +21,7 @@ pub(crate) trait SqlEngine: Sized + Send + 'static {
     /// The engine's dialect.
     fn dialect() -> &'static dyn Dialect;
     /// Opens a connection (the dialect's session setup runs after it).
-    async fn connect(url: &str) -> Result<Self, SourceError>;
+    async fn connect(url: &str, limits: &SessionLimits) -> Result<Self, SourceError>;
     /// Runs one of cutover's own statements.
     async fn execute(&mut self, sql: &str) -> Result<(), SourceError>;
     /// Runs a statement that returns one integer.
@@ -72,12 +73,12 @@ pub(crate) struct Database<E> {
 }
 
 impl<E: SqlEngine> Database<E> {
-    fn open(url: &str) -> Result<Database<E>, SourceError> {
+    fn open(e: &Endpoint) -> Result<Database<E>, SourceError> {
         let rt = crate::runtime::Runtime::new()?;
         let engine = rt.block_on(async {
-            let mut engine = E::connect(url).await?;
-            for sql in E::dialect().session_setup() {
-                engine.execute(sql).await?;
+            let mut engine = E::connect(&e.url, &e.session).await?;
+            for sql in E::dialect().session_setup(&e.session) {
+                engine.execute(&sql).await?;
             }
             Ok::<_, SourceError>(engine)
         })?;
@@ -86,15 +87,15 @@ impl<E: SqlEngine> Database<E> {
 }
 
 pub(crate) fn open_sqlite(e: &Endpoint) -> Result<Box<dyn Connector>, SourceError> {
-    Ok(Box::new(Database::<sqlite::Sqlite>::open(&e.url)?))
+    Ok(Box::new(Database::<sqlite::Sqlite>::open(e)?))
 }
 
 pub(crate) fn open_postgres(e: &Endpoint) -> Result<Box<dyn Connector>, SourceError> {
-    Ok(Box::new(Database::<postgres::Postgres>::open(&e.url)?))
+    Ok(Box::new(Database::<postgres::Postgres>::open(e)?))
 }
 
 pub(crate) fn open_mysql(e: &Endpoint) -> Result<Box<dyn Connector>, SourceError> {
-    Ok(Box::new(Database::<mysql::MySql>::open(&e.url)?))
+    Ok(Box::new(Database::<mysql::MySql>::open(e)?))
 }
 
 impl<E: SqlEngine> Connector for Database<E> {

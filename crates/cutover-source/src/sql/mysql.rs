@@ -94,14 +94,30 @@ impl SqlEngine for MySql {
         &dialect::MySql
     }
 
-    async fn connect(url: &str) -> Result<Self, SourceError> {
+    async fn connect(url: &str, limits: &crate::SessionLimits) -> Result<Self, SourceError> {
         let url_fixed = url.replacen("mariadb://", "mysql://", 1);
         let opts = MySqlConnectOptions::from_str(&url_fixed)
             .map_err(|e| connect_error(url, e))?
             .timezone(Some("+00:00".into()));
-        let conn = MySqlConnection::connect_with(&opts)
+        let mut conn = MySqlConnection::connect_with(&opts)
             .await
             .map_err(|e| connect_error(url, e))?;
+        if limits.statement_timeout_secs > 0 {
+            // MariaDB limits statements in seconds, MySQL limits SELECTs in milliseconds.
+            let version: String = sqlx::query_scalar("SELECT VERSION()")
+                .fetch_one(&mut conn)
+                .await
+                .map_err(|e| query_error("SELECT VERSION()", e))?;
+            let sql = if version.to_ascii_lowercase().contains("mariadb") {
+                format!("SET SESSION max_statement_time = {}", limits.statement_timeout_secs)
+            } else {
+                format!(
+                    "SET SESSION max_execution_time = {}",
+                    limits.statement_timeout_secs.saturating_mul(1000)
+                )
+            };
+            super::execute(&mut conn, &sql).await?;
+        }
         Ok(MySql { conn })
     }
 

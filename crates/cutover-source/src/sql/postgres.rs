@@ -99,7 +99,7 @@ impl SqlEngine for Postgres {
         &dialect::Postgres
     }
 
-    async fn connect(url: &str) -> Result<Self, SourceError> {
+    async fn connect(url: &str, _limits: &crate::SessionLimits) -> Result<Self, SourceError> {
         let opts = PgConnectOptions::from_str(url)
             .map_err(|e| connect_error(url, e))?
             .application_name("cutover");

@@ -20,7 +20,7 @@ impl SqlEngine for Sqlite {
         &dialect::Sqlite
     }
 
-    async fn connect(url: &str) -> Result<Self, SourceError> {
+    async fn connect(url: &str, _limits: &crate::SessionLimits) -> Result<Self, SourceError> {
         let opts = SqliteConnectOptions::from_str(url)
             .map_err(|e| connect_error(url, e))?
             .read_only(true)
