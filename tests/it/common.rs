@@ -139,6 +139,34 @@ impl TestDb {
     }
 }
 
+impl TestDb {
+    /// The first column of the first row of a query, as text (NULL as an empty string).
+    pub fn scalar(&self, sql: &str) -> String {
+        rt().block_on(async {
+            match self.server {
+                Server::Postgres => {
+                    let mut c = sqlx::PgConnection::connect(&self.url).await.unwrap();
+                    let v: Option<String> =
+                        sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_string()))
+                            .fetch_one(&mut c)
+                            .await
+                            .unwrap_or_else(|e| panic!("{e}\n{sql}"));
+                    v.unwrap_or_default()
+                }
+                Server::MariaDb => {
+                    let mut c = sqlx::MySqlConnection::connect(&self.url).await.unwrap();
+                    let v: Option<String> =
+                        sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_string()))
+                            .fetch_one(&mut c)
+                            .await
+                            .unwrap_or_else(|e| panic!("{e}\n{sql}"));
+                    v.unwrap_or_default()
+                }
+            }
+        })
+    }
+}
+
 impl Drop for TestDb {
     fn drop(&mut self) {
         let (admin, name, server) = (self.admin.clone(), self.name.clone(), self.server);
@@ -256,4 +284,17 @@ pub fn checked(o: &cutover_run::Outcome, i: usize) -> &cutover_run::CheckedTable
         cutover_run::TableResult::Checked(c) => c,
         cutover_run::TableResult::Failed(f) => panic!("table {} failed: {}", f.name, f.message),
     }
+}
+
+/// Drops a PostgreSQL role created by a test.
+pub fn drop_role(role: &str) {
+    let admin = pg_admin();
+    let sql = format!("DROP ROLE IF EXISTS {role}");
+    rt().block_on(async {
+        let mut c = sqlx::PgConnection::connect(&admin).await.unwrap();
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+            .execute(&mut c)
+            .await
+            .unwrap();
+    });
 }

@@ -12,3 +12,4 @@ mod golden;
 mod mappings;
 mod normalize;
 mod rules;
+mod safety;

@@ -392,7 +392,10 @@ impl Dialect for Postgres {
             // The session that holds the shared snapshot waits idle in its transaction.
             "SET idle_in_transaction_session_timeout = 0".into(),
             format!("SET lock_timeout = '{}s'", limits.lock_timeout_secs),
-            format!("SET statement_timeout = '{}s'", limits.statement_timeout_secs),
+            format!(
+                "SET statement_timeout = '{}s'",
+                limits.statement_timeout_secs
+            ),
         ]
     }
     fn begin_read(&self, snapshot: Option<&str>) -> Result<Vec<String>, SourceError> {

@@ -3,9 +3,9 @@
 //! commit) serves every engine. An engine ([`SqlEngine`]) only connects, describes, and turns
 //! its wire rows into cells.
 
+use crate::SessionLimits;
 use crate::dialect::{self, Dialect, Fragment};
 use crate::error::query_error;
-use crate::SessionLimits;
 use crate::{
     BatchWriter, Connector, Endpoint, ReadRequest, SourceError, SqlConnector, TableSchema,
 };

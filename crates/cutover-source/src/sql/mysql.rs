@@ -109,7 +109,10 @@ impl SqlEngine for MySql {
                 .await
                 .map_err(|e| query_error("SELECT VERSION()", e))?;
             let sql = if version.to_ascii_lowercase().contains("mariadb") {
-                format!("SET SESSION max_statement_time = {}", limits.statement_timeout_secs)
+                format!(
+                    "SET SESSION max_statement_time = {}",
+                    limits.statement_timeout_secs
+                )
             } else {
                 format!(
                     "SET SESSION max_execution_time = {}",
