@@ -205,6 +205,11 @@ fn hint_of(e: &anyhow::Error) -> Option<String> {
             s.hint().map(str::to_string)
         } else if let Some(r) = cause.downcast_ref::<cutover_run::RunError>() {
             r.hint().map(str::to_string)
+        } else if cause.is::<cutover_source::FragmentError>() {
+            Some(
+                "write one read-only SQL expression (or one SELECT for a query), without `;` or comments"
+                    .into(),
+            )
         } else if let Some(s) = cause.downcast_ref::<cutover_store::StoreError>() {
             s.hint().map(str::to_string)
         } else {
@@ -238,6 +243,11 @@ fn validate(args: &ValidateArgs) -> anyhow::Result<u8> {
     }
     if let Some(path) = &args.config {
         let (config, rules) = settings::load(path)?;
+        // A URL named by an environment variable must be set where the check will run.
+        let base = path.parent().unwrap_or(Path::new("."));
+        let env = |k: &str| std::env::var(k).ok();
+        config.source.resolve("source", base, env)?;
+        config.target.resolve("target", base, env)?;
         println!(
             "{}: valid ({} tables, {} rules)",
             path.display(),

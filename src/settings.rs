@@ -69,7 +69,61 @@ pub(crate) fn load(
             .as_deref()
             .map(|u| cutover_config::absolutise_path(u, base));
     }
+    check_sql(&config, &rules)
+        .map_err(|e| anyhow::Error::new(e).context(config_path.display().to_string()))?;
     Ok((config, rules))
+}
+
+/// Checks every piece of configured SQL in the dialect of the engine that will run it, with no
+/// connection: a side named by `url_env` is checked in its variable's engine when it is set,
+/// else as PostgreSQL.
+fn check_sql(
+    config: &Config,
+    rules: &[cutover_config::RuleConfig],
+) -> Result<(), cutover_source::FragmentError> {
+    use cutover_config::RuleSide;
+    let engine = |ep: &cutover_config::Endpoint| {
+        ep.url
+            .clone()
+            .or_else(|| ep.url_env.as_deref().and_then(|v| std::env::var(v).ok()))
+            .and_then(|u| cutover_source::Engine::from_url(&u))
+            .filter(|e| !e.is_file())
+    };
+    let (source, target) = (engine(&config.source), engine(&config.target));
+    let side = |s: RuleSide| match s {
+        RuleSide::Source => source,
+        RuleSide::Target => target,
+    };
+    let pieces = config
+        .tables
+        .iter()
+        .flat_map(|t| {
+            let own = t
+                .source_url
+                .as_deref()
+                .map(|u| cutover_source::Engine::from_url(u).filter(|e| !e.is_file()));
+            t.configured_sql().into_iter().map(move |p| {
+                let e = match (p.side, own) {
+                    (RuleSide::Source, Some(own)) => own,
+                    (s, _) => side(s),
+                };
+                (e, p)
+            })
+        })
+        .chain(
+            rules
+                .iter()
+                .flat_map(|r| r.configured_sql().into_iter().map(|p| (side(p.side), p))),
+        );
+    for (engine, p) in pieces {
+        let kind = if p.query {
+            cutover_source::FragmentKind::Query
+        } else {
+            cutover_source::FragmentKind::Expression
+        };
+        cutover_source::dialect::fragment(engine, kind, &p.place, p.text)?;
+    }
+    Ok(())
 }
 
 /// Reads, validates and resolves a config into run settings. CLI flags win over the file.

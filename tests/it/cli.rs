@@ -227,6 +227,56 @@ fn an_unknown_url_scheme_is_refused_before_connecting() {
 }
 
 #[test]
+fn validate_knows_what_it_can_without_a_connection() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = "[source]\nurl = \"postgres://u@h/db\"\n[target]\nurl = \"mysql://u@h/db\"\n[[table]]\nname = \"t\"\n";
+    for (extra, expected) in [
+        (
+            "source_where = \"id > 0); DELETE FROM t; SELECT (1\"\n",
+            "table t: source_where: holds `;`",
+        ),
+        (
+            "target_where = \"1=1 # comment\"\n",
+            "table t: target_where: holds a comment",
+        ),
+        (
+            "columns = { v = { expr = \"pg_terminate_backend(1)\" } }\n",
+            "table t, column v: expr: calls pg_terminate_backend()",
+        ),
+        (
+            "normalize = { source_timezone = \"Europe/Berln\" }\n",
+            "source_timezone = \"Europe/Berln\" is not a time zone",
+        ),
+        (
+            "[[rule]]\nid = \"r\"\ntype = \"sql\"\nquery = \"SELECT * FROM t FOR UPDATE\"\n",
+            "rule r: query: uses FOR UPDATE",
+        ),
+    ] {
+        let cfg = write_config(dir.path(), &format!("{base}{extra}"));
+        cutover()
+            .args(["validate", "--config"])
+            .arg(&cfg)
+            .env_remove("RUST_BACKTRACE")
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(expected))
+            .stderr(predicate::str::contains("hint:"));
+    }
+    let cfg = write_config(
+        dir.path(),
+        "[source]\nurl_env = \"CUTOVER_TEST_UNSET_URL\"\n[target]\nurl = \"sqlite://b.db\"\n[[table]]\nname = \"t\"\n",
+    );
+    cutover()
+        .args(["validate", "--config"])
+        .arg(&cfg)
+        .env_remove("CUTOVER_TEST_UNSET_URL")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("CUTOVER_TEST_UNSET_URL, which is not set"))
+        .stderr(predicate::str::contains("hint: export CUTOVER_TEST_UNSET_URL="));
+}
+
+#[test]
 fn an_unreachable_server_exits_2_without_showing_the_password() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = write_config(
@@ -397,9 +447,11 @@ fn validate_checks_configs_and_rule_packs_without_a_connection() {
             "include = [\"{packs}/org-structure.toml\"]\n[source]\nurl = \"postgres://nobody:secret@127.0.0.1:1/none\"\n[target]\nurl_env = \"NOT_SET_ANYWHERE\"\n[[table]]\nname = \"t\"\n"
         ),
     );
+    // The variable must be set where the check runs; nothing connects to what it names.
     cutover()
         .args(["validate", "--config"])
         .arg(&cfg)
+        .env("NOT_SET_ANYWHERE", "postgres://nobody@127.0.0.1:1/none")
         .assert()
         .code(0)
         .stdout(predicate::str::contains("valid (1 tables, 4 rules)"));

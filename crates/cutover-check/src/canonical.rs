@@ -243,6 +243,11 @@ pub fn encode(cell: Cell<'_>, codec: ColumnCodec, out: &mut Vec<u8>) -> Option<E
 
 /// UTC seconds of a wall-clock time (given as seconds as if UTC) in `zone`. A time that does not
 /// exist (spring forward) is taken after the gap; an ambiguous one (fall back), the earlier.
+/// The IANA time zone of a name (`Europe/Berlin`, `UTC`), if there is one.
+pub fn zone(name: &str) -> Option<chrono_tz::Tz> {
+    name.parse().ok()
+}
+
 fn local_to_utc(secs: i64, zone: chrono_tz::Tz) -> i64 {
     use chrono::TimeZone as _;
     let Some(naive) = chrono::DateTime::from_timestamp(secs, 0).map(|d| d.naive_utc()) else {

@@ -188,7 +188,64 @@ pub struct TableConfig {
     pub target_where: Option<String>,
 }
 
+/// A piece of SQL written in the config, where it stands and which side runs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfiguredSql<'a> {
+    /// The side whose engine runs it.
+    pub side: RuleSide,
+    /// Where it stands: `table orders: source_where`.
+    pub place: String,
+    /// True for a whole query, false for one expression.
+    pub query: bool,
+    /// The text.
+    pub text: &'a str,
+}
+
 impl TableConfig {
+    /// Every piece of SQL this table configures, with the side that runs it.
+    pub fn configured_sql(&self) -> Vec<ConfiguredSql<'_>> {
+        let place = |key: &str| format!("table {}: {key}", self.name);
+        let mut items = vec![
+            (
+                RuleSide::Source,
+                place("source_query"),
+                true,
+                self.source_query.as_deref(),
+            ),
+            (
+                RuleSide::Source,
+                place("source_where"),
+                false,
+                self.source_where.as_deref(),
+            ),
+            (
+                RuleSide::Target,
+                place("target_where"),
+                false,
+                self.target_where.as_deref(),
+            ),
+        ];
+        for (column, source) in &self.columns {
+            items.push((
+                RuleSide::Source,
+                format!("table {}, column {column}: expr", self.name),
+                false,
+                source.expr(),
+            ));
+        }
+        items
+            .into_iter()
+            .filter_map(|(side, place, query, text)| {
+                text.map(|text| ConfiguredSql {
+                    side,
+                    place,
+                    query,
+                    text,
+                })
+            })
+            .collect()
+    }
+
     /// The checklist item this comparison closes: the configured one, or `historical-data`.
     pub fn checklist_item(&self) -> &str {
         self.checklist.as_deref().unwrap_or("historical-data")
@@ -299,6 +356,19 @@ impl Normalize {
     }
 
     fn check(&self, place: &str) -> Result<(), (String, &'static str)> {
+        for (key, zone) in [
+            ("source_timezone", &self.source_timezone),
+            ("target_timezone", &self.target_timezone),
+        ] {
+            if let Some(z) = zone
+                && cutover_check::canonical::zone(z).is_none()
+            {
+                return Err((
+                    format!("{place}: {key} = {z:?} is not a time zone"),
+                    "use an IANA zone name such as Europe/Berlin, or UTC",
+                ));
+            }
+        }
         for (key, v) in [
             ("tolerance", self.tolerance),
             ("relative_tolerance", self.relative_tolerance),

@@ -307,6 +307,61 @@ impl RuleSpec {
 }
 
 impl RuleConfig {
+    /// Every piece of SQL this rule configures, with the side that runs it.
+    pub fn configured_sql(&self) -> Vec<crate::ConfiguredSql<'_>> {
+        use RuleSide::{Source, Target};
+        let mut items: Vec<(RuleSide, &str, bool, Option<&str>)> = Vec::new();
+        match &self.spec {
+            RuleSpec::ForeignKey(r) => {
+                items.push((self.side, "filter", false, r.filter.as_deref()))
+            }
+            RuleSpec::Unique(r) => items.push((self.side, "filter", false, r.filter.as_deref())),
+            RuleSpec::NotNull(r) => items.push((self.side, "filter", false, r.filter.as_deref())),
+            RuleSpec::AcceptedValues(r) => {
+                items.push((self.side, "filter", false, r.filter.as_deref()))
+            }
+            RuleSpec::Hierarchy(r) => items.push((self.side, "filter", false, r.filter.as_deref())),
+            RuleSpec::ReferenceComplete(_) | RuleSpec::HierarchyMatch(_) => {}
+            RuleSpec::AggregateMatch(r) => {
+                for g in &r.group_by {
+                    items.push((Target, "group_by", false, Some(g)));
+                }
+                for g in r.source_group_by.as_deref().unwrap_or(&r.group_by) {
+                    items.push((Source, "source_group_by", false, Some(g)));
+                }
+                items.push((Target, "aggregate", false, Some(&r.aggregate)));
+                items.push((
+                    Source,
+                    "source_aggregate",
+                    false,
+                    Some(r.source_aggregate.as_deref().unwrap_or(&r.aggregate)),
+                ));
+                items.push((Source, "source_where", false, r.source_where.as_deref()));
+                items.push((Target, "target_where", false, r.target_where.as_deref()));
+            }
+            RuleSpec::RowCount(r) => {
+                items.push((Source, "source_where", false, r.source_where.as_deref()));
+                items.push((Target, "target_where", false, r.target_where.as_deref()));
+            }
+            RuleSpec::Sql(r) => {
+                items.push((self.side, "query", true, r.query.as_deref()));
+                items.push((Source, "source_query", true, r.source_query.as_deref()));
+                items.push((Target, "target_query", true, r.target_query.as_deref()));
+            }
+        }
+        items
+            .into_iter()
+            .filter_map(|(side, key, query, text)| {
+                text.map(|text| crate::ConfiguredSql {
+                    side,
+                    place: format!("rule {}: {key}", self.id),
+                    query,
+                    text,
+                })
+            })
+            .collect()
+    }
+
     /// The checklist item: the configured one, or the type's usual one.
     pub fn checklist_item(&self) -> &str {
         self.checklist
