@@ -21,7 +21,8 @@ const EXIT_GO: u8 = 0;
 const EXIT_NO_GO: u8 = 1;
 /// Exit code: the run could not start (bad config, unreachable server, authentication).
 const EXIT_ERROR: u8 = 2;
-/// Exit code: interrupted with Ctrl-C; the report so far is written and marked incomplete.
+/// Exit code: interrupted (Ctrl-C, SIGINT or SIGTERM); the report so far is written and marked
+/// incomplete.
 const EXIT_INTERRUPTED: u8 = 130;
 
 /// Proves a data migration is complete and consistent before go-live.
@@ -171,9 +172,7 @@ fn main() -> ExitCode {
         if CANCEL.swap(true, Ordering::SeqCst) {
             std::process::exit(EXIT_INTERRUPTED as i32);
         }
-        eprintln!(
-            "\ninterrupted: finishing the report so far (press Ctrl-C again to quit at once)"
-        );
+        eprintln!("\ninterrupted: finishing the report so far (interrupt again to quit at once)");
     });
     let result = match cli.command {
         Command::Check(args) => check(&args.config, &args.common),
@@ -280,14 +279,18 @@ fn now_rfc3339() -> String {
 }
 
 /// Adds the trend against the previous run to the report, then records this run.
-fn record_history(report: &mut Report, path: &Path, label: Option<&str>) -> anyhow::Result<()> {
+fn record_history(
+    report: &mut Report,
+    mut history: cutover_store::history::History,
+    path: &Path,
+    label: Option<&str>,
+) -> anyhow::Result<()> {
     let context = || {
         hinted(
             format!("cannot use the history file {}", path.display()),
             "pass --history PATH, or --no-history",
         )
     };
-    let mut history = cutover_store::history::History::open(path).with_context(context)?;
     let runs = history.runs().with_context(context)?.len();
     let previous = history.last().with_context(context)?;
     let label = label.map_or_else(|| format!("run {}", runs + 1), str::to_string);
@@ -352,7 +355,20 @@ fn explain(code: Option<&str>) -> anyhow::Result<u8> {
 
 /// `cutover check`: run, print the summary, write the reports, return the exit code.
 fn check(config_path: &Path, common: &CommonArgs) -> anyhow::Result<u8> {
-    let resolved = resolve(config_path, common)?;
+    let resolved = match resolve(config_path, common) {
+        Ok(r) => r,
+        Err(e) => {
+            // A broken config must not leave an earlier run's verdict where a pipeline reads it.
+            let out = common
+                .out
+                .clone()
+                .unwrap_or_else(|| PathBuf::from("cutover-report"));
+            for name in REPORT_FILES {
+                let _ = std::fs::remove_file(out.join(name));
+            }
+            return Err(e);
+        }
+    };
     let report = run_and_report(&resolved, common.quiet)?;
     Ok(exit_code(&report))
 }
@@ -366,8 +382,71 @@ fn exit_code(report: &Report) -> u8 {
     }
 }
 
+/// The report files a run writes into `out`.
+const REPORT_FILES: [&str; 4] = [
+    "report.json",
+    "report.md",
+    "report.html",
+    "report.junit.xml",
+];
+
+/// Before anything is read: the report folder exists and is writable, reports of an earlier run
+/// are gone (so a run that fails later never leaves an old GO behind), and the history file
+/// opens.
+fn prepare_outputs(resolved: &Resolved) -> anyhow::Result<Option<cutover_store::history::History>> {
+    let out = resolved.out.as_path();
+    let hint = "choose a writable folder with --out";
+    std::fs::create_dir_all(out).with_context(|| {
+        hinted(
+            format!("cannot create the report folder {}", out.display()),
+            hint,
+        )
+    })?;
+    let probe = out.join(".cutover-write-test");
+    std::fs::write(&probe, b"")
+        .and_then(|()| std::fs::remove_file(&probe))
+        .with_context(|| hinted(format!("cannot write into {}", out.display()), hint))?;
+    for name in REPORT_FILES {
+        let path = out.join(name);
+        match std::fs::remove_file(&path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                return Err(anyhow::Error::new(e).context(hinted(
+                    format!("cannot remove the earlier report {}", path.display()),
+                    "remove it by hand, or choose another --out",
+                )));
+            }
+        }
+    }
+    resolved
+        .history
+        .as_deref()
+        .map(|path| {
+            cutover_store::history::History::open(path).with_context(|| {
+                hinted(
+                    format!("cannot use the history file {}", path.display()),
+                    "pass --history PATH, or --no-history",
+                )
+            })
+        })
+        .transpose()
+}
+
+/// Writes a report file whole or not at all: to a temporary name, then renamed.
+fn write_atomically(path: &Path, text: &str) -> anyhow::Result<()> {
+    let tmp = path.with_extension("partial");
+    let written = std::fs::write(&tmp, text).and_then(|()| std::fs::rename(&tmp, path));
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(anyhow::Error::new(e).context(format!("cannot write {}", path.display())));
+    }
+    Ok(())
+}
+
 /// Runs the check and its rules, records the history, and writes every report into `out`.
 fn run_and_report(resolved: &Resolved, quiet: bool) -> anyhow::Result<Report> {
+    let history = prepare_outputs(resolved)?;
     let (settings, out) = (&resolved.settings, resolved.out.as_path());
     let progress = progress::for_terminal(quiet);
     let export = resolved
@@ -399,23 +478,14 @@ fn run_and_report(resolved: &Resolved, quiet: bool) -> anyhow::Result<Report> {
         Vec::new()
     };
     let mut report = Report::build(&outcome, &rules, resolved.fail_on);
-    if let Some(path) = &resolved.history {
-        record_history(&mut report, path, resolved.label.as_deref())?;
+    if let (Some(history), Some(path)) = (history, &resolved.history) {
+        record_history(&mut report, history, path, resolved.label.as_deref())?;
     }
-    std::fs::create_dir_all(out)
-        .with_context(|| format!("cannot create the report folder {}", out.display()))?;
-    let json = out.join("report.json");
-    let md = out.join("report.md");
-    std::fs::write(&json, report.to_json())
-        .with_context(|| format!("cannot write {}", json.display()))?;
-    let html = out.join("report.html");
-    std::fs::write(&html, report.to_html())
-        .with_context(|| format!("cannot write {}", html.display()))?;
-    let junit = out.join("report.junit.xml");
-    std::fs::write(&junit, report.to_junit())
-        .with_context(|| format!("cannot write {}", junit.display()))?;
-    std::fs::write(&md, report.to_markdown())
-        .with_context(|| format!("cannot write {}", md.display()))?;
+    let [json, md, html, junit] = REPORT_FILES.map(|name| out.join(name));
+    write_atomically(&json, &report.to_json())?;
+    write_atomically(&html, &report.to_html())?;
+    write_atomically(&junit, &report.to_junit())?;
+    write_atomically(&md, &report.to_markdown())?;
     let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let summary = report.to_terminal(color);
     if quiet {

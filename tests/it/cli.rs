@@ -272,8 +272,12 @@ fn validate_knows_what_it_can_without_a_connection() {
         .env_remove("CUTOVER_TEST_UNSET_URL")
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("CUTOVER_TEST_UNSET_URL, which is not set"))
-        .stderr(predicate::str::contains("hint: export CUTOVER_TEST_UNSET_URL="));
+        .stderr(predicate::str::contains(
+            "CUTOVER_TEST_UNSET_URL, which is not set",
+        ))
+        .stderr(predicate::str::contains(
+            "hint: export CUTOVER_TEST_UNSET_URL=",
+        ));
 }
 
 #[test]
@@ -383,37 +387,124 @@ fn ctrl_c_writes_the_report_so_far_marked_incomplete() {
             pg.url
         ),
     );
-    let out = dir.path().join("r");
-    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("cutover"))
-        .args(["check", "--jobs", "1", "--batch-rows", "256", "--config"])
-        .arg(&cfg)
+    // SIGTERM (a CI job cancelled, a container stopped) is handled like Ctrl-C.
+    for signal in ["-INT", "-TERM"] {
+        let out = dir.path().join(format!("r{signal}"));
+        let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("cutover"))
+            .args(["check", "--jobs", "1", "--batch-rows", "256", "--config"])
+            .arg(&cfg)
+            .arg("--out")
+            .arg(&out)
+            .env_remove("RUST_BACKTRACE")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(1500));
+        let killed = std::process::Command::new("kill")
+            .args([signal, &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(killed.success());
+        let output = child.wait_with_output().unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert_eq!(
+            output.status.code(),
+            Some(130),
+            "{signal}: {stdout}\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(stdout.contains("INCOMPLETE"), "{stdout}");
+        let report = validate_report(&out.join("report.json"));
+        assert_eq!(report["complete"], false);
+        assert_eq!(report["status"], "NO-GO");
+        assert_eq!(report["tables"][0]["status"], "interrupted");
+        assert_eq!(report["tables"][1]["status"], "interrupted");
+        assert!(!out.join("report.partial").exists());
+    }
+}
+
+#[test]
+fn a_run_that_cannot_finish_leaves_no_earlier_verdict_behind() {
+    let db = TestSqlite::new(
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT); INSERT INTO t VALUES (1, 'a');",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let good = write_config(
+        dir.path(),
+        &format!(
+            "[source]\nurl = \"{0}\"\n[target]\nurl = \"{0}\"\n[[table]]\nname = \"t\"\n",
+            db.url
+        ),
+    );
+    let go = |cfg: &Path| {
+        cutover()
+            .args(["check", "--no-history", "--config"])
+            .arg(cfg)
+            .arg("--out")
+            .arg(&out)
+            .assert()
+            .code(0);
+        assert!(out.join("report.json").exists());
+    };
+    // A server that cannot be reached.
+    go(&good);
+    let unreachable = dir.path().join("unreachable.toml");
+    std::fs::write(
+        &unreachable,
+        format!(
+            "[source]\nurl = \"{}\"\n[target]\nurl = \"postgres://nobody@127.0.0.1:1/none\"\n[[table]]\nname = \"t\"\n",
+            db.url
+        ),
+    )
+    .unwrap();
+    cutover()
+        .args(["check", "--no-history", "--config"])
+        .arg(&unreachable)
         .arg("--out")
         .arg(&out)
-        .env_remove("RUST_BACKTRACE")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(1500));
-    let killed = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let output = child.wait_with_output().unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert_eq!(
-        output.status.code(),
-        Some(130),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert!(stdout.contains("INCOMPLETE"), "{stdout}");
-    let report = validate_report(&out.join("report.json"));
-    assert_eq!(report["complete"], false);
-    assert_eq!(report["status"], "NO-GO");
-    assert_eq!(report["tables"][0]["status"], "interrupted");
-    assert_eq!(report["tables"][1]["status"], "interrupted");
+        .assert()
+        .code(2);
+    for name in [
+        "report.json",
+        "report.md",
+        "report.html",
+        "report.junit.xml",
+    ] {
+        assert!(
+            !out.join(name).exists(),
+            "{name} of the earlier GO is still there"
+        );
+    }
+    // A config that does not parse.
+    go(&good);
+    let broken = dir.path().join("broken.toml");
+    std::fs::write(
+        &broken,
+        "[source]\nurl = \"sqlite://x\"\n[[table]]\nnmae = \"t\"\n",
+    )
+    .unwrap();
+    cutover()
+        .args(["check", "--config"])
+        .arg(&broken)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .code(2);
+    assert!(!out.join("report.json").exists());
+    // A report folder that cannot be written is found before any table is read.
+    let blocked = dir.path().join("a-file");
+    std::fs::write(&blocked, "").unwrap();
+    cutover()
+        .args(["check", "--no-history", "--config"])
+        .arg(&good)
+        .arg("--out")
+        .arg(blocked.join("out"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("cannot create the report folder"))
+        .stderr(predicate::str::contains("hint: choose a writable folder"));
 }
 
 #[test]
