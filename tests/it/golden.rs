@@ -104,7 +104,7 @@ fn every_report_format_of_the_demo_matches_its_golden_file() {
     }
     assert!(
         mismatched.is_empty(),
-        "{}\nregenerate with UPDATE_GOLDEN=1 cargo test --test golden if the change is intended",
+        "{}\nregenerate with UPDATE_GOLDEN=1 cargo test --test it golden if the change is intended",
         mismatched.join("\n")
     );
 }

@@ -160,7 +160,7 @@ fn outcome() -> Outcome {
                 plan("customers", "CUST", "historical-data"),
                 diff(
                     &[(1, "Ann"), (2, "Bob "), (3, "Cy"), (5, "<b>Ed</b>")],
-                    &[(1, "Ann"), (2, "Bob"), (4, "Di"), (5, "<b>Ed</b>")],
+                    &[(1, "Ann"), (2, "Bob"), (4, "Di"), (5, "<script>x</script>")],
                 ),
             ),
             checked(
@@ -250,7 +250,7 @@ fn the_builder_decides_the_verdict_and_the_checklist() {
         [TableStatus::Differ, TableStatus::Match, TableStatus::Error]
     );
     let c = r.tables[0].counts.as_ref().unwrap();
-    assert_eq!((c.matched, c.missing, c.extra, c.changed), (2, 1, 1, 1));
+    assert_eq!((c.matched, c.missing, c.extra, c.changed), (1, 1, 1, 2));
     // Only the error-severity failure blocks; a failing warn rule and an erroring warn rule do not.
     let blocking: Vec<&str> = r
         .rules
@@ -328,7 +328,13 @@ fn json_snapshot() {
 
 #[test]
 fn markdown_snapshot() {
-    insta::assert_snapshot!("markdown", report().to_markdown());
+    let md = report().to_markdown();
+    assert!(
+        !md.contains("<script>") && !md.contains("<b>"),
+        "data must not become HTML"
+    );
+    assert!(md.contains("&lt;script&gt;"), "{md}");
+    insta::assert_snapshot!("markdown", md);
 }
 
 #[test]

@@ -3,8 +3,23 @@
 use crate::{Report, TableError, TableReport, show, show_key};
 use std::fmt::Write as _;
 
+/// Text in a table cell or a line: HTML-escaped (Markdown viewers render inline HTML, and data
+/// or names can hold `<script>`), with `|` escaped and line breaks folded.
 fn cell(s: &str) -> String {
-    s.replace('|', "\\|").replace('\n', " ")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('|', "\\|")
+        .replace('\n', " ")
+}
+
+/// A value in a table cell: a real NULL is shown in italics, so it never looks like the text
+/// `NULL`.
+fn value(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::Null => "*NULL*".to_string(),
+        other => cell(&show(other)),
+    }
 }
 
 pub(crate) fn render(r: &Report) -> String {
@@ -142,7 +157,7 @@ fn table(o: &mut String, t: &TableReport) {
 
 /// What a table compares: its source, normalisations and computed columns.
 fn table_head(o: &mut String, t: &TableReport) {
-    let _ = writeln!(o, "\n## {}: {}\n", t.name, t.status);
+    let _ = writeln!(o, "\n## {}: {}\n", cell(&t.name), t.status);
     if let Some(u) = &t.source_url {
         let _ = writeln!(o, "Source: `{u}`.");
     }
@@ -163,7 +178,7 @@ fn table_head(o: &mut String, t: &TableReport) {
         let _ = writeln!(
             o,
             "Column {} is compared with: {}.",
-            c.name,
+            cell(&c.name),
             c.normalizations.join(", ")
         );
     }
@@ -183,7 +198,7 @@ fn table_head(o: &mut String, t: &TableReport) {
             let _ = writeln!(
                 o,
                 "Column {} is computed on the source as `{}`.",
-                c.name,
+                cell(&c.name),
                 e.replace('`', "'")
             );
         }
@@ -191,7 +206,7 @@ fn table_head(o: &mut String, t: &TableReport) {
             let _ = writeln!(
                 o,
                 "Column {} translates source codes through a value map of {n} entries.",
-                c.name
+                cell(&c.name)
             );
         }
     }
@@ -199,13 +214,9 @@ fn table_head(o: &mut String, t: &TableReport) {
 
 /// Why a table could not be checked, and what to do.
 fn table_error(o: &mut String, e: &TableError) {
-    let _ = writeln!(
-        o,
-        "**Could not be checked:** {}\n",
-        e.message.replace('\n', " ")
-    );
+    let _ = writeln!(o, "**Could not be checked:** {}\n", cell(&e.message));
     if let Some(h) = &e.hint {
-        let _ = writeln!(o, "Hint: {h}");
+        let _ = writeln!(o, "Hint: {}", cell(h));
     }
 }
 
@@ -214,7 +225,7 @@ fn table_facts(o: &mut String, t: &TableReport) {
     let _ = writeln!(
         o,
         "Key: {} (from the {}).",
-        t.key.join(", "),
+        cell(&t.key.join(", ")),
         t.key_origin.as_deref().unwrap_or("config")
     );
     let _ = writeln!(
@@ -239,14 +250,14 @@ fn table_facts(o: &mut String, t: &TableReport) {
         let _ = writeln!(
             o,
             "Ignored target columns: {}.",
-            t.ignored_columns.join(", ")
+            cell(&t.ignored_columns.join(", "))
         );
     }
     if !t.unmapped_source_columns.is_empty() {
         let _ = writeln!(
             o,
             "Source columns not compared (no target column maps to them): {}.",
-            t.unmapped_source_columns.join(", ")
+            cell(&t.unmapped_source_columns.join(", "))
         );
     }
 }
@@ -329,7 +340,7 @@ fn table_value_problems(o: &mut String, t: &TableReport) {
             if !list.is_empty() {
                 let _ = writeln!(o, "\nValues the {side} could not read as their type:\n");
                 for line in list {
-                    let _ = writeln!(o, "- {}", line.replace('\n', " "));
+                    let _ = writeln!(o, "- {}", cell(line));
                 }
             }
         }
@@ -384,8 +395,8 @@ fn table_samples(o: &mut String, t: &TableReport) {
                         "| {} | {} | {} | {} |",
                         cell(&show_key(&ch.key)),
                         cell(&v.column),
-                        cell(&show(&v.source)),
-                        cell(&show(&v.target))
+                        value(&v.source),
+                        value(&v.target)
                     );
                 }
             }
@@ -417,8 +428,8 @@ fn rules(o: &mut String, r: &Report) {
             );
         }
         for rule in r.rules.iter().filter(|r| !r.status.is_ok()) {
-            let _ = writeln!(o, "\n### {}: {}\n", rule.id, rule.status);
-            let _ = writeln!(o, "{}", rule.message.replace('\n', " "));
+            let _ = writeln!(o, "\n### {}: {}\n", cell(&rule.id), rule.status);
+            let _ = writeln!(o, "{}", cell(&rule.message));
             if !rule.sample.is_empty() {
                 let _ = writeln!(o);
                 for row in &rule.sample {
