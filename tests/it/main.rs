@@ -7,6 +7,7 @@ mod architecture;
 mod cli;
 mod common;
 mod engines;
+mod false_go;
 mod files;
 mod golden;
 mod mappings;

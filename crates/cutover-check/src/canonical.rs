@@ -575,14 +575,46 @@ fn put_decimal_text(out: &mut Vec<u8>, t: &[u8]) -> bool {
 }
 
 fn put_json(out: &mut Vec<u8>, t: &[u8]) -> bool {
-    // serde_json's default map is ordered by key, so re-serialising sorts every object.
+    // serde_json's default map is ordered by key, so re-serialising sorts every object; numbers
+    // keep their digits (arbitrary_precision) and are rewritten in one exact decimal form, so
+    // `1.0` equals `1` and `1e2` equals `100`, but no two different numbers are ever equal.
     match serde_json::from_slice::<serde_json::Value>(t) {
-        Ok(v) => {
-            let text = serde_json::to_vec(&v).unwrap_or_default();
-            put(out, tag::JSON, &text);
-            true
+        Ok(mut v) => {
+            if !canonical_numbers(&mut v) {
+                return false;
+            }
+            match serde_json::to_vec(&v) {
+                Ok(text) => {
+                    put(out, tag::JSON, &text);
+                    true
+                }
+                Err(_) => false,
+            }
         }
         Err(_) => false,
+    }
+}
+
+/// Rewrites every number of a JSON value in exact plain decimal form; false if one is not a
+/// number cutover can read exactly.
+fn canonical_numbers(v: &mut serde_json::Value) -> bool {
+    use serde_json::Value;
+    match v {
+        Value::Number(n) => {
+            let Some(d) = crate::decimal::Decimal::parse(&n.to_string()) else {
+                return false;
+            };
+            match d.exact_text().parse::<serde_json::Number>() {
+                Ok(exact) => {
+                    *n = exact;
+                    true
+                }
+                Err(_) => false,
+            }
+        }
+        Value::Array(items) => items.iter_mut().all(canonical_numbers),
+        Value::Object(map) => map.values_mut().all(canonical_numbers),
+        _ => true,
     }
 }
 
@@ -1065,6 +1097,21 @@ mod tests {
         );
         let j2 = enc(Cell::Text(br#"{"a":[1,2],"b":1}"#), Kind::Text, Kind::Json);
         assert_eq!(j1, j2);
+    }
+
+    #[test]
+    fn json_numbers_are_compared_exactly() {
+        let j = |t: &[u8]| enc(Cell::Json(t), Kind::Json, Kind::Json);
+        assert_ne!(
+            j(b"123456789012345678901234"),
+            j(b"123456789012345678901235")
+        );
+        assert_ne!(j(b"[0.1000000000000000001]"), j(b"[0.1]"));
+        assert_ne!(j(br#"{"a": 1e400}"#), j(br#"{"a": 1e401}"#));
+        assert_ne!(j(b"[1e100000]"), j(b"[1e100001]"));
+        assert!(display(&j(b"[1e100000]")).unwrap().len() < 100);
+        assert_eq!(j(b"[1.0, 1e2, -0.50]"), j(b"[1, 100, -0.5]"));
+        assert_eq!(display(&j(br#"{"n": 1.50e1}"#)).unwrap(), r#"{"n":15}"#);
     }
 
     #[test]

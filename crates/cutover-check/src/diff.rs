@@ -6,6 +6,7 @@
 
 use crate::batch::{CellNotes, HashedBatch};
 use crate::canonical;
+use crate::decimal::Decimal;
 use crate::fingerprint::Fingerprint;
 use std::cmp::Ordering;
 use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
@@ -46,22 +47,39 @@ pub struct DiffOptions {
 }
 
 /// A numeric tolerance: two numbers are equal when they differ by at most `absolute`, or by
-/// at most `relative` times the larger magnitude.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// at most `relative` times the larger magnitude. Exact numbers are compared in exact decimal
+/// arithmetic; floats, which are binary to begin with, as floats.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Tolerance {
     /// Largest absolute difference.
-    pub absolute: f64,
+    pub absolute: Decimal,
     /// Largest difference relative to the larger magnitude.
-    pub relative: f64,
+    pub relative: Decimal,
 }
 
 impl Tolerance {
+    /// A tolerance from configured values (their shortest decimal text is taken as exact:
+    /// `0.01` means one hundredth). `None` when a value is not finite.
+    pub fn new(absolute: f64, relative: f64) -> Option<Tolerance> {
+        Some(Tolerance {
+            absolute: Decimal::from_f64(absolute)?,
+            relative: Decimal::from_f64(relative)?,
+        })
+    }
+
     /// True when the two encoded cells are numbers within this tolerance.
     pub fn accepts(&self, a: &[u8], b: &[u8]) -> bool {
+        if let (Some(x), Some(y)) = (Decimal::from_cell(a), Decimal::from_cell(b)) {
+            return crate::decimal::within(&x, &y, &self.absolute, &self.relative);
+        }
+        let (abs, rel) = (
+            self.absolute.to_string().parse::<f64>().unwrap_or(0.0),
+            self.relative.to_string().parse::<f64>().unwrap_or(0.0),
+        );
         match (canonical::numeric_value(a), canonical::numeric_value(b)) {
             (Some(x), Some(y)) => {
                 let d = (x - y).abs();
-                d <= self.absolute || d <= self.relative * x.abs().max(y.abs())
+                d <= abs || d <= rel * x.abs().max(y.abs())
             }
             _ => false,
         }
@@ -660,8 +678,7 @@ where
                             && !opts
                                 .tolerances
                                 .get(c)
-                                .copied()
-                                .flatten()
+                                .and_then(Option::as_ref)
                                 .is_some_and(|t| t.accepts(a, b))
                     }));
                 }

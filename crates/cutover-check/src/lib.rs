@@ -8,6 +8,7 @@
 
 pub mod batch;
 pub mod canonical;
+pub mod decimal;
 pub mod diagnose;
 pub mod diff;
 pub mod fingerprint;

@@ -91,12 +91,14 @@ impl Rule for cutover_config::AggregateMatch {
         let n = self.group_by.len();
         let sreq = cx.request("query", Some(sq), scols, n, None);
         let treq = cx.request("query", Some(tq), tcols, n, None);
-        let tolerance =
-            (self.tolerance.is_some() || self.relative_tolerance.is_some()).then(|| Tolerance {
-                absolute: self.tolerance.unwrap_or(0.0),
-                relative: self.relative_tolerance.unwrap_or(0.0),
-            });
-        let mut tolerances = vec![None; names.len()];
+        let tolerance = match (self.tolerance, self.relative_tolerance) {
+            (None, None) => None,
+            (a, r) => Some(
+                Tolerance::new(a.unwrap_or(0.0), r.unwrap_or(0.0))
+                    .ok_or_else(|| RuleError::Rule("a tolerance must be a finite number".into()))?,
+            ),
+        };
+        let mut tolerances: Vec<Option<Tolerance>> = vec![None; names.len()];
         tolerances[names.len() - 1] = tolerance;
         let (d, queries) = compare_reads(cx, (src, sreq), (tgt, treq), n, tolerances)?;
         Ok(judge(&d, &names, n, queries, Judge::AggregateMatch))

@@ -2,6 +2,7 @@
 
 use crate::eval::{columns_of, sample};
 use crate::{Context, Found, Rule, RuleDoc, RuleError};
+use cutover_check::decimal::{Decimal, within};
 use cutover_config::RuleConfig;
 use cutover_source::{FragmentKind, dialect};
 
@@ -64,17 +65,21 @@ impl Rule for cutover_config::SqlRule {
             );
             queries.push(q);
         }
-        let equal = match (
-            values[0].as_deref().and_then(|v| v.parse::<f64>().ok()),
-            values[1].as_deref().and_then(|v| v.parse::<f64>().ok()),
-        ) {
-            (Some(a), Some(b)) => {
-                (a - b).abs()
-                    <= self
-                        .tolerance
-                        .unwrap_or(0.0)
-                        .max(self.relative_tolerance.unwrap_or(0.0) * a.abs().max(b.abs()))
-            }
+        // Numbers are compared exactly, in decimal; anything else as text.
+        let number = |v: &Option<String>| v.as_deref().and_then(Decimal::parse);
+        let tolerance = |t: Option<f64>| Decimal::from_f64(t.unwrap_or(0.0));
+        let equal = match (number(&values[0]), number(&values[1])) {
+            (Some(a), Some(b)) => match (
+                tolerance(self.tolerance),
+                tolerance(self.relative_tolerance),
+            ) {
+                (Some(abs), Some(rel)) => within(&a, &b, &abs, &rel),
+                _ => {
+                    return Err(RuleError::Rule(
+                        "a tolerance must be a finite number".into(),
+                    ));
+                }
+            },
             _ => values[0] == values[1],
         };
         Ok(Found {

@@ -427,7 +427,7 @@ fn check_table(
         columns: plan.columns.len(),
         key_columns: plan.key_len,
         sample_size: settings.sample_size,
-        tolerances: plan.columns.iter().map(|c| c.tolerance).collect(),
+        tolerances: plan.columns.iter().map(|c| c.tolerance.clone()).collect(),
     };
     let fail = |message: String, hint: Option<String>| {
         TableResult::Failed(FailedTable {

@@ -441,10 +441,13 @@ fn norms(
         time_unit_nanos: n.precision_nanos(),
         zone: None,
     };
-    let tolerance = (n.tolerance.is_some() || n.relative_tolerance.is_some()).then(|| Tolerance {
-        absolute: n.tolerance.unwrap_or(0.0),
-        relative: n.relative_tolerance.unwrap_or(0.0),
-    });
+    let tolerance = match (n.tolerance, n.relative_tolerance) {
+        (None, None) => None,
+        (a, r) => Some(
+            Tolerance::new(a.unwrap_or(0.0), r.unwrap_or(0.0))
+                .ok_or("a tolerance must be a finite number")?,
+        ),
+    };
     Ok((
         Norm {
             zone: zone(&n.source_timezone, sc)?,
@@ -514,6 +517,9 @@ mod tests {
         };
         let (_, _, tol) = norms(&n, &col(Kind::Number, false), &col(Kind::Number, false)).unwrap();
         let tol = tol.expect("a tolerance");
-        assert_eq!((tol.absolute, tol.relative), (0.0, 0.5));
+        assert_eq!(
+            (tol.absolute.to_string(), tol.relative.to_string()),
+            ("0".into(), "0.5".into())
+        );
     }
 }

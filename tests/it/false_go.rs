@@ -1,0 +1,61 @@
+//! Values that once compared equal although they differ: each gives NO-GO now, against the real
+//! servers.
+
+use crate::common::*;
+use cutover_config::{ColumnSource, ColumnSpec, Normalize};
+
+#[test]
+fn json_numbers_beyond_double_precision_differ() {
+    let (Some(a), Some(b)) = (TestDb::postgres("json_a"), TestDb::postgres("json_b")) else {
+        return;
+    };
+    a.exec(
+        "CREATE TABLE t (id int PRIMARY KEY, j jsonb);
+         INSERT INTO t VALUES (1, '123456789012345678901234'), (2, '{\"x\": 0.1000000000000000001}'),
+                              (3, '[1.0, 1e2]'), (4, '{\"x\": 1}');",
+    );
+    b.exec(
+        "CREATE TABLE t (id int PRIMARY KEY, j jsonb);
+         INSERT INTO t VALUES (1, '123456789012345678901235'), (2, '{\"x\": 0.1}'),
+                              (3, '[1, 100]'), (4, '{\"x\": 1.00}');",
+    );
+    let o = check(&a.url, &b.url, vec![table("t", None)]);
+    let d = &checked(&o, 0).diff;
+    // PostgreSQL's own `=` says 1 and 2 differ; 3 and 4 are the same numbers written otherwise.
+    assert_eq!((d.changed, d.matched), (2, 2), "{:#?}", d.samples);
+    assert!(!o.is_go());
+}
+
+#[test]
+fn a_tolerance_is_applied_in_exact_decimal_arithmetic() {
+    let (Some(a), Some(b)) = (TestDb::postgres("tol_a"), TestDb::postgres("tol_b")) else {
+        return;
+    };
+    a.exec(
+        "CREATE TABLE t (id int PRIMARY KEY, amount numeric(20,2));
+         INSERT INTO t VALUES (1, 12345678901234567.89), (2, 1.005), (3, 100.00);",
+    );
+    b.exec(
+        "CREATE TABLE t (id int PRIMARY KEY, amount numeric(20,3));
+         INSERT INTO t VALUES (1, 12345678901234567.80), (2, 1.015), (3, 100.011);",
+    );
+    let mut t = table("t", None);
+    t.columns.insert(
+        "amount".into(),
+        ColumnSource::Spec(Box::new(ColumnSpec {
+            normalize: Normalize {
+                tolerance: Some(0.01),
+                ..Default::default()
+            },
+            ..Default::default()
+        })),
+    );
+    let o = check(&a.url, &b.url, vec![t]);
+    let d = &checked(&o, 0).diff;
+    // 0.09 apart: a difference, though f64 cannot tell the two apart. 0.01 apart: within.
+    // 0.011 apart: a difference.
+    assert_eq!(d.changed, 2, "{:#?}", d.samples);
+    assert_eq!(d.matched_within_tolerance, 1);
+    let keys: Vec<_> = d.samples.changed.iter().map(|c| c.key[0].clone()).collect();
+    assert_eq!(keys, [Some("1".to_string()), Some("3".to_string())]);
+}
