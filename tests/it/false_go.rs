@@ -59,3 +59,41 @@ fn a_tolerance_is_applied_in_exact_decimal_arithmetic() {
     let keys: Vec<_> = d.samples.changed.iter().map(|c| c.key[0].clone()).collect();
     assert_eq!(keys, [Some("1".to_string()), Some("3".to_string())]);
 }
+
+#[test]
+fn mariadb_zero_dates_are_values_of_their_own_never_null() {
+    let (Some(my), Some(pg)) = (TestDb::mariadb("zero_s"), TestDb::postgres("zero_t")) else {
+        return;
+    };
+    my.exec(
+        "SET SESSION sql_mode = '';
+         CREATE TABLE t (id int PRIMARY KEY, d date, ts datetime(6), tm time);
+         INSERT INTO t VALUES (1, '0000-00-00', '0000-00-00 00:00:00', '00:00:00'),
+                              (2, '2020-00-00', '2020-00-00 10:00:00', NULL),
+                              (3, NULL, NULL, NULL),
+                              (4, '2020-05-17', '2020-05-17 10:00:00.5', '00:00:00');",
+    );
+    pg.exec(
+        "CREATE TABLE t (id int PRIMARY KEY, d date, ts timestamp(6), tm time);
+         INSERT INTO t VALUES (1, NULL, NULL, NULL), (2, NULL, NULL, NULL), (3, NULL, NULL, NULL),
+                              (4, '2020-05-17', '2020-05-17 10:00:00.5', '00:00:00');",
+    );
+    let o = check(&my.url, &pg.url, vec![table("t", None)]);
+    let d = &checked(&o, 0).diff;
+    assert_eq!((d.changed, d.matched), (2, 2), "{:#?}", d.samples);
+    let first = &d.samples.changed[0];
+    let shown: Vec<_> = first.columns.iter().map(|(_, s, _)| s.clone()).collect();
+    assert_eq!(
+        shown,
+        [
+            Some("0000-00-00".to_string()),
+            Some("0000-00-00 00:00:00.000000".to_string()),
+            Some("00:00:00".to_string())
+        ]
+    );
+    // A partial date is shown as it is stored.
+    assert_eq!(
+        d.samples.changed[1].columns[0].1.as_deref(),
+        Some("2020-00-00")
+    );
+}

@@ -39,7 +39,9 @@ fn kind_of(data_type: &str, column_type: &str) -> Kind {
     }
 }
 
-/// Types read as `CAST(col AS CHAR)` because their wire form is not a plain value.
+/// Types read as `CAST(col AS CHAR)` because their wire form is not a plain value. Dates and
+/// times are among them: the binary protocol sends a zero date (`0000-00-00`) or a zero time
+/// as an empty value, which the driver reads as NULL; as text they stay what they are.
 fn read_as_text(data_type: &str) -> bool {
     !matches!(
         data_type.to_ascii_lowercase().as_str(),
@@ -72,10 +74,6 @@ fn read_as_text(data_type: &str) -> bool {
             | "mediumblob"
             | "longblob"
             | "bit"
-            | "date"
-            | "time"
-            | "datetime"
-            | "timestamp"
             | "json"
     )
 }
