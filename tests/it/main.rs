@@ -14,3 +14,4 @@ mod mappings;
 mod normalize;
 mod rules;
 mod safety;
+mod tls;

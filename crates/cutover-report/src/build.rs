@@ -73,10 +73,12 @@ impl Report {
             source: Endpoint {
                 url: outcome.source.url.clone(),
                 engine: outcome.source.engine.to_string(),
+                transport: outcome.source.transport.to_string(),
             },
             target: Endpoint {
                 url: outcome.target.url.clone(),
                 engine: outcome.target.engine.to_string(),
+                transport: outcome.target.transport.to_string(),
             },
             summary,
             tables,

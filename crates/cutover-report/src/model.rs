@@ -126,6 +126,8 @@ pub struct Endpoint {
     pub url: String,
     /// Engine name.
     pub engine: String,
+    /// `local file`, `unencrypted`, or TLS and what was verified.
+    pub transport: String,
 }
 
 /// Totals.

@@ -148,12 +148,14 @@ pub(crate) fn report() -> Report {
 fn outcome() -> Outcome {
     Outcome {
         source: EndpointInfo {
-            url: "postgres://migrator:***@legacy:5432/erp".into(),
+            url: "postgres://migrator:***@legacy:5432/erp?sslmode=verify-full".into(),
             engine: "PostgreSQL",
+            transport: "TLS, server certificate and host name verified",
         },
         target: EndpointInfo {
             url: "mysql://root@new:3306/erp".into(),
             engine: "MySQL/MariaDB",
+            transport: "unencrypted",
         },
         tables: vec![
             checked(

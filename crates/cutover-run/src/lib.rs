@@ -135,6 +135,8 @@ pub struct EndpointInfo {
     pub url: String,
     /// The engine.
     pub engine: &'static str,
+    /// Whether the session was encrypted, and what was verified.
+    pub transport: &'static str,
 }
 
 /// A run that could not start at all (exit code 2).
@@ -142,7 +144,7 @@ pub struct EndpointInfo {
 pub enum RunError {
     /// A side could not be reached.
     #[error("{side} side: {error}", side = .0.name(), error = .1)]
-    Connect(Side, #[source] SourceError),
+    Connect(Side, SourceError),
 }
 
 impl RunError {
@@ -304,10 +306,12 @@ pub fn run_with_export(
     let source = EndpointInfo {
         url: cutover_source::redact(&settings.source_url),
         engine: src.engine().name(),
+        transport: src.transport().describe(),
     };
     let target = EndpointInfo {
         url: cutover_source::redact(&settings.target_url),
         engine: tgt.engine().name(),
+        transport: tgt.transport().describe(),
     };
 
     let plans: Vec<Result<TablePlan, plan::PlanError>> = settings

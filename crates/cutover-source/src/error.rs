@@ -83,7 +83,14 @@ pub(crate) fn query_error(sql: &str, e: impl std::fmt::Display) -> SourceError {
 pub(crate) fn connect_error(url: &str, e: sqlx::Error) -> SourceError {
     let message = e.to_string();
     let lower = message.to_lowercase();
-    let hint = if lower.contains("refused")
+    let hint = if lower.contains("certificate") || lower.contains("unknownissuer") {
+        "the server's TLS certificate was not accepted: point sslrootcert (PostgreSQL) or ssl-ca (MySQL) at the CA that signed it, and use a host name the certificate names (verify-full, VERIFY_IDENTITY)"
+    } else if lower.contains("no encryption")
+        || lower.contains("secure transport")
+        || lower.contains("ssl") && lower.contains("required")
+    {
+        "the server requires TLS: add ?sslmode=require (PostgreSQL) or ?ssl-mode=REQUIRED (MySQL/MariaDB) to the URL, or verify-full / VERIFY_IDENTITY with the server's CA"
+    } else if lower.contains("refused")
         || lower.contains("timed out")
         || lower.contains("resolve")
         || lower.contains("no route")
@@ -94,7 +101,7 @@ pub(crate) fn connect_error(url: &str, e: sqlx::Error) -> SourceError {
         || lower.contains("authentication")
         || lower.contains("role")
     {
-        "check the user name and password (put the URL in an environment variable and use url_env)"
+        "check the user name and password (put the URL in an environment variable and use url_env); a server that requires TLS refuses logins without it too (add ?sslmode=require or ?ssl-mode=REQUIRED)"
     } else if lower.contains("does not exist") || lower.contains("unknown database") {
         "check the database name at the end of the URL"
     } else if lower.contains("unable to open") || lower.contains("no such file") {

@@ -161,10 +161,43 @@ pub fn open(endpoint: &Endpoint) -> Result<Box<dyn Connector>, SourceError> {
     }
 }
 
+/// How a session reaches its data, as reports state it per side.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    /// Files on this machine (SQLite, CSV, Parquet).
+    Local,
+    /// A network connection without TLS.
+    Unencrypted,
+    /// TLS, the server's certificate not verified.
+    Encrypted,
+    /// TLS, the server's certificate verified against a CA.
+    VerifiedCa,
+    /// TLS, the server's certificate verified against a CA and the host name.
+    VerifiedFull,
+}
+
+impl Transport {
+    /// The words reports use.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Transport::Local => "local file",
+            Transport::Unencrypted => "unencrypted",
+            Transport::Encrypted => "TLS, server not verified",
+            Transport::VerifiedCa => "TLS, server certificate verified",
+            Transport::VerifiedFull => "TLS, server certificate and host name verified",
+        }
+    }
+}
+
 /// An open, read-only session on one side.
 pub trait Connector: Send {
     /// The engine of this session.
     fn engine(&self) -> Engine;
+
+    /// Whether the session is encrypted, and what was verified.
+    fn transport(&self) -> Transport {
+        Transport::Local
+    }
 
     /// Describes a table, or returns `None` when it does not exist.
     fn describe(&mut self, table: &str) -> Result<Option<TableSchema>, SourceError>;

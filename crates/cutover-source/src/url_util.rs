@@ -7,11 +7,25 @@ pub fn redact(url: &str) -> String {
             if u.password().is_some() {
                 let _ = u.set_password(Some("***"));
             }
-            for (k, _) in u.query_pairs() {
-                if k.eq_ignore_ascii_case("password") || k.eq_ignore_ascii_case("sslpassword") {
-                    u.set_query(Some("password=***"));
-                    break;
-                }
+            // Only the secrets are hidden: sslmode, certificate paths and other options stay visible.
+            let secret = |k: &str| {
+                ["password", "sslpassword", "ssl-password"]
+                    .iter()
+                    .any(|s| k.eq_ignore_ascii_case(s))
+            };
+            if u.query_pairs().any(|(k, _)| secret(&k)) {
+                let pairs: Vec<(String, String)> = u
+                    .query_pairs()
+                    .map(|(k, v)| {
+                        let v = if secret(&k) {
+                            "***".into()
+                        } else {
+                            v.into_owned()
+                        };
+                        (k.into_owned(), v)
+                    })
+                    .collect();
+                u.query_pairs_mut().clear().extend_pairs(pairs);
             }
             u.to_string()
         }
@@ -35,5 +49,13 @@ mod tests {
         assert_eq!(redact("mysql://root@h/db"), "mysql://root@h/db");
         assert!(!redact("postgres://h/db?password=s3cret").contains("s3cret"));
         assert!(!redact("not a url with s3cret").contains("s3cret"));
+        assert_eq!(
+            redact("postgres://u@h/db?sslmode=verify-full&password=s3cret&sslrootcert=/ca.pem"),
+            "postgres://u@h/db?sslmode=verify-full&password=***&sslrootcert=%2Fca.pem"
+        );
+        assert_eq!(
+            redact("mysql://u:p@h/db?ssl-mode=REQUIRED"),
+            "mysql://u:***@h/db?ssl-mode=REQUIRED"
+        );
     }
 }

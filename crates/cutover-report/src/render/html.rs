@@ -153,7 +153,7 @@ fn title(o: &mut String, r: &Report) {
     let failing_rules = r.rules.iter().filter(|x| !x.status.is_ok()).count();
     let _ = write!(
         o,
-        "<h1>Migration check <span class=\"verdict {status}\">{status}</span></h1><p class=\"meta\">{}{}source {} <code>{}</code> · target {} <code>{}</code> · {} · report format {}</p>",
+        "<h1>Migration check <span class=\"verdict {status}\">{status}</span></h1><p class=\"meta\">{}{}source {} <code>{}</code> ({}) · target {} <code>{}</code> ({}) · {} · report format {}</p>",
         if r.complete {
             ""
         } else {
@@ -166,8 +166,10 @@ fn title(o: &mut String, r: &Report) {
         },
         esc(&r.source.engine),
         esc(&r.source.url),
+        esc(&r.source.transport),
         esc(&r.target.engine),
         esc(&r.target.url),
+        esc(&r.target.transport),
         esc(&r.tool),
         r.format_version,
         status = esc(r.status.as_str())

@@ -110,8 +110,16 @@ fn checklist(o: &mut String, r: &Report) {
 
 /// The two sides and the tool.
 fn sides(o: &mut String, r: &Report) {
-    let _ = writeln!(o, "- Source: {} (`{}`)", r.source.engine, r.source.url);
-    let _ = writeln!(o, "- Target: {} (`{}`)", r.target.engine, r.target.url);
+    let _ = writeln!(
+        o,
+        "- Source: {} (`{}`), {}",
+        r.source.engine, r.source.url, r.source.transport
+    );
+    let _ = writeln!(
+        o,
+        "- Target: {} (`{}`), {}",
+        r.target.engine, r.target.url, r.target.transport
+    );
     let _ = writeln!(
         o,
         "- Tool: {}, report format {}\n",

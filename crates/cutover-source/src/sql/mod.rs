@@ -32,6 +32,8 @@ pub(crate) trait SqlEngine: Sized + Send + 'static {
     async fn describe(&mut self, table: &str) -> Result<Option<TableSchema>, SourceError>;
     /// Describes a query's result columns without running it.
     async fn describe_query(&mut self, query: &str) -> Result<TableSchema, SourceError>;
+    /// Whether this connection is encrypted, and what its URL asked to verify.
+    async fn transport(&mut self, url: &str) -> Result<crate::Transport, SourceError>;
     /// Streams the rows of `sql` (built for `req`) into `w`.
     async fn stream(
         &mut self,
@@ -70,6 +72,7 @@ use sqlx_statements;
 pub(crate) struct Database<E> {
     rt: crate::runtime::Runtime,
     engine: E,
+    transport: crate::Transport,
 }
 
 impl<E: SqlEngine> Database<E> {
@@ -80,9 +83,15 @@ impl<E: SqlEngine> Database<E> {
             for sql in E::dialect().session_setup(&e.session) {
                 engine.execute(&sql).await?;
             }
-            Ok::<_, SourceError>(engine)
+            let transport = engine.transport(&e.url).await?;
+            Ok::<_, SourceError>((engine, transport))
         })?;
-        Ok(Database { rt, engine })
+        let (engine, transport) = engine;
+        Ok(Database {
+            rt,
+            engine,
+            transport,
+        })
     }
 }
 
@@ -103,8 +112,12 @@ impl<E: SqlEngine> Connector for Database<E> {
         E::dialect().engine()
     }
 
+    fn transport(&self) -> crate::Transport {
+        self.transport
+    }
+
     fn describe(&mut self, table: &str) -> Result<Option<TableSchema>, SourceError> {
-        let Database { rt, engine } = self;
+        let Database { rt, engine, .. } = self;
         rt.block_on(engine.describe(table))
     }
 
@@ -115,7 +128,7 @@ impl<E: SqlEngine> Connector for Database<E> {
     ) -> Result<(), SourceError> {
         let sql = dialect::select_sql(E::dialect(), req);
         let begin = E::dialect().begin_read(req.snapshot.as_deref())?;
-        let Database { rt, engine } = self;
+        let Database { rt, engine, .. } = self;
         rt.block_on(async {
             for statement in &begin {
                 engine.execute(statement).await?;
@@ -147,12 +160,12 @@ impl<E: SqlEngine> SqlConnector for Database<E> {
     }
 
     fn describe_query(&mut self, query: &Fragment) -> Result<TableSchema, SourceError> {
-        let Database { rt, engine } = self;
+        let Database { rt, engine, .. } = self;
         rt.block_on(engine.describe_query(query.as_str()))
     }
 
     fn count(&mut self, sql: &str) -> Result<u64, SourceError> {
-        let Database { rt, engine } = self;
+        let Database { rt, engine, .. } = self;
         Ok(rt.block_on(engine.count(sql))?.max(0) as u64)
     }
 
@@ -160,12 +173,21 @@ impl<E: SqlEngine> SqlConnector for Database<E> {
         let Some((begin, select)) = E::dialect().export_snapshot() else {
             return Ok(None);
         };
-        let Database { rt, engine } = self;
+        let Database { rt, engine, .. } = self;
         rt.block_on(async {
             engine.execute(begin).await?;
             engine.text(select).await.map(Some)
         })
     }
+}
+
+/// The value of a URL query parameter, compared case-insensitively.
+pub(crate) fn url_param(url: &str, key: &str) -> Option<String> {
+    url::Url::parse(url).ok().and_then(|u| {
+        u.query_pairs()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+            .map(|(_, v)| v.to_ascii_lowercase())
+    })
 }
 
 /// Runs one of cutover's own statements on any sqlx connection.

@@ -124,6 +124,27 @@ impl SqlEngine for MySql {
 
     super::sqlx_statements!();
 
+    async fn transport(&mut self, url: &str) -> Result<crate::Transport, SourceError> {
+        let sql = "SHOW SESSION STATUS LIKE 'Ssl_cipher'";
+        let row = sqlx::query(sql)
+            .fetch_optional(&mut self.conn)
+            .await
+            .map_err(|e| query_error(sql, e))?;
+        let cipher: Option<Vec<u8>> = row
+            .map(|r| r.try_get::<Vec<u8>, _>(1))
+            .transpose()
+            .map_err(|e| query_error(sql, e))?;
+        let encrypted = cipher.is_some_and(|c| !c.is_empty());
+        Ok(
+            match (encrypted, super::url_param(url, "ssl-mode").as_deref()) {
+                (false, _) => crate::Transport::Unencrypted,
+                (true, Some("verify_identity")) => crate::Transport::VerifiedFull,
+                (true, Some("verify_ca")) => crate::Transport::VerifiedCa,
+                (true, _) => crate::Transport::Encrypted,
+            },
+        )
+    }
+
     async fn describe(&mut self, table: &str) -> Result<Option<TableSchema>, SourceError> {
         let (schema, name) = dialect::split_name(table);
         let sql = "SELECT CAST(COLUMN_NAME AS CHAR) AS name, CAST(DATA_TYPE AS CHAR) AS data_type,

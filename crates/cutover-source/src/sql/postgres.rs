@@ -111,6 +111,23 @@ impl SqlEngine for Postgres {
 
     super::sqlx_statements!();
 
+    async fn transport(&mut self, url: &str) -> Result<crate::Transport, SourceError> {
+        let sql =
+            "SELECT COALESCE((SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()), false)";
+        let encrypted: bool = sqlx::query_scalar(sql)
+            .fetch_one(&mut self.conn)
+            .await
+            .map_err(|e| query_error(sql, e))?;
+        Ok(
+            match (encrypted, super::url_param(url, "sslmode").as_deref()) {
+                (false, _) => crate::Transport::Unencrypted,
+                (true, Some("verify-full")) => crate::Transport::VerifiedFull,
+                (true, Some("verify-ca")) => crate::Transport::VerifiedCa,
+                (true, _) => crate::Transport::Encrypted,
+            },
+        )
+    }
+
     async fn describe(&mut self, table: &str) -> Result<Option<TableSchema>, SourceError> {
         use dialect::Dialect as _;
         let quoted = dialect::Postgres.quote_name(table);

@@ -33,6 +33,10 @@ impl SqlEngine for Sqlite {
 
     super::sqlx_statements!();
 
+    async fn transport(&mut self, _url: &str) -> Result<crate::Transport, SourceError> {
+        Ok(crate::Transport::Local)
+    }
+
     async fn describe(&mut self, table: &str) -> Result<Option<TableSchema>, SourceError> {
         use dialect::Dialect as _;
         let (schema, name) = dialect::split_name(table);
