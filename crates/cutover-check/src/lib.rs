@@ -13,6 +13,8 @@ pub mod diagnose;
 pub mod diff;
 pub mod fingerprint;
 pub mod outcome;
+#[cfg(test)]
+mod properties;
 
 pub use batch::{Batch, CellNotes, HashedBatch};
 pub use canonical::{Cell, ColumnCodec, Kind};

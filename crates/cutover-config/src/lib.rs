@@ -855,6 +855,43 @@ pub fn absolutise_path(url: &str, base_dir: &Path) -> String {
 }
 
 #[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    const VALID: &str = "[source]\nurl = \"sqlite://a.db\"\n[target]\nurl = \"postgres://u@h/db\"\n[[table]]\nname = \"t\"\nkey = [\"id\"]\nsource_where = \"id > 0\"\n[[rule]]\nid = \"r\"\ntype = \"unique\"\ntable = \"t\"\ncolumns = [\"id\"]\n";
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 3000, failure_persistence: None, ..ProptestConfig::default() })]
+
+        #[test]
+        fn any_text_is_parsed_or_refused_never_a_panic(text in "\\PC{0,200}") {
+            let _ = Config::parse(&text, "c.toml");
+            let _ = RuleFile::parse(&text, "r.toml");
+        }
+
+        #[test]
+        fn a_damaged_config_is_parsed_or_refused_never_a_panic(at in 0usize..VALID.len(), insert in "[\\[\\]=\"'{}a-z0-9 \n.#,-]{0,6}", cut in 0usize..8) {
+            let mut text = VALID.to_string();
+            let at = (0..=at).rev().find(|i| text.is_char_boundary(*i)).unwrap_or(0);
+            let end = (at + cut).min(text.len());
+            let end = (end..=text.len()).find(|i| text.is_char_boundary(*i)).unwrap_or(text.len());
+            text.replace_range(at..end, &insert);
+            if let Ok(c) = Config::parse(&text, "c.toml") {
+                // Whatever parses also lists its SQL and resolves without a panic.
+                for t in &c.tables {
+                    let _ = t.configured_sql();
+                }
+                for r in &c.rules {
+                    let _ = r.configured_sql();
+                }
+                let _ = c.source.resolve("source", Path::new("/cfg"), |_| None);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

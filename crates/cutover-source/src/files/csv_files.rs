@@ -313,3 +313,36 @@ mod format_tests {
         assert!(matches!(c, Cell::Date(_)), "{c:?}");
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use crate::{Endpoint, ReadRequest};
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2000, failure_persistence: None, ..ProptestConfig::default() })]
+
+        /// Whatever bytes an export holds, reading it ends in rows or an error, never a panic.
+        #[test]
+        fn any_bytes_in_a_csv_file_are_read_or_refused(bytes in proptest::collection::vec(any::<u8>(), 0..300), latin1 in any::<bool>(), delimiter in prop::sample::select(vec![b',', b';', b'\t'])) {
+            let dir = tempfile::tempdir().unwrap();
+            std::fs::write(dir.path().join("t.csv"), &bytes).unwrap();
+            let mut end = Endpoint::new(format!("csv://{}", dir.path().display()));
+            end.csv.delimiter = delimiter;
+            if latin1 {
+                end.csv.encoding = Some("latin-1".into());
+            }
+            let mut conn = crate::open(&end).unwrap();
+            if let Ok(Some(schema)) = conn.describe("t")
+                && !schema.columns.is_empty()
+            {
+                let req = ReadRequest::new("t", schema.columns.clone(), 1);
+                let mut rows = 0;
+                let _ = conn.read(&req, &mut |b| {
+                    rows += b.len();
+                    true
+                });
+            }
+        }
+    }
+}
