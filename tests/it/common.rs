@@ -87,6 +87,17 @@ impl TestDb {
         })
     }
 
+    /// A handle on an existing PostgreSQL database (of another test's `TestDb`), not dropped by
+    /// this handle.
+    pub fn attach_postgres(url: &str, name: &str) -> TestDb {
+        TestDb {
+            server: Server::Postgres,
+            name: name.to_string(),
+            url: url.to_string(),
+            admin: String::new(),
+        }
+    }
+
     /// A fresh MariaDB database, or `None` (test skipped) when the server is down.
     pub fn mariadb(prefix: &str) -> Option<TestDb> {
         let admin = mysql_admin();
@@ -169,6 +180,9 @@ impl TestDb {
 
 impl Drop for TestDb {
     fn drop(&mut self) {
+        if self.admin.is_empty() {
+            return;
+        }
         let (admin, name, server) = (self.admin.clone(), self.name.clone(), self.server);
         let _ = rt().block_on(async move {
             match server {

@@ -323,3 +323,66 @@ fn a_select_only_role_is_enough() {
     crate::common::drop_role(&role);
     assert_eq!(result, TableStatus::Match);
 }
+
+/// Terminates cutover's sessions that are reading `table`, once they are.
+fn terminate_readers_of(db: &TestDb, table: &str) {
+    for _ in 0..100 {
+        let n = db.scalar(&format!(
+            "SELECT count(pg_terminate_backend(pid))::text FROM pg_stat_activity
+             WHERE application_name = 'cutover' AND query LIKE 'COPY%{table}%' AND pid <> pg_backend_pid()"
+        ));
+        if n != "0" {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    panic!("no reader of {table} to terminate");
+}
+
+#[test]
+fn a_session_ended_mid_table_fails_that_table_alone() {
+    let Some(db) = TestDb::postgres("fault") else {
+        return;
+    };
+    db.exec(
+        "CREATE TABLE big (id int PRIMARY KEY, v text);
+         INSERT INTO big SELECT g, md5(g::text) FROM generate_series(1, 300000) g;
+         CREATE TABLE small (id int PRIMARY KEY); INSERT INTO small VALUES (1), (2);",
+    );
+    let mut big = table("big", None);
+    // Slow enough that the reader is still in its COPY when it is terminated.
+    big.source_where = Some("pg_sleep(0.00001) IS NOT NULL".into());
+    let killer = {
+        let url = db.url.clone();
+        let name = db.name.clone();
+        std::thread::spawn(move || {
+            let db = TestDb::attach_postgres(&url, &name);
+            terminate_readers_of(&db, "big");
+        })
+    };
+    let o = check_with(&db.url, &db.url, vec![big, table("small", None)], 1, 256);
+    killer.join().unwrap();
+    assert_eq!(o.tables[0].status(), TableStatus::Error);
+    let cutover_run::TableResult::Failed(f) = &o.tables[0] else {
+        unreachable!()
+    };
+    assert!(
+        f.message.contains("the connection was lost"),
+        "{}",
+        f.message
+    );
+    assert!(!f.message.contains(" at line "), "{}", f.message);
+    assert!(
+        f.hint
+            .as_deref()
+            .is_some_and(|h| h.contains("ended the session")),
+        "{:?}",
+        f.hint
+    );
+    assert_eq!(
+        o.tables[1].status(),
+        TableStatus::Match,
+        "the other table is reported"
+    );
+    assert!(!o.is_go());
+}

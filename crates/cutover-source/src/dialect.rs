@@ -403,10 +403,10 @@ impl Dialect for Postgres {
         if let Some(id) = snapshot {
             // Snapshot ids are hex digits and dashes; anything else is not ours.
             if !id.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
-                return Err(crate::error::query_error(
-                    "SET TRANSACTION SNAPSHOT",
-                    format!("unexpected snapshot id {id:?}"),
-                ));
+                return Err(SourceError::Query {
+                    sql: "SET TRANSACTION SNAPSHOT".into(),
+                    message: format!("unexpected snapshot id {id:?}"),
+                });
             }
             out.push(format!("SET TRANSACTION SNAPSHOT '{id}'"));
         }

@@ -22,6 +22,15 @@ pub enum SourceError {
         /// The server's message.
         message: String,
     },
+    /// The connection was lost while a statement ran: the server ended the session (an
+    /// administrator, a restart, a timeout) or the network broke.
+    #[error("the connection was lost: {message}\n  while running: {sql}")]
+    Lost {
+        /// The statement.
+        sql: String,
+        /// The driver's or server's message.
+        message: String,
+    },
     /// A value could not be read.
     #[error("column {column}: {message}")]
     Decode {
@@ -59,6 +68,9 @@ impl SourceError {
         match self {
             SourceError::Connect { hint, .. } | SourceError::Unsupported { hint, .. } => Some(hint),
             SourceError::File { hint, .. } => hint.as_deref(),
+            SourceError::Lost { .. } => Some(
+                "the server or the network ended the session mid-read (see the server's log for why); run the check again",
+            ),
             _ => None,
         }
     }
@@ -72,10 +84,32 @@ impl SourceError {
     }
 }
 
-pub(crate) fn query_error(sql: &str, e: impl std::fmt::Display) -> SourceError {
-    SourceError::Query {
-        sql: sql.to_string(),
-        message: e.to_string(),
+/// A failed statement: the server's own message (without its source-file position), or a lost
+/// connection when the session ended under it.
+pub(crate) fn query_error(sql: &str, e: sqlx::Error) -> SourceError {
+    let sql = sql.to_string();
+    match &e {
+        sqlx::Error::Database(d) => {
+            let code = d.code().unwrap_or_default();
+            // PostgreSQL 57P01-57P03: terminated by an administrator, a crash, or a shutdown;
+            // MySQL/MariaDB 1317, 1927, 2013: query interrupted, connection killed or lost.
+            let lost = ["57P01", "57P02", "57P03", "1317", "1927", "2013", "70100"]
+                .contains(&code.as_ref());
+            let message = d.message().to_string();
+            if lost {
+                SourceError::Lost { sql, message }
+            } else {
+                SourceError::Query { sql, message }
+            }
+        }
+        sqlx::Error::Io(_) | sqlx::Error::Protocol(_) | sqlx::Error::Tls(_) => SourceError::Lost {
+            sql,
+            message: e.to_string(),
+        },
+        _ => SourceError::Query {
+            sql,
+            message: e.to_string(),
+        },
     }
 }
 
