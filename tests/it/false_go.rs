@@ -97,3 +97,37 @@ fn mariadb_zero_dates_are_values_of_their_own_never_null() {
         Some("2020-00-00")
     );
 }
+
+#[test]
+fn keys_of_different_types_on_each_side_are_checked() {
+    let (Some(my), Some(pg)) = (TestDb::mariadb("keys_s"), TestDb::postgres("keys_t")) else {
+        return;
+    };
+    my.exec(
+        "CREATE TABLE n (k varchar(10) PRIMARY KEY, v int);
+         INSERT INTO n VALUES ('1', 1), ('10', 10), ('100', 100), ('2', 2), ('9', 9);
+         CREATE TABLE u (k char(36) PRIMARY KEY, v int);
+         INSERT INTO u VALUES ('A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11', 1),
+                              ('0aeebc99-9c0b-4ef8-bb6d-6bb9bd380a12', 2),
+                              ('b0eebc99-9c0b-4ef8-bb6d-6bb9bd380a13', 3);",
+    );
+    pg.exec(
+        "CREATE TABLE n (k int PRIMARY KEY, v int);
+         INSERT INTO n VALUES (1, 1), (2, 2), (9, 9), (10, 10), (100, 101);
+         CREATE TABLE u (k uuid PRIMARY KEY, v int);
+         INSERT INTO u VALUES ('a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', 1),
+                              ('0aeebc99-9c0b-4ef8-bb6d-6bb9bd380a12', 2),
+                              ('b0eebc99-9c0b-4ef8-bb6d-6bb9bd380a13', 3);",
+    );
+    let o = check(&my.url, &pg.url, vec![table("n", None), table("u", None)]);
+    let n = &checked(&o, 0).diff;
+    assert_eq!((n.matched, n.changed), (4, 1), "{:#?}", n.samples);
+    assert_eq!(n.samples.changed[0].key, [Some("100".to_string())]);
+    assert!(
+        checked(&o, 0)
+            .source_sql
+            .contains("sorted by key by cutover")
+    );
+    let u = &checked(&o, 1).diff;
+    assert!(u.is_match(), "{:#?}", u.samples);
+}

@@ -420,6 +420,25 @@ impl ReadRequest {
         }
     }
 
+    /// True when a key column's order on the engine (its native kind) is not the order of the
+    /// kind it is compared as (a text key holding numbers or mixed-case UUIDs): such a side is
+    /// sorted by cutover, within the memory budget, instead of trusting the engine's order.
+    pub fn needs_sort(&self) -> bool {
+        self.codecs[..self.key_columns].iter().any(|c| {
+            use Kind::*;
+            let same_order = c.native == c.compare
+                || matches!(
+                    (c.native, c.compare),
+                    (Char, Text)
+                        | (Text, Char)
+                        | (Float, Number)
+                        | (Number, Float)
+                        | (Date, Timestamp)
+                );
+            !same_order
+        })
+    }
+
     fn new_batch(&self) -> Batch {
         Batch::new(self.columns.len())
     }

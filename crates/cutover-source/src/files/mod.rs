@@ -4,7 +4,7 @@
 
 pub(crate) mod csv_files;
 pub(crate) mod parquet_files;
-mod sort;
+pub(crate) mod sort;
 
 use crate::SourceError;
 use std::path::{Path, PathBuf};

@@ -126,6 +126,62 @@ impl<E: SqlEngine> Connector for Database<E> {
         req: &ReadRequest,
         sink: &mut dyn FnMut(Batch) -> bool,
     ) -> Result<(), SourceError> {
+        if req.needs_sort() {
+            // The engine cannot deliver this key in canonical order: sort the rows here.
+            let mut sorter = crate::files::sort::Sorter::new(
+                req.columns.len(),
+                req.key_columns,
+                req.batch_rows,
+                req.memory_budget,
+                None,
+            );
+            let mut failed = None;
+            let unsorted = ReadRequest {
+                key_columns: 0,
+                ..req.clone()
+            };
+            self.read_in_order(&unsorted, &mut |batch| match sorter.push(batch) {
+                Ok(()) => true,
+                Err(e) => {
+                    failed = Some(e);
+                    false
+                }
+            })
+            .map_err(|e| match (e, failed.take()) {
+                (SourceError::Stopped, Some(e)) => e,
+                (e, _) => e,
+            })?;
+            return sorter.finish(sink);
+        }
+        self.read_in_order(req, sink)
+    }
+
+    fn read_sql(&self, req: &ReadRequest) -> String {
+        if req.needs_sort() {
+            let unsorted = ReadRequest {
+                key_columns: 0,
+                ..req.clone()
+            };
+            return format!(
+                "{}, sorted by key by cutover (the engine's order of this key is not the order it is compared in)",
+                dialect::select_sql(E::dialect(), &unsorted)
+            );
+        }
+        dialect::select_sql(E::dialect(), req)
+    }
+
+    fn sql(&mut self) -> Option<&mut dyn SqlConnector> {
+        Some(self)
+    }
+}
+
+impl<E: SqlEngine> Database<E> {
+    /// Streams the rows in the engine's order of the request's key.
+    fn read_in_order(
+        &mut self,
+        req: &ReadRequest,
+        sink: &mut dyn FnMut(Batch) -> bool,
+    ) -> Result<(), SourceError> {
         let sql = dialect::select_sql(E::dialect(), req);
         let begin = E::dialect().begin_read(req.snapshot.as_deref())?;
         let Database { rt, engine, .. } = self;
@@ -143,14 +199,6 @@ impl<E: SqlEngine> Connector for Database<E> {
             let _ = engine.execute(end).await;
             result
         })
-    }
-
-    fn read_sql(&self, req: &ReadRequest) -> String {
-        dialect::select_sql(E::dialect(), req)
-    }
-
-    fn sql(&mut self) -> Option<&mut dyn SqlConnector> {
-        Some(self)
     }
 }
 
