@@ -852,3 +852,49 @@ fn export_diffs_writes_every_differing_row_as_csv_and_parquet() {
     let rows: usize = reader.map(|b| b.unwrap().num_rows()).sum();
     assert_eq!(rows, 4);
 }
+
+#[test]
+fn a_huge_value_is_capped_in_reports_and_whole_in_the_export() {
+    let make = |last: &str| {
+        TestSqlite::new(&format!(
+            "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT);
+             INSERT INTO t VALUES (1, replace(hex(zeroblob(5000000)), '0', 'x') || '{last}');"
+        ))
+    };
+    let (a, b) = (make("a"), make("b"));
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(
+        dir.path(),
+        &format!(
+            "[source]\nurl = \"{}\"\n[target]\nurl = \"{}\"\n[[table]]\nname = \"t\"\n",
+            a.url, b.url
+        ),
+    );
+    let out = dir.path().join("out");
+    let export = dir.path().join("diffs");
+    cutover()
+        .args(["check", "--no-history", "--config"])
+        .arg(&cfg)
+        .arg("--out")
+        .arg(&out)
+        .arg("--export-diffs")
+        .arg(&export)
+        .assert()
+        .code(1);
+    for name in [
+        "report.json",
+        "report.md",
+        "report.html",
+        "report.junit.xml",
+    ] {
+        let size = std::fs::metadata(out.join(name)).unwrap().len();
+        assert!(size < 100_000, "{name} is {size} bytes");
+    }
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(md.contains("differs at character 10000001"), "{md}");
+    let csv = std::fs::metadata(export.join("t.csv")).unwrap().len();
+    assert!(
+        csv > 20_000_000,
+        "the export keeps both whole values: {csv} bytes"
+    );
+}

@@ -106,7 +106,10 @@ impl ColumnDiagnosis {
             if as_windows_1252(x) == y || as_windows_1252(y) == x {
                 return Class::Mojibake;
             }
-            if self.pairs.len() < PAIRS_KEPT
+            // Codes are short; long texts are never kept (a sample may hold megabytes).
+            if x.len() > 256 || y.len() > 256 {
+                self.pairs_overflow = true;
+            } else if self.pairs.len() < PAIRS_KEPT
                 || self.pairs.contains_key(&(x.to_string(), y.to_string()))
             {
                 *self

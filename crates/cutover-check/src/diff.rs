@@ -475,8 +475,54 @@ impl<A: DiffSink + ?Sized, B: DiffSink + ?Sized> DiffSink for Tee<'_, A, B> {
     }
 }
 
+/// The longest value a sample shows whole, in characters; longer ones are shown as a prefix
+/// (or the stretch around the first difference) with their length and a digest. The export of
+/// every difference keeps them whole.
+pub const SHOWN_CHARS: usize = 200;
+
+/// A value as a sample shows it: whole when short, else a prefix, its length and a digest.
+pub fn capped(v: Value) -> Value {
+    v.map(|s| {
+        if s.chars().count() <= SHOWN_CHARS {
+            return s;
+        }
+        let prefix: String = s.chars().take(SHOWN_CHARS).collect();
+        format!(
+            "{prefix}… ({} characters in all, blake3 {})",
+            s.chars().count(),
+            &blake3::hash(s.as_bytes()).to_hex()[..16]
+        )
+    })
+}
+
+/// Two differing values as a sample shows them: when either is long, the stretch around the
+/// first character where they differ, with both lengths and digests.
+fn capped_pair(a: Value, b: Value) -> (Value, Value) {
+    let long = |v: &Value| v.as_ref().is_some_and(|s| s.chars().count() > SHOWN_CHARS);
+    if !long(&a) && !long(&b) {
+        return (a, b);
+    }
+    let (Some(x), Some(y)) = (&a, &b) else {
+        return (capped(a), capped(b));
+    };
+    let at = x.chars().zip(y.chars()).take_while(|(p, q)| p == q).count();
+    let window = |s: &str| {
+        let start = at.saturating_sub(SHOWN_CHARS / 4);
+        let shown: String = s.chars().skip(start).take(SHOWN_CHARS / 2).collect();
+        format!(
+            "{}{shown}… (differs at character {}; {} characters in all, blake3 {})",
+            if start > 0 { "…" } else { "" },
+            at + 1,
+            s.chars().count(),
+            &blake3::hash(s.as_bytes()).to_hex()[..16]
+        )
+    };
+    (Some(window(x)), Some(window(y)))
+}
+
 /// The sink that builds a [`TableDiff`]: exact counts, per-column counts and diagnosis, and the
-/// first `sample_size` samples of each kind in key order.
+/// first `sample_size` samples of each kind in key order (long values capped, see
+/// [`SHOWN_CHARS`]).
 pub struct TableDiffSink {
     out: TableDiff,
     sample_size: usize,
@@ -533,8 +579,8 @@ impl DiffSink for TableDiffSink {
             && let Some(values) = row.values()
         {
             self.out.samples.missing.push(SampleRow {
-                key: row.key(),
-                values,
+                key: row.key().into_iter().map(capped).collect(),
+                values: values.into_iter().map(capped).collect(),
             });
         }
         true
@@ -546,8 +592,8 @@ impl DiffSink for TableDiffSink {
             && let Some(values) = row.values()
         {
             self.out.samples.extra.push(SampleRow {
-                key: row.key(),
-                values,
+                key: row.key().into_iter().map(capped).collect(),
+                values: values.into_iter().map(capped).collect(),
             });
         }
         true
@@ -562,12 +608,13 @@ impl DiffSink for TableDiffSink {
             let (a, b) = (source.cell(c).unwrap_or(&[]), target.cell(c).unwrap_or(&[]));
             self.out.diagnosis[c].add(a, b);
             if keep {
-                cols.push((c, canonical::display(a), canonical::display(b)));
+                let (x, y) = capped_pair(canonical::display(a), canonical::display(b));
+                cols.push((c, x, y));
             }
         }
         if keep {
             self.out.samples.changed.push(ChangedRow {
-                key: source.key(),
+                key: source.key().into_iter().map(capped).collect(),
                 columns: cols,
             });
         }
@@ -578,7 +625,7 @@ impl DiffSink for TableDiffSink {
         if self.sample(self.out.samples.duplicates.len()) {
             self.out.samples.duplicates.push(DuplicateKey {
                 side,
-                key: key.to_vec(),
+                key: key.iter().cloned().map(capped).collect(),
                 rows,
             });
         }
@@ -1015,6 +1062,25 @@ mod tests {
             (2, 2, 1, 1, 1)
         );
         assert_eq!(d, run(&src, &tgt, 8192), "the Tee changes nothing");
+    }
+
+    #[test]
+    fn long_values_are_capped_in_samples_around_their_first_difference() {
+        let long = "x".repeat(10_000);
+        let src = vec![(1, format!("{long}a"))];
+        let tgt = vec![(1, format!("{long}b"))];
+        let d = run(&src, &tgt, 8192);
+        let (_, s, t) = &d.samples.changed[0].columns[0];
+        let (s, t) = (s.as_deref().unwrap(), t.as_deref().unwrap());
+        assert!(s.len() < 400 && t.len() < 400, "{s}");
+        assert!(
+            s.contains("differs at character 10001; 10001 characters in all"),
+            "{s}"
+        );
+        assert!(s.contains("a…") && t.contains("b…"), "{s} / {t}");
+        assert_ne!(s, t);
+        let (short, _) = capped_pair(Some("a".into()), Some("b".into()));
+        assert_eq!(short.as_deref(), Some("a"));
     }
 
     #[test]

@@ -127,7 +127,9 @@ pub(crate) fn sample(
                         .map(|(c, name)| {
                             (
                                 name.clone(),
-                                cutover_check::canonical::display(batch.cell(r, c)),
+                                cutover_check::diff::capped(cutover_check::canonical::display(
+                                    batch.cell(r, c),
+                                )),
                             )
                         })
                         .collect(),
