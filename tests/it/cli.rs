@@ -898,3 +898,44 @@ fn a_huge_value_is_capped_in_reports_and_whole_in_the_export() {
         "the export keeps both whole values: {csv} bytes"
     );
 }
+
+#[test]
+fn an_interrupt_stops_a_read_the_server_has_not_answered_yet() {
+    let Some(pg) = TestDb::postgres("sigfast") else {
+        return;
+    };
+    pg.exec("CREATE TABLE slow (id int PRIMARY KEY); INSERT INTO slow VALUES (1);");
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(
+        dir.path(),
+        &format!(
+            "[source]\nurl = \"{0}\"\n[target]\nurl = \"{0}\"\n[[table]]\nname = \"slow\"\nsource_where = \"pg_sleep(60) IS NOT NULL\"\n",
+            pg.url
+        ),
+    );
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("cutover"))
+        .args(["check", "--no-history", "--config"])
+        .arg(&cfg)
+        .arg("--out")
+        .arg(dir.path().join("r"))
+        .env_remove("RUST_BACKTRACE")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let signalled = std::time::Instant::now();
+    std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    let waited = signalled.elapsed();
+    assert_eq!(output.status.code(), Some(130));
+    assert!(
+        waited < std::time::Duration::from_secs(5),
+        "took {waited:?} after the interrupt"
+    );
+    let report = validate_report(&dir.path().join("r/report.json"));
+    assert_eq!(report["tables"][0]["status"], "interrupted");
+}

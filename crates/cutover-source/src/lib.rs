@@ -210,6 +210,18 @@ pub trait Connector: Send {
         sink: &mut dyn FnMut(Batch) -> bool,
     ) -> Result<(), SourceError>;
 
+    /// [`Connector::read`] that also ends within about a tenth of a second of `cancel` being
+    /// set, even while the server has not sent a row yet ([`SourceError::Stopped`]).
+    fn read_until(
+        &mut self,
+        req: &ReadRequest,
+        sink: &mut dyn FnMut(Batch) -> bool,
+        cancel: &std::sync::atomic::AtomicBool,
+    ) -> Result<(), SourceError> {
+        let _ = cancel;
+        self.read(req, sink)
+    }
+
     /// What `read` does for `req` (the SQL it runs, or the files it reads), for reports.
     fn read_sql(&self, req: &ReadRequest) -> String;
 

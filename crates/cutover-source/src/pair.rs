@@ -48,12 +48,16 @@ fn spawn_reader<'s>(
         let result = crate::open(read.endpoint).and_then(|mut conn| {
             let mut rows = 0u64;
             let nkey = read.request.key_columns;
-            conn.read(&read.request, &mut |batch| {
-                rows += batch.len() as u64;
-                let hashed = batch.hash(nkey);
-                on_rows(side, rows);
-                !cancel.load(Ordering::Relaxed) && tx.send(Ok(hashed)).is_ok()
-            })
+            conn.read_until(
+                &read.request,
+                &mut |batch| {
+                    rows += batch.len() as u64;
+                    let hashed = batch.hash(nkey);
+                    on_rows(side, rows);
+                    !cancel.load(Ordering::Relaxed) && tx.send(Ok(hashed)).is_ok()
+                },
+                cancel,
+            )
         });
         if let Err(e) = result
             && !matches!(e, SourceError::Stopped)

@@ -126,6 +126,15 @@ impl<E: SqlEngine> Connector for Database<E> {
         req: &ReadRequest,
         sink: &mut dyn FnMut(Batch) -> bool,
     ) -> Result<(), SourceError> {
+        self.read_until(req, sink, &std::sync::atomic::AtomicBool::new(false))
+    }
+
+    fn read_until(
+        &mut self,
+        req: &ReadRequest,
+        sink: &mut dyn FnMut(Batch) -> bool,
+        cancel: &std::sync::atomic::AtomicBool,
+    ) -> Result<(), SourceError> {
         if req.needs_sort() {
             // The engine cannot deliver this key in canonical order: sort the rows here.
             let mut sorter = crate::files::sort::Sorter::new(
@@ -140,7 +149,7 @@ impl<E: SqlEngine> Connector for Database<E> {
                 key_columns: 0,
                 ..req.clone()
             };
-            self.read_in_order(&unsorted, &mut |batch| match sorter.push(batch) {
+            self.read_in_order(&unsorted, cancel, &mut |batch| match sorter.push(batch) {
                 Ok(()) => true,
                 Err(e) => {
                     failed = Some(e);
@@ -153,7 +162,7 @@ impl<E: SqlEngine> Connector for Database<E> {
             })?;
             return sorter.finish(sink);
         }
-        self.read_in_order(req, sink)
+        self.read_in_order(req, cancel, sink)
     }
 
     fn read_sql(&self, req: &ReadRequest) -> String {
@@ -176,16 +185,22 @@ impl<E: SqlEngine> Connector for Database<E> {
 }
 
 impl<E: SqlEngine> Database<E> {
-    /// Streams the rows in the engine's order of the request's key.
+    /// Streams the rows in the engine's order of the request's key; stops when `cancel` is set.
     fn read_in_order(
         &mut self,
         req: &ReadRequest,
+        cancel: &std::sync::atomic::AtomicBool,
         sink: &mut dyn FnMut(Batch) -> bool,
     ) -> Result<(), SourceError> {
         let sql = dialect::select_sql(E::dialect(), req);
         let begin = E::dialect().begin_read(req.snapshot.as_deref())?;
         let Database { rt, engine, .. } = self;
-        rt.block_on(async {
+        let watch = async {
+            while !cancel.load(std::sync::atomic::Ordering::Relaxed) {
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+        };
+        let work = async {
             for statement in &begin {
                 engine.execute(statement).await?;
             }
@@ -198,6 +213,14 @@ impl<E: SqlEngine> Database<E> {
             let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
             let _ = engine.execute(end).await;
             result
+        };
+        rt.block_on(async {
+            use futures_util::future::{Either, select};
+            match select(std::pin::pin!(work), std::pin::pin!(watch)).await {
+                Either::Left((result, _)) => result,
+                // Cancelled while the server had not answered: the session is dropped with it.
+                Either::Right(((), _)) => Err(SourceError::Stopped),
+            }
         })
     }
 }
