@@ -131,3 +131,34 @@ fn keys_of_different_types_on_each_side_are_checked() {
     let u = &checked(&o, 1).diff;
     assert!(u.is_match(), "{:#?}", u.samples);
 }
+
+#[test]
+fn types_that_hold_the_same_values_on_both_engines_match() {
+    let (Some(pg), Some(my)) = (TestDb::postgres("pairs_s"), TestDb::mariadb("pairs_t")) else {
+        return;
+    };
+    pg.exec(
+        "SET lc_monetary = 'C';
+         CREATE TABLE t (id int PRIMARY KEY, price money, ip inet, net inet, flags bit(8), active boolean);
+         INSERT INTO t VALUES (1, 1234.56, '10.0.0.1', '10.0.0.0/8', B'00000101', true),
+                              (2, -0.5, '::1', '2001:db8::/32', B'10101010', false),
+                              (3, NULL, NULL, NULL, NULL, NULL);",
+    );
+    my.exec(
+        "CREATE TABLE t (id int PRIMARY KEY, price decimal(14,2), ip varchar(45), net varchar(45), flags bit(8), active bit(1));
+         INSERT INTO t VALUES (1, 1234.56, '10.0.0.1', '10.0.0.0/8', b'00000101', b'1'),
+                              (2, -0.50, '::1', '2001:db8::/32', b'10101010', b'0'),
+                              (3, NULL, NULL, NULL, NULL, NULL);",
+    );
+    let o = check(&pg.url, &my.url, vec![table("t", None)]);
+    let d = &checked(&o, 0).diff;
+    assert!(d.is_match(), "{:#?}", d.samples);
+    // And a real difference in each is still one.
+    my.exec(
+        "UPDATE t SET price = 1234.57, ip = '10.0.0.2', flags = b'00000100', active = b'0' WHERE id = 1;",
+    );
+    let o = check(&pg.url, &my.url, vec![table("t", None)]);
+    let d = &checked(&o, 0).diff;
+    assert_eq!(d.changed, 1);
+    assert_eq!(d.samples.changed[0].columns.len(), 4, "{:#?}", d.samples);
+}

@@ -363,10 +363,16 @@ impl Dialect for Postgres {
         quote_double(ident)
     }
     fn select_column(&self, c: &ColumnInfo) -> String {
-        if c.read_as_text {
-            format!("{}::text", column_sql(self, c))
-        } else {
-            column_sql(self, c)
+        let col = column_sql(self, c);
+        match c.type_name.as_str() {
+            // Money is a number; its text depends on lc_monetary ('$1,234.56').
+            "money" => format!("{col}::numeric"),
+            // inet's ::text adds /32 (or /128) to a host address; its output does not.
+            "inet" => format!(
+                "CASE WHEN masklen({col}) = CASE WHEN family({col}) = 4 THEN 32 ELSE 128 END THEN host({col}) ELSE {col}::text END"
+            ),
+            _ if c.read_as_text => format!("{col}::text"),
+            _ => col,
         }
     }
     fn order_column(&self, c: &ColumnInfo) -> String {
@@ -432,10 +438,21 @@ impl Dialect for MySql {
         format!("'{}'", text.replace('\\', "\\\\").replace('\'', "''"))
     }
     fn select_column(&self, c: &ColumnInfo) -> String {
+        let col = column_sql(self, c);
+        // bit(n) as its n binary digits, leading zeros kept, as PostgreSQL shows bit(n).
+        if let Some(n) = c
+            .type_name
+            .strip_prefix("bit(")
+            .and_then(|r| r.strip_suffix(')'))
+            .and_then(|n| n.parse::<u32>().ok())
+            .filter(|_| c.expr.is_none())
+        {
+            return format!("LPAD(BIN({col}), {n}, '0')");
+        }
         if c.read_as_text {
-            format!("CAST({} AS CHAR)", column_sql(self, c))
+            format!("CAST({col} AS CHAR)")
         } else {
-            column_sql(self, c)
+            col
         }
     }
     fn order_column(&self, c: &ColumnInfo) -> String {

@@ -27,9 +27,9 @@ fn kind_of(data_type: &str, column_type: &str) -> Kind {
         "float" | "double" | "real" => Kind::Float,
         "char" => Kind::Char,
         "varchar" | "tinytext" | "text" | "mediumtext" | "longtext" | "enum" | "set" => Kind::Text,
-        "binary" | "varbinary" | "tinyblob" | "blob" | "mediumblob" | "longblob" | "bit" => {
-            Kind::Bytes
-        }
+        // bit(n) is read as its binary digits, as PostgreSQL shows bit(n).
+        "bit" => Kind::Text,
+        "binary" | "varbinary" | "tinyblob" | "blob" | "mediumblob" | "longblob" => Kind::Bytes,
         "date" => Kind::Date,
         "time" => Kind::Time,
         "datetime" | "timestamp" => Kind::Timestamp,

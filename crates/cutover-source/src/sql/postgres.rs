@@ -51,7 +51,7 @@ fn wire_of(type_name: &str) -> Wire {
         "smallint" => Wire::I2,
         "integer" => Wire::I4,
         "bigint" => Wire::I8,
-        "numeric" => Wire::Numeric,
+        "numeric" | "money" => Wire::Numeric,
         "real" => Wire::F4,
         "double precision" => Wire::F8,
         "text" | "character varying" | "character" | "name" | "\"char\"" | "citext" => Wire::Text,
