@@ -162,3 +162,25 @@ fn types_that_hold_the_same_values_on_both_engines_match() {
     assert_eq!(d.changed, 1);
     assert_eq!(d.samples.changed[0].columns.len(), 4, "{:#?}", d.samples);
 }
+
+#[test]
+fn an_expression_over_a_real_column_keeps_float32_semantics() {
+    let (Some(a), Some(b)) = (TestDb::postgres("real_s"), TestDb::postgres("real_t")) else {
+        return;
+    };
+    a.exec("CREATE TABLE t (id int PRIMARY KEY, r real); INSERT INTO t VALUES (1, 0.1), (2, 3.4028235e38), (3, NULL);");
+    b.exec("CREATE TABLE t (id int PRIMARY KEY, amount real); INSERT INTO t VALUES (1, 0.1), (2, 3.4028235e38), (3, NULL);");
+    let mut t = table("t", None);
+    t.columns.insert(
+        "amount".into(),
+        ColumnSource::Spec(Box::new(ColumnSpec {
+            expr: Some("r * 1".into()),
+            ..Default::default()
+        })),
+    );
+    let o = check(&a.url, &b.url, vec![t]);
+    let d = &checked(&o, 0).diff;
+    assert!(d.is_match(), "{:#?}", d.samples);
+    // Read as the float the engine computes, not as its text.
+    assert_ne!(checked(&o, 0).plan.columns[1].source.type_name, "expression");
+}

@@ -231,7 +231,7 @@ pub(crate) fn plan_table(
     }
     let columns = ordered
         .into_iter()
-        .map(|tc| plan_column(t, tc, &source, src, settings))
+        .map(|tc| plan_column(t, tc, (&source, source_query.as_ref()), src, settings))
         .collect::<Result<Vec<ColumnPlan>, PlanError>>()?;
     let unmapped_source = source
         .columns
@@ -327,7 +327,7 @@ fn key_of<'a>(
 fn plan_column(
     t: &TableConfig,
     tc: &ColumnInfo,
-    source: &TableSchema,
+    (source, source_query): (&TableSchema, Option<&Fragment>),
     src: &mut dyn Connector,
     settings: &crate::Settings,
 ) -> Result<ColumnPlan, PlanError> {
@@ -349,10 +349,8 @@ fn plan_column(
     let sc = match spec.and_then(|s| s.expr()) {
         Some(expr) => {
             let place = format!("table {}, column {}: expr", t.name, tc.name);
-            ColumnInfo::computed(
-                tc.name.clone(),
-                src.fragment(FragmentKind::Expression, &place, expr)?,
-            )
+            let expr = src.fragment(FragmentKind::Expression, &place, expr)?;
+            computed_column(&tc.name, expr, t.source_table(), source_query, src)
         }
         None => source.column(source_name).cloned().ok_or_else(|| {
             let what = match mapped {
@@ -414,6 +412,32 @@ fn plan_column(
         target_norm,
         tolerance,
     })
+}
+
+/// A column the source engine computes. An expression whose engine types it as a float is read
+/// as that float (a `real` keeps float32 semantics, so `0.1` stays `0.1`); any other is read as
+/// text and converted in the canonical layer.
+fn computed_column(
+    name: &str,
+    expr: Fragment,
+    table: &str,
+    query: Option<&Fragment>,
+    src: &mut dyn Connector,
+) -> ColumnInfo {
+    let typed = src.sql().and_then(|sql| {
+        let probe =
+            cutover_source::dialect::expression_probe_sql(sql.dialect(), table, query, &expr);
+        // An expression the engine cannot type is read as text; its read then says what is wrong.
+        sql.describe_query(&probe).ok()
+    });
+    match typed.and_then(|s| s.columns.into_iter().next()) {
+        Some(c) if c.kind == Kind::Float => ColumnInfo {
+            name: name.to_string(),
+            expr: Some(expr),
+            ..c
+        },
+        _ => ColumnInfo::computed(name, expr),
+    }
 }
 
 /// The normalisations of a column on each side, and its tolerance.

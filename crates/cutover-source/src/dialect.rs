@@ -555,6 +555,21 @@ pub fn count_sql(d: &dyn Dialect, table: &str, cond: Option<&Condition>) -> Stri
     sql
 }
 
+/// A statement that types a configured expression without running it:
+/// `SELECT (expr) AS cutover_expr FROM table` (or from the configured source query).
+pub fn expression_probe_sql(
+    d: &dyn Dialect,
+    table: &str,
+    query: Option<&Fragment>,
+    expr: &Fragment,
+) -> Fragment {
+    Fragment::built(format!(
+        "SELECT ({}) AS cutover_expr FROM {}",
+        expr.0,
+        from_sql(d, table, query)
+    ))
+}
+
 /// The number of rows a configured query returns.
 pub fn count_query_sql(query: &Fragment) -> String {
     format!("SELECT COUNT(*) FROM ({}) AS cutover_q", query.0)
