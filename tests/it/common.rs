@@ -66,13 +66,20 @@ fn unavailable(server: Server, err: impl std::fmt::Display) -> Option<TestDb> {
 impl TestDb {
     /// A fresh PostgreSQL database, or `None` (test skipped) when the server is down.
     pub fn postgres(prefix: &str) -> Option<TestDb> {
+        TestDb::postgres_with(prefix, "")
+    }
+
+    /// A fresh PostgreSQL database created with `options` (`ENCODING 'SQL_ASCII' …`).
+    pub fn postgres_with(prefix: &str, options: &str) -> Option<TestDb> {
         let admin = pg_admin();
         let name = unique(prefix);
         let res = rt().block_on(async {
             let mut c = sqlx::PgConnection::connect(&admin).await?;
-            sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                .execute(&mut c)
-                .await?;
+            sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                "CREATE DATABASE {name} {options}"
+            )))
+            .execute(&mut c)
+            .await?;
             Ok::<_, sqlx::Error>(())
         });
         if let Err(e) = res {

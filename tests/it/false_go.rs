@@ -182,5 +182,37 @@ fn an_expression_over_a_real_column_keeps_float32_semantics() {
     let d = &checked(&o, 0).diff;
     assert!(d.is_match(), "{:#?}", d.samples);
     // Read as the float the engine computes, not as its text.
-    assert_ne!(checked(&o, 0).plan.columns[1].source.type_name, "expression");
+    assert_ne!(
+        checked(&o, 0).plan.columns[1].source.type_name,
+        "expression"
+    );
+}
+
+#[test]
+fn bytes_of_a_sql_ascii_database_are_read_as_values() {
+    let options = "ENCODING 'SQL_ASCII' TEMPLATE template0 LC_COLLATE 'C' LC_CTYPE 'C'";
+    let (Some(legacy), Some(new)) = (
+        TestDb::postgres_with("ascii_s", options),
+        TestDb::postgres("ascii_t"),
+    ) else {
+        return;
+    };
+    legacy.exec(
+        "SET client_encoding = 'SQL_ASCII';
+         CREATE TABLE t (id int PRIMARY KEY, v text);
+         INSERT INTO t VALUES (1, E'M\\xFCller'), (2, 'plain');",
+    );
+    new.exec("CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t VALUES (1, 'Müller'), (2, 'plain');");
+    let o = check(&legacy.url, &new.url, vec![table("t", None)]);
+    let d = &checked(&o, 0).diff;
+    // Latin-1 bytes are not the UTF-8 text: a difference, shown and counted, not a failure.
+    assert_eq!((d.changed, d.matched), (1, 1), "{:#?}", d.samples);
+    assert_eq!(
+        d.samples.changed[0].columns[0].1.as_deref(),
+        Some("M\\xFCller")
+    );
+    assert_eq!(d.source.notes[1].invalid_utf8, 1);
+    // The same bytes on both sides match.
+    let o = check(&legacy.url, &legacy.url, vec![table("t", None)]);
+    assert!(checked(&o, 0).diff.is_match());
 }

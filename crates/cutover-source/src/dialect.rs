@@ -394,7 +394,6 @@ impl Dialect for Postgres {
             "SET extra_float_digits = 3".into(),
             "SET bytea_output = 'hex'".into(),
             "SET standard_conforming_strings = on".into(),
-            "SET client_encoding = 'UTF8'".into(),
             // The session that holds the shared snapshot waits idle in its transaction.
             "SET idle_in_transaction_session_timeout = 0".into(),
             format!("SET lock_timeout = '{}s'", limits.lock_timeout_secs),

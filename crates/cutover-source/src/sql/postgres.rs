@@ -103,9 +103,20 @@ impl SqlEngine for Postgres {
         let opts = PgConnectOptions::from_str(url)
             .map_err(|e| connect_error(url, e))?
             .application_name("cutover");
-        let conn = PgConnection::connect_with(&opts)
+        let mut conn = PgConnection::connect_with(&opts)
             .await
             .map_err(|e| connect_error(url, e))?;
+        // The session speaks UTF-8 (the driver's startup sets it). A SQL_ASCII database holds
+        // bytes in no encoding: read them as they are (shown as \xNN where not UTF-8) instead
+        // of failing on the first one the server cannot convert.
+        let sql = "SHOW server_encoding";
+        let encoding: String = sqlx::query_scalar(sql)
+            .fetch_one(&mut conn)
+            .await
+            .map_err(|e| query_error(sql, e))?;
+        if encoding.eq_ignore_ascii_case("SQL_ASCII") {
+            super::execute(&mut conn, "SET client_encoding = 'SQL_ASCII'").await?;
+        }
         Ok(Postgres { conn })
     }
 
