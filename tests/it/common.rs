@@ -105,6 +105,16 @@ impl TestDb {
         }
     }
 
+    /// A handle on an existing MariaDB database, not dropped by this handle.
+    pub fn attach_mariadb(url: &str) -> TestDb {
+        TestDb {
+            server: Server::MariaDb,
+            name: url.rsplit('/').next().unwrap_or_default().to_string(),
+            url: url.to_string(),
+            admin: String::new(),
+        }
+    }
+
     /// A fresh MariaDB database, or `None` (test skipped) when the server is down.
     pub fn mariadb(prefix: &str) -> Option<TestDb> {
         let admin = mysql_admin();

@@ -386,3 +386,48 @@ fn a_session_ended_mid_table_fails_that_table_alone() {
     );
     assert!(!o.is_go());
 }
+
+#[test]
+fn a_mariadb_session_killed_mid_table_fails_that_table_alone() {
+    let Some(db) = TestDb::mariadb("kill") else {
+        return;
+    };
+    db.exec(
+        "CREATE TABLE big (id int PRIMARY KEY, v varchar(40));
+         INSERT INTO big SELECT seq, MD5(seq) FROM seq_1_to_200000;
+         CREATE TABLE small (id int PRIMARY KEY); INSERT INTO small VALUES (1), (2);",
+    );
+    let mut big = table("big", None);
+    big.source_where = Some("SLEEP(0.00001) = 0".into());
+    let killer = {
+        let url = db.url.clone();
+        std::thread::spawn(move || {
+            let admin = TestDb::attach_mariadb(&url);
+            for _ in 0..200 {
+                let id = admin.scalar(
+                    "SELECT CAST(COALESCE(MAX(ID), 0) AS CHAR) FROM information_schema.PROCESSLIST
+                     WHERE INFO LIKE 'SELECT%`big`%SLEEP%' AND ID <> CONNECTION_ID()",
+                );
+                if id != "0" {
+                    admin.exec(&format!("KILL {id}"));
+                    return;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(25));
+            }
+            panic!("no reader of big to kill");
+        })
+    };
+    let o = check_with(&db.url, &db.url, vec![big, table("small", None)], 1, 256);
+    killer.join().unwrap();
+    assert_eq!(o.tables[0].status(), TableStatus::Error);
+    let cutover_run::TableResult::Failed(f) = &o.tables[0] else {
+        unreachable!()
+    };
+    assert!(
+        f.message.contains("the connection was lost"),
+        "{}",
+        f.message
+    );
+    assert_eq!(o.tables[1].status(), TableStatus::Match);
+    assert!(!o.is_go());
+}
