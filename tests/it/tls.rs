@@ -302,3 +302,150 @@ fn mariadb_over_tls_from_required_to_verify_identity() {
     let err = transport_of(&url("ssl-mode=DISABLED"), &url("ssl-mode=REQUIRED")).unwrap_err();
     assert!(err.contains("requires TLS"), "{err}");
 }
+
+/// A PostgreSQL server of the test's own, with a certificate signed by a CA made in the test.
+struct TlsPostgres {
+    child: Child,
+    port: u16,
+    certs: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for TlsPostgres {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl TlsPostgres {
+    fn start() -> Option<TlsPostgres> {
+        let skip = |why: &str| {
+            if std::env::var("CUTOVER_REQUIRE_DB").as_deref() == Ok("1") {
+                panic!("a TLS PostgreSQL is required (CUTOVER_REQUIRE_DB=1): {why}");
+            }
+            eprintln!("SKIPPED: no TLS PostgreSQL of the test's own: {why}");
+            None
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let certs = make_certs(dir.path(), "certs");
+        let data = dir.path().join("data");
+        // The server runs as the postgres user, which must read the folder and own its files.
+        let owned = Command::new("chmod")
+            .args(["-R", "a+rX"])
+            .arg(dir.path())
+            .status()
+            .is_ok_and(|s| s.success())
+            && Command::new("chown")
+                .args(["-R", "postgres"])
+                .arg(dir.path())
+                .status()
+                .is_ok_and(|s| s.success());
+        let key = certs.join("server.key");
+        let _ = Command::new("chmod").arg("600").arg(&key).status();
+        if !owned {
+            return skip("cannot hand a folder to the postgres user");
+        }
+        let as_postgres = |program: &str| {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--", program]);
+            c
+        };
+        let init = as_postgres("initdb")
+            .args(["-A", "trust", "-U", "postgres", "--no-sync", "-D"])
+            .arg(&data)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+        if !init.is_ok_and(|s| s.success()) {
+            return skip("initdb did not run as the postgres user");
+        }
+        let port = free_port();
+        let child = as_postgres("postgres")
+            .arg("-D")
+            .arg(&data)
+            .args(["-p", &port.to_string(), "-k"])
+            .arg(dir.path())
+            .args([
+                "-c",
+                "listen_addresses=127.0.0.1",
+                "-c",
+                "ssl=on",
+                "-c",
+                "fsync=off",
+            ])
+            .arg("-c")
+            .arg(format!(
+                "ssl_cert_file={}",
+                certs.join("server.pem").display()
+            ))
+            .arg("-c")
+            .arg(format!("ssl_key_file={}", key.display()))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("postgres starts");
+        let server = TlsPostgres {
+            child,
+            port,
+            certs,
+            _dir: dir,
+        };
+        for _ in 0..100 {
+            let ready = Command::new("pg_isready")
+                .args(["-h", "127.0.0.1", "-p", &port.to_string()])
+                .stdout(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success());
+            if ready {
+                return Some(server);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        panic!("the TLS PostgreSQL did not start on port {port}");
+    }
+}
+
+#[test]
+fn postgres_verify_full_against_a_ca_made_here() {
+    let Some(server) = TlsPostgres::start() else {
+        return;
+    };
+    let base = format!("postgres://postgres@127.0.0.1:{}/postgres", server.port);
+    let setup = format!("{base}?sslmode=require");
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async {
+            use sqlx::Connection as _;
+            let mut c = sqlx::PgConnection::connect(&setup).await.unwrap();
+            sqlx::raw_sql("CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t VALUES (1);")
+                .execute(&mut c)
+                .await
+                .unwrap();
+        });
+    let ca = server.certs.join("ca.pem").display().to_string();
+    assert_eq!(
+        transport_of(
+            &format!("{base}?sslmode=verify-full&sslrootcert={ca}"),
+            &setup
+        )
+        .unwrap(),
+        "TLS, server certificate and host name verified"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let other = make_certs(dir.path(), "other");
+    let err = transport_of(
+        &format!(
+            "{base}?sslmode=verify-full&sslrootcert={}",
+            other.join("ca.pem").display()
+        ),
+        &setup,
+    )
+    .unwrap_err();
+    assert!(
+        err.contains("hint: the server's TLS certificate was not accepted"),
+        "{err}"
+    );
+}
