@@ -88,6 +88,10 @@ struct DemoArgs {
 
 #[derive(Args, Clone, Default)]
 struct CommonArgs {
+    /// Check only these tables (target names; `*` and `?` match any text and one character) and
+    /// the rules that read them; repeatable.
+    #[arg(long = "table", value_name = "NAME")]
+    tables: Vec<String>,
     /// Folder the reports are written to [default: report.out in the config, else ./cutover-report].
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,

@@ -128,7 +128,10 @@ fn check_sql(
 
 /// Reads, validates and resolves a config into run settings. CLI flags win over the file.
 pub(crate) fn resolve(config_path: &Path, common: &CommonArgs) -> anyhow::Result<Resolved> {
-    let (mut config, rules) = load(config_path)?;
+    let (mut config, mut rules) = load(config_path)?;
+    if !common.tables.is_empty() {
+        select_tables(&mut config, &mut rules, &common.tables)?;
+    }
     let base = base_of(config_path);
     let env = |k: &str| std::env::var(k).ok();
     let source_url = config.source.resolve("source", base, env)?;
@@ -201,6 +204,32 @@ pub(crate) fn resolve(config_path: &Path, common: &CommonArgs) -> anyhow::Result
         label: common.label.clone(),
         export_diffs: common.export_diffs.clone(),
     })
+}
+
+/// Keeps the tables that `patterns` name and the rules that read only those tables (a rule
+/// that only runs queries goes with the whole check). A pattern that names no table is an error.
+fn select_tables(
+    config: &mut Config,
+    rules: &mut Vec<cutover_config::RuleConfig>,
+    patterns: &[String],
+) -> anyhow::Result<()> {
+    let all: Vec<String> = config.tables.iter().map(|t| t.name.clone()).collect();
+    for p in patterns {
+        if !all.iter().any(|n| cutover_config::glob_match(p, n)) {
+            return Err(hinted(
+                format!("--table {p} names no table of the config"),
+                format!("the config's tables are: {}", all.join(", ")),
+            )
+            .into());
+        }
+    }
+    let chosen = |name: &str| patterns.iter().any(|p| cutover_config::glob_match(p, name));
+    config.tables.retain(|t| chosen(&t.name));
+    rules.retain(|r| {
+        let tables = r.tables();
+        !tables.is_empty() && tables.iter().all(|t| chosen(t))
+    });
+    Ok(())
 }
 
 /// The config's rules followed by those of its `include` files; ids must stay unique.

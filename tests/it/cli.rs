@@ -939,3 +939,59 @@ fn an_interrupt_stops_a_read_the_server_has_not_answered_yet() {
     let report = validate_report(&dir.path().join("r/report.json"));
     assert_eq!(report["tables"][0]["status"], "interrupted");
 }
+
+#[test]
+fn table_selects_a_subset_of_tables_and_their_rules() {
+    let db = TestSqlite::new(
+        "CREATE TABLE orders (id INTEGER PRIMARY KEY); INSERT INTO orders VALUES (1);
+         CREATE TABLE order_lines (id INTEGER PRIMARY KEY, order_id INTEGER); INSERT INTO order_lines VALUES (1, 1);
+         CREATE TABLE customers (id INTEGER PRIMARY KEY); INSERT INTO customers VALUES (1);",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(
+        dir.path(),
+        &format!(
+            "[source]\nurl = \"{0}\"\n[target]\nurl = \"{0}\"\n\
+             [[table]]\nname = \"orders\"\n[[table]]\nname = \"order_lines\"\n[[table]]\nname = \"customers\"\n\
+             [[rule]]\nid = \"lines-have-orders\"\ntype = \"foreign_key\"\ntable = \"order_lines\"\ncolumns = [\"order_id\"]\nparent_table = \"orders\"\nparent_columns = [\"id\"]\n\
+             [[rule]]\nid = \"customers-unique\"\ntype = \"unique\"\ntable = \"customers\"\ncolumns = [\"id\"]\n",
+            db.url
+        ),
+    );
+    let out = dir.path().join("out");
+    cutover()
+        .args(["check", "--no-history", "--table", "ORDER*", "--config"])
+        .arg(&cfg)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .code(0);
+    let report = validate_report(&out.join("report.json"));
+    let tables: Vec<&str> = report["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(tables, ["orders", "order_lines"]);
+    let rules: Vec<&str> = report["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(rules, ["lines-have-orders"]);
+    cutover()
+        .args(["check", "--no-history", "--table", "invoices", "--config"])
+        .arg(&cfg)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "--table invoices names no table of the config",
+        ))
+        .stderr(predicate::str::contains(
+            "hint: the config's tables are: orders, order_lines, customers",
+        ));
+}

@@ -307,6 +307,25 @@ impl RuleSpec {
 }
 
 impl RuleConfig {
+    /// The target tables this rule reads (its table, a foreign key's parent, a reference book's
+    /// users); empty for a rule that only runs queries.
+    pub fn tables(&self) -> Vec<&str> {
+        match &self.spec {
+            RuleSpec::ForeignKey(r) => vec![r.table.as_str(), r.parent_table.as_str()],
+            RuleSpec::Unique(r) => vec![&r.table],
+            RuleSpec::NotNull(r) => vec![&r.table],
+            RuleSpec::AcceptedValues(r) => vec![&r.table],
+            RuleSpec::ReferenceComplete(r) => std::iter::once(r.table.as_str())
+                .chain(r.used_by.iter().flatten().map(|u| u.table.as_str()))
+                .collect(),
+            RuleSpec::Hierarchy(r) => vec![&r.table],
+            RuleSpec::HierarchyMatch(r) => vec![&r.table],
+            RuleSpec::AggregateMatch(r) => vec![&r.table],
+            RuleSpec::RowCount(r) => vec![&r.table],
+            RuleSpec::Sql(_) => vec![],
+        }
+    }
+
     /// Every piece of SQL this rule configures, with the side that runs it.
     pub fn configured_sql(&self) -> Vec<crate::ConfiguredSql<'_>> {
         use RuleSide::{Source, Target};
