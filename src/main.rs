@@ -467,7 +467,8 @@ fn run_and_report(resolved: &Resolved, quiet: bool) -> anyhow::Result<Report> {
     )?;
     drop(progress);
     if !resolved.rules.is_empty() && !quiet {
-        eprintln!("evaluating {} rules", resolved.rules.len());
+        let n = resolved.rules.len();
+        eprintln!("evaluating {n} {}", if n == 1 { "rule" } else { "rules" });
     }
     let sides = cutover_rules::Sides {
         source: settings.endpoint(Side::Source),

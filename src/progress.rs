@@ -116,7 +116,8 @@ fn status(result: &TableResult) -> String {
         TableResult::Checked(c) => {
             let d = &c.diff;
             if d.is_match() {
-                format!("match ({} rows)", d.source.rows)
+                let n = d.source.rows;
+                format!("match ({n} {})", if n == 1 { "row" } else { "rows" })
             } else {
                 format!(
                     "DIFFER (source {} rows, target {} rows: {} missing, {} extra, {} changed, {} duplicate keys)",

@@ -79,8 +79,16 @@ fn rules(o: &mut String, r: &Report, color: bool) {
             };
             let _ = writeln!(
                 o,
-                "  {:<32} {} {:<18} {:>8} violations  {status}",
-                rule.id, rule.code, rule.kind, rule.violations
+                "  {:<32} {} {:<18} {:>8} {:<11} {status}",
+                rule.id,
+                rule.code,
+                rule.kind,
+                rule.violations,
+                if rule.violations == 1 {
+                    "violation"
+                } else {
+                    "violations"
+                }
             );
         }
     }
