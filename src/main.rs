@@ -37,6 +37,9 @@ struct Cli {
 enum Command {
     /// Compare the source and target of a config; exit 0 GO, 1 NO-GO, 2 could not run.
     Check(CheckArgs),
+    /// Show what a check will do without reading data: each table's key, columns and comparison
+    /// kinds, the SQL each side will run, and the rules; exit 0 when every table can be checked.
+    Plan(CheckArgs),
     /// Build a small legacy and new SQLite ERP from the bundled fixtures and check them.
     Demo(DemoArgs),
     /// Check a config and its rule files without connecting to anything.
@@ -180,6 +183,7 @@ fn main() -> ExitCode {
     });
     let result = match cli.command {
         Command::Check(args) => check(&args.config, &args.common),
+        Command::Plan(args) => plan(&args.config, &args.common),
         Command::Demo(args) => demo::run(args.dir.as_deref(), &args.common),
         Command::Validate(args) => validate(&args),
         Command::Explain { code } => explain(code.as_deref()),
@@ -355,6 +359,96 @@ fn explain(code: Option<&str>) -> anyhow::Result<u8> {
         },
     }
     Ok(EXIT_GO)
+}
+
+/// `cutover plan`: what a check of this config will do, read from both live schemas; no row is
+/// read and nothing is written.
+fn plan(config_path: &Path, common: &CommonArgs) -> anyhow::Result<u8> {
+    let resolved = resolve(config_path, common)?;
+    let planned = cutover_run::plan(&resolved.settings)?;
+    for (side, e) in [("source", &planned.source), ("target", &planned.target)] {
+        println!("{side}: {} {} ({})", e.engine, e.url, e.transport);
+    }
+    let mut failed = 0;
+    for table in &planned.tables {
+        println!();
+        match table {
+            cutover_run::PlannedTable::Failed(f) => {
+                failed += 1;
+                println!(
+                    "table {} ← {}: CANNOT BE CHECKED: {}",
+                    f.name, f.source_name, f.message
+                );
+                if let Some(h) = &f.hint {
+                    println!("  hint: {h}");
+                }
+            }
+            cutover_run::PlannedTable::Ready(p) => {
+                let key: Vec<&str> = p.columns[..p.key_len]
+                    .iter()
+                    .map(|c| c.target.name.as_str())
+                    .collect();
+                println!(
+                    "table {} ← {} (key {} from the {}; closes {})",
+                    p.name,
+                    p.source_name,
+                    key.join(", "),
+                    p.key_origin,
+                    p.checklist
+                );
+                let width = p
+                    .columns
+                    .iter()
+                    .map(|c| c.target.name.len())
+                    .max()
+                    .unwrap_or(0);
+                for c in &p.columns {
+                    let from = match &c.source.expr {
+                        Some(e) => format!("({})", e.as_str()),
+                        None => c.source.name.clone(),
+                    };
+                    println!(
+                        "  {:<width$} ← {from}: {} → {}, compared as {}{}",
+                        c.target.name,
+                        c.source.type_name,
+                        c.target.type_name,
+                        c.compare.name(),
+                        if c.incompatible {
+                            " (types cannot hold equal values)"
+                        } else {
+                            ""
+                        }
+                    );
+                }
+                if !p.ignored.is_empty() {
+                    println!("  ignored target columns: {}", p.ignored.join(", "));
+                }
+                if !p.unmapped_source.is_empty() {
+                    println!(
+                        "  source columns not compared: {}",
+                        p.unmapped_source.join(", ")
+                    );
+                }
+                println!("  source runs: {}", p.source_sql);
+                println!("  target runs: {}", p.target_sql);
+            }
+        }
+    }
+    if !resolved.rules.is_empty() {
+        println!("\nrules:");
+        for r in &resolved.rules {
+            let doc = cutover_rules::catalogue::find(r.spec.type_name());
+            println!(
+                "  {} {:<18} {} ({}, closes {})",
+                doc.map_or("", |d| d.code),
+                r.spec.type_name(),
+                r.id,
+                r.severity,
+                r.checklist_item()
+            );
+        }
+    }
+    Ok(if failed == 0 { EXIT_GO } else { EXIT_NO_GO })
 }
 
 /// `cutover check`: run, print the summary, write the reports, return the exit code.

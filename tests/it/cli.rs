@@ -995,3 +995,52 @@ fn table_selects_a_subset_of_tables_and_their_rules() {
             "hint: the config's tables are: orders, order_lines, customers",
         ));
 }
+
+#[test]
+fn plan_shows_what_a_check_will_do_without_reading() {
+    let db = TestSqlite::new(
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT); INSERT INTO t VALUES (1, 'a');",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(
+        dir.path(),
+        &format!(
+            "[source]\nurl = \"{0}\"\n[target]\nurl = \"{0}\"\n[[table]]\nname = \"t\"\nsource_where = \"id > 0\"\n\
+             [[rule]]\nid = \"v-set\"\ntype = \"not_null\"\ntable = \"t\"\ncolumns = [\"v\"]\n",
+            db.url
+        ),
+    );
+    let assert = cutover()
+        .args(["plan", "--config"])
+        .arg(&cfg)
+        .assert()
+        .code(0);
+    let stdout = String::from_utf8_lossy(&assert.get_output().stdout).to_string();
+    for expected in [
+        "table t ← t (key id from the primary key; closes historical-data)",
+        "v  ← v: TEXT → TEXT, compared as text",
+        "source runs: SELECT \"id\", \"v\" FROM \"t\" WHERE (id > 0) ORDER BY \"id\"",
+        "CO103 not_null",
+    ] {
+        assert!(stdout.contains(expected), "{expected}\n{stdout}");
+    }
+    assert!(
+        !dir.path().join("cutover-report").exists(),
+        "plan writes nothing"
+    );
+    let missing = write_config(
+        dir.path(),
+        &format!(
+            "[source]\nurl = \"{0}\"\n[target]\nurl = \"{0}\"\n[[table]]\nname = \"nope\"\n",
+            db.url
+        ),
+    );
+    cutover()
+        .args(["plan", "--config"])
+        .arg(&missing)
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(
+            "table nope ← nope: CANNOT BE CHECKED: table nope does not exist on the target",
+        ));
+}

@@ -287,6 +287,118 @@ pub fn run(
     run_with_export(settings, progress, cancel, None)
 }
 
+/// The sessions a run opens on both sides, and the sides as reports show them.
+struct Sessions {
+    source_end: Endpoint,
+    target_end: Endpoint,
+    src: Box<dyn Connector>,
+    tgt: Box<dyn Connector>,
+    source: EndpointInfo,
+    target: EndpointInfo,
+}
+
+impl Sessions {
+    fn open(settings: &Settings) -> Result<Sessions, RunError> {
+        let (source_end, target_end) = (
+            settings.endpoint(Side::Source),
+            settings.endpoint(Side::Target),
+        );
+        let src =
+            cutover_source::open(&source_end).map_err(|e| RunError::Connect(Side::Source, e))?;
+        let tgt =
+            cutover_source::open(&target_end).map_err(|e| RunError::Connect(Side::Target, e))?;
+        let source = EndpointInfo {
+            url: cutover_source::redact(&settings.source_url),
+            engine: src.engine().name(),
+            transport: src.transport().describe(),
+        };
+        let target = EndpointInfo {
+            url: cutover_source::redact(&settings.target_url),
+            engine: tgt.engine().name(),
+            transport: tgt.transport().describe(),
+        };
+        Ok(Sessions {
+            source_end,
+            target_end,
+            src,
+            tgt,
+            source,
+            target,
+        })
+    }
+}
+
+/// Every table planned against both live schemas (a table with a source of its own is planned
+/// against it).
+fn plan_tables(
+    settings: &Settings,
+    source_end: &Endpoint,
+    src: &mut dyn Connector,
+    tgt: &mut dyn Connector,
+) -> Vec<Result<TablePlan, plan::PlanError>> {
+    settings
+        .tables
+        .iter()
+        .map(|t| match &t.source_url {
+            None => plan::plan_table(t, src, tgt, settings),
+            Some(url) => match cutover_source::open(&source_end.with_url(url)) {
+                Ok(mut own) => plan::plan_table(t, own.as_mut(), tgt, settings),
+                Err(e) => Err(plan::PlanError {
+                    message: format!("its source_url cannot be opened: {e}"),
+                    hint: e.hint().map(str::to_string),
+                }),
+            },
+        })
+        .collect()
+}
+
+/// What a check will do, found without reading a row: both sides, and each table's plan (its
+/// columns, key, comparison kinds and the statements each side will run) or why it cannot be
+/// checked.
+#[derive(Debug)]
+pub struct Planned {
+    /// The source side.
+    pub source: EndpointInfo,
+    /// The target side.
+    pub target: EndpointInfo,
+    /// One entry per configured table, in config order.
+    pub tables: Vec<PlannedTable>,
+}
+
+/// A table as `cutover plan` shows it.
+#[derive(Debug)]
+pub enum PlannedTable {
+    /// It can be checked, like this.
+    Ready(Box<TablePlan>),
+    /// It cannot be checked, and why.
+    Failed(FailedTable),
+}
+
+/// Plans every table against both live schemas without reading data (`cutover plan`).
+pub fn plan(settings: &Settings) -> Result<Planned, RunError> {
+    let Sessions {
+        source_end,
+        mut src,
+        mut tgt,
+        source,
+        target,
+        ..
+    } = Sessions::open(settings)?;
+    let tables = plan_tables(settings, &source_end, src.as_mut(), tgt.as_mut())
+        .into_iter()
+        .zip(&settings.tables)
+        .map(|(p, t)| match p {
+            Ok(p) => PlannedTable::Ready(Box::new(p)),
+            Err(e) => PlannedTable::Failed(e.of(t)),
+        })
+        .collect();
+    Ok(Planned {
+        source,
+        target,
+        tables,
+    })
+}
+
 /// [`run`], handing every difference of every table to an exporter as well.
 pub fn run_with_export(
     settings: &Settings,
@@ -295,39 +407,15 @@ pub fn run_with_export(
     export: Option<&dyn ExportFactory>,
 ) -> Result<Outcome, RunError> {
     let started = Instant::now();
-    let (source_end, target_end) = (
-        settings.endpoint(Side::Source),
-        settings.endpoint(Side::Target),
-    );
-    let mut src =
-        cutover_source::open(&source_end).map_err(|e| RunError::Connect(Side::Source, e))?;
-    let mut tgt =
-        cutover_source::open(&target_end).map_err(|e| RunError::Connect(Side::Target, e))?;
-    let source = EndpointInfo {
-        url: cutover_source::redact(&settings.source_url),
-        engine: src.engine().name(),
-        transport: src.transport().describe(),
-    };
-    let target = EndpointInfo {
-        url: cutover_source::redact(&settings.target_url),
-        engine: tgt.engine().name(),
-        transport: tgt.transport().describe(),
-    };
-
-    let plans: Vec<Result<TablePlan, plan::PlanError>> = settings
-        .tables
-        .iter()
-        .map(|t| match &t.source_url {
-            None => plan::plan_table(t, src.as_mut(), tgt.as_mut(), settings),
-            Some(url) => match cutover_source::open(&source_end.with_url(url)) {
-                Ok(mut own) => plan::plan_table(t, own.as_mut(), tgt.as_mut(), settings),
-                Err(e) => Err(plan::PlanError {
-                    message: format!("its source_url cannot be opened: {e}"),
-                    hint: e.hint().map(str::to_string),
-                }),
-            },
-        })
-        .collect();
+    let Sessions {
+        source_end,
+        target_end,
+        mut src,
+        mut tgt,
+        source,
+        target,
+    } = Sessions::open(settings)?;
+    let plans = plan_tables(settings, &source_end, src.as_mut(), tgt.as_mut());
     // One snapshot per side for every table, where the engine can share one (PostgreSQL).
     // The exporting sessions stay open until every table has been read.
     let snapshots = [
