@@ -46,7 +46,7 @@ enum Command {
     Validate(ValidateArgs),
     /// List the runs recorded in a rehearsal history.
     History {
-        /// The history file [default: ./cutover-report/history.sqlite].
+        /// The history file.
         #[arg(
             long,
             value_name = "PATH",
@@ -131,7 +131,7 @@ struct CommonArgs {
     /// A label for this run in the history, e.g. "rehearsal 3" [default: run N].
     #[arg(long, value_name = "TEXT")]
     label: Option<String>,
-    /// The lowest rule severity that blocks go-live: error (default) or warn.
+    /// The lowest rule severity that blocks go-live: error or warn.
     #[arg(long, value_name = "SEVERITY", value_parser = parse_severity, default_value = "error")]
     fail_on: Severity,
     /// Print only the verdict line and errors (no progress, no summary table).

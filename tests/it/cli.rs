@@ -1044,3 +1044,14 @@ fn plan_shows_what_a_check_will_do_without_reading() {
             "table nope ← nope: CANNOT BE CHECKED: table nope does not exist on the target",
         ));
 }
+
+#[test]
+fn help_shows_each_default_once() {
+    for command in ["check", "plan", "demo", "validate", "history", "explain"] {
+        let out = cutover().args([command, "--help"]).assert().code(0);
+        let help = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+        for line in help.lines() {
+            assert!(line.matches("[default:").count() <= 1, "{command}: {line}");
+        }
+    }
+}
