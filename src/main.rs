@@ -134,9 +134,24 @@ struct CommonArgs {
     /// The lowest rule severity that blocks go-live: error or warn.
     #[arg(long, value_name = "SEVERITY", value_parser = parse_severity, default_value = "error")]
     fail_on: Severity,
+    /// Colour the summary: auto (on a terminal, unless NO_COLOR is set), always or never.
+    #[arg(long, value_name = "WHEN", value_enum, default_value_t = ColorWhen::Auto)]
+    color: ColorWhen,
     /// Print only the verdict line and errors (no progress, no summary table).
     #[arg(short, long)]
     quiet: bool,
+}
+
+/// When the summary is coloured.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+enum ColorWhen {
+    /// On a terminal, unless NO_COLOR is set.
+    #[default]
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
 }
 
 fn parse_severity(s: &str) -> Result<Severity, String> {
@@ -585,7 +600,13 @@ fn run_and_report(resolved: &Resolved, quiet: bool) -> anyhow::Result<Report> {
     write_atomically(&html, &report.to_html())?;
     write_atomically(&junit, &report.to_junit())?;
     write_atomically(&md, &report.to_markdown())?;
-    let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let color = match resolved.color {
+        ColorWhen::Always => true,
+        ColorWhen::Never => false,
+        ColorWhen::Auto => {
+            std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+        }
+    };
     let summary = report.to_terminal(color);
     if quiet {
         println!("{}", summary.lines().last().unwrap_or(""));

@@ -17,6 +17,7 @@ pub(crate) struct Resolved {
     pub(crate) history: Option<PathBuf>,
     pub(crate) label: Option<String>,
     pub(crate) export_diffs: Option<PathBuf>,
+    pub(crate) color: crate::ColorWhen,
 }
 
 /// The folder relative paths of a config are taken from.
@@ -203,6 +204,7 @@ pub(crate) fn resolve(config_path: &Path, common: &CommonArgs) -> anyhow::Result
         history,
         label: common.label.clone(),
         export_diffs: common.export_diffs.clone(),
+        color: common.color,
     })
 }
 

@@ -1055,3 +1055,29 @@ fn help_shows_each_default_once() {
         }
     }
 }
+
+#[test]
+fn color_is_chosen_with_color() {
+    let db = TestSqlite::new("CREATE TABLE t (id INTEGER PRIMARY KEY); INSERT INTO t VALUES (1);");
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(
+        dir.path(),
+        &format!(
+            "[source]\nurl = \"{0}\"\n[target]\nurl = \"{0}\"\n[[table]]\nname = \"t\"\n",
+            db.url
+        ),
+    );
+    let run = |when: &str| {
+        let out = cutover()
+            .args(["check", "--no-history", "--color", when, "--config"])
+            .arg(&cfg)
+            .arg("--out")
+            .arg(dir.path().join("out"))
+            .assert()
+            .code(0);
+        String::from_utf8_lossy(&out.get_output().stdout).contains('\x1b')
+    };
+    assert!(run("always"), "--color always colours a pipe");
+    assert!(!run("never"));
+    assert!(!run("auto"), "auto does not colour a pipe");
+}
