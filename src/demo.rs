@@ -169,6 +169,13 @@ pub fn run(dir: Option<&Path>, common: &CommonArgs) -> anyhow::Result<u8> {
             report.summary.tables,
             config.display()
         );
+        if let Some(h) = &resolved.history {
+            println!(
+                "demo: the two rehearsals are recorded in {}; list them with `cutover history --history {}`",
+                h.display(),
+                h.display()
+            );
+        }
         Ok(EXIT_GO)
     } else {
         eprintln!("demo: the check did not find what was planted:");

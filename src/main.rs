@@ -46,13 +46,12 @@ enum Command {
     Validate(ValidateArgs),
     /// List the runs recorded in a rehearsal history.
     History {
-        /// The history file.
-        #[arg(
-            long,
-            value_name = "PATH",
-            default_value = "cutover-report/history.sqlite"
-        )]
-        history: PathBuf,
+        /// The config whose history to list (it lives beside it).
+        #[arg(short, long, value_name = "FILE", default_value = "cutover.toml")]
+        config: PathBuf,
+        /// The history file, when it is not beside the config.
+        #[arg(long, value_name = "PATH")]
+        history: Option<PathBuf>,
     },
     /// Explain a rule type by code (CO101) or name (foreign_key); without one, list them all.
     Explain {
@@ -119,7 +118,8 @@ struct CommonArgs {
     /// run.statement_timeout_secs, else 0].
     #[arg(long, value_name = "SECS")]
     statement_timeout: Option<u64>,
-    /// Rehearsal history file (SQLite) this run is recorded in [default: OUT/history.sqlite].
+    /// Rehearsal history file (SQLite) this run is recorded in [default: cutover-history.sqlite
+    /// beside the config, so every --out of a project shares one history].
     #[arg(long, value_name = "PATH")]
     history: Option<PathBuf>,
     /// Export every differing row (not only the samples), per table, as CSV and Parquet to DIR.
@@ -202,7 +202,9 @@ fn main() -> ExitCode {
         Command::Demo(args) => demo::run(args.dir.as_deref(), &args.common),
         Command::Validate(args) => validate(&args),
         Command::Explain { code } => explain(code.as_deref()),
-        Command::History { history } => list_history(&history),
+        Command::History { config, history } => {
+            list_history(&history.unwrap_or_else(|| settings::history_beside(&config)))
+        }
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -330,18 +332,26 @@ fn list_history(path: &Path) -> anyhow::Result<u8> {
     if !path.exists() {
         return Err(hinted(
             format!("no history at {}", path.display()),
-            "runs are recorded in OUT/history.sqlite; pass --history PATH",
+            "runs are recorded beside the config (cutover-history.sqlite); pass --config FILE or --history PATH",
         )
         .into());
     }
-    let runs = cutover_store::history::History::open(path)?.runs()?;
-    println!("{:>4}  {:<20}  {:<6}  label", "run", "at (UTC)", "status");
-    for r in runs {
+    let runs = cutover_store::history::History::open(path)?.runs_with_counts()?;
+    println!(
+        "{:>4}  {:<20}  {:<6}  {:>13}  {:>9}  {:>9}  {:>9}  {:>11}  label",
+        "run", "at (UTC)", "status", "tables match", "missing", "extra", "changed", "rules fail"
+    );
+    for (r, c) in runs {
         println!(
-            "{:>4}  {:<20}  {:<6}  {}",
+            "{:>4}  {:<20}  {:<6}  {:>13}  {:>9}  {:>9}  {:>9}  {:>11}  {}",
             r.id,
             r.at,
             r.verdict.as_str(),
+            format!("{} / {}", c.matched, c.tables),
+            c.missing,
+            c.extra,
+            c.changed,
+            format!("{} / {}", c.rules_failed, c.rules),
             r.label
         );
     }

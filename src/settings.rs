@@ -20,6 +20,12 @@ pub(crate) struct Resolved {
     pub(crate) color: crate::ColorWhen,
 }
 
+/// The rehearsal history of a config: `cutover-history.sqlite` beside it, so every report
+/// folder of a migration project shares one history.
+pub(crate) fn history_beside(config_path: &Path) -> PathBuf {
+    base_of(config_path).join("cutover-history.sqlite")
+}
+
 /// The folder relative paths of a config are taken from.
 fn base_of(config_path: &Path) -> &Path {
     config_path
@@ -194,7 +200,7 @@ pub(crate) fn resolve(config_path: &Path, common: &CommonArgs) -> anyhow::Result
         common
             .history
             .clone()
-            .unwrap_or_else(|| out.join("history.sqlite"))
+            .unwrap_or_else(|| history_beside(config_path))
     });
     Ok(Resolved {
         settings,

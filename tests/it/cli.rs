@@ -778,13 +778,26 @@ fn the_history_records_runs_and_the_report_shows_the_trend() {
     let report = validate_report(&out.join("report.json"));
     assert_eq!(report["history"]["label"], "rehearsal 2");
     assert_eq!(report["history"]["previous_label"], "rehearsal 1");
+    // The history lives beside the config: `cutover history --config` finds it, with counts.
+    assert!(dir.path().join("cutover-history.sqlite").exists());
     cutover()
-        .args(["history", "--history"])
-        .arg(out.join("history.sqlite"))
+        .args(["history", "--config"])
+        .arg(&cfg)
         .assert()
         .code(0)
-        .stdout(predicate::str::contains("NO-GO   rehearsal 1"))
-        .stdout(predicate::str::contains("GO      rehearsal 2"));
+        .stdout(predicate::str::contains("NO-GO"))
+        .stdout(predicate::str::contains("rehearsal 1"))
+        .stdout(predicate::str::contains("1 / 1"))
+        .stdout(predicate::str::contains("GO      "));
+    // A report folder of its own for rehearsal 3 still shows the trend since rehearsal 2.
+    cutover()
+        .args(["check", "--label", "rehearsal 3", "--config"])
+        .arg(&cfg)
+        .arg("--out")
+        .arg(dir.path().join("rehearsal-3"))
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("since rehearsal 2: no change"));
     let md = std::fs::read_to_string(out.join("report.md")).unwrap();
     assert!(
         md.contains("| table t | missing | 1 | 0 | improved |"),
@@ -799,6 +812,13 @@ fn the_history_records_runs_and_the_report_shows_the_trend() {
         .assert()
         .code(0);
     assert!(!dir.path().join("r2/history.sqlite").exists());
+    cutover()
+        .args(["history", "--config"])
+        .arg(&cfg)
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("rehearsal 3"))
+        .stdout(predicate::function(|out: &str| out.lines().count() == 4));
 }
 
 #[test]

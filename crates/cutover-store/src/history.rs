@@ -9,6 +9,25 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
 use sqlx::{Connection as _, Row};
 use std::path::Path;
 
+/// The headline counts of one recorded run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RunCounts {
+    /// Tables compared.
+    pub tables: u64,
+    /// Tables that matched.
+    pub matched: u64,
+    /// Rows missing, over all tables.
+    pub missing: u64,
+    /// Rows extra, over all tables.
+    pub extra: u64,
+    /// Rows changed, over all tables.
+    pub changed: u64,
+    /// Rules evaluated.
+    pub rules: u64,
+    /// Rules that did not pass.
+    pub rules_failed: u64,
+}
+
 /// The history file.
 pub struct History {
     /// The runtime (made by the connector crate, the one place runtimes are made) and the file.
@@ -75,6 +94,39 @@ impl History {
                 verdict: verdict_of(r.get::<&str, _>(3)),
                 tables: vec![],
                 rules: vec![],
+            })
+            .collect())
+    }
+
+    /// Every run, oldest first, with the headline counts of its tables and rules.
+    pub fn runs_with_counts(&mut self) -> Result<Vec<(RunRecord, RunCounts)>, StoreError> {
+        let runs = self.runs()?;
+        let (rt, conn) = &mut self.rt_conn;
+        let sql =
+            "SELECT run, COUNT(*), SUM(status = 'match'), SUM(missing), SUM(extra), SUM(changed)
+            FROM table_results GROUP BY run";
+        let tables = rt
+            .block_on(sqlx::query(sql).fetch_all(&mut *conn))
+            .map_err(|e| query_error(sql, e))?;
+        let sql = "SELECT run, COUNT(*), SUM(status <> 'pass') FROM rule_results GROUP BY run";
+        let rules = rt
+            .block_on(sqlx::query(sql).fetch_all(&mut *conn))
+            .map_err(|e| query_error(sql, e))?;
+        let n = |r: &sqlx::sqlite::SqliteRow, i: usize| {
+            r.get::<Option<i64>, _>(i).unwrap_or(0).max(0) as u64
+        };
+        Ok(runs
+            .into_iter()
+            .map(|run| {
+                let mut c = RunCounts::default();
+                if let Some(t) = tables.iter().find(|t| t.get::<i64, _>(0) == run.id) {
+                    (c.tables, c.matched) = (n(t, 1), n(t, 2));
+                    (c.missing, c.extra, c.changed) = (n(t, 3), n(t, 4), n(t, 5));
+                }
+                if let Some(r) = rules.iter().find(|r| r.get::<i64, _>(0) == run.id) {
+                    (c.rules, c.rules_failed) = (n(r, 1), n(r, 2));
+                }
+                (run, c)
             })
             .collect())
     }
