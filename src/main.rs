@@ -500,7 +500,7 @@ fn check(config_path: &Path, common: &CommonArgs) -> anyhow::Result<u8> {
 fn exit_code(report: &Report) -> u8 {
     match (report.complete, report.status) {
         (false, _) => EXIT_INTERRUPTED,
-        (true, Verdict::Go) => EXIT_GO,
+        (true, Verdict::Go | Verdict::GoWithWarnings) => EXIT_GO,
         (true, Verdict::NoGo) => EXIT_NO_GO,
     }
 }

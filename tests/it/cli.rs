@@ -618,13 +618,21 @@ fn warn_rules_report_and_block_only_with_fail_on_warn() {
         .arg(&out)
         .assert()
         .code(0)
-        .stdout(predicate::str::contains("GO: 1 of 1 tables match"));
+        .stdout(predicate::str::contains(
+            "GO with warnings: 1 of 1 tables match",
+        ));
     let report = validate_report(&out.join("report.json"));
+    assert_eq!(report["status"], "GO with warnings");
     assert_eq!(report["rules"][0]["status"], "fail");
     assert_eq!(report["rules"][0]["violations"], 2);
     assert_eq!(report["rules"][0]["blocking"], false);
     assert_eq!(report["rules"][1]["status"], "pass");
-    assert_eq!(report["checklist"][1]["status"], "open");
+    assert_eq!(report["checklist"][1]["status"], "closed with warnings");
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(
+        md.starts_with("# Migration check: GO with warnings"),
+        "{md}"
+    );
     cutover()
         .args(["check", "--fail-on", "warn", "--config"])
         .arg(&cfg)

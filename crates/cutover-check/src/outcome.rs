@@ -8,9 +8,13 @@ use std::fmt;
 /// GO: the migration may go live. NO-GO: it may not.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Verdict {
-    /// Every table matched and no rule blocks.
+    /// Every table matched and every rule passed.
     #[serde(rename = "GO")]
     Go,
+    /// Every table matched and no rule blocks, but a rule that does not block (a `warn` rule)
+    /// failed or could not run: go-live may proceed, and the warnings are to be read.
+    #[serde(rename = "GO with warnings")]
+    GoWithWarnings,
     /// Something differs, failed, could not be checked, or the run was incomplete.
     #[serde(rename = "NO-GO")]
     NoGo,
@@ -60,6 +64,9 @@ pub enum ChecklistStatus {
     /// Every check mapped to it passed.
     #[serde(rename = "closed")]
     Closed,
+    /// Nothing mapped to it blocks, but a warning rule mapped to it failed.
+    #[serde(rename = "closed with warnings")]
+    ClosedWithWarnings,
     /// A check mapped to it failed.
     #[serde(rename = "open")]
     Open,
@@ -96,11 +103,11 @@ macro_rules! names {
     };
 }
 
-names!(Verdict { Go => "GO", NoGo => "NO-GO" });
+names!(Verdict { Go => "GO", GoWithWarnings => "GO with warnings", NoGo => "NO-GO" });
 names!(TableStatus { Match => "match", Differ => "differ", Error => "error", Interrupted => "interrupted" });
 names!(RuleStatus { Pass => "pass", Fail => "fail", Error => "error" });
 names!(Severity { Error => "error", Warn => "warn" });
-names!(ChecklistStatus { Closed => "closed", Open => "open", NoEvidence => "no evidence" });
+names!(ChecklistStatus { Closed => "closed", ClosedWithWarnings => "closed with warnings", Open => "open", NoEvidence => "no evidence" });
 names!(DiffKind { Missing => "missing", Extra => "extra", Changed => "changed" });
 
 impl TableStatus {
@@ -194,7 +201,20 @@ pub fn verdict(
         && !(tables.is_empty() && rules.is_empty())
         && tables.iter().all(|t| t.is_ok())
         && !rules.iter().any(|&(s, sev)| rule_blocks(s, sev, fail_on));
-    if go { Verdict::Go } else { Verdict::NoGo }
+    if !go {
+        Verdict::NoGo
+    } else if rules.iter().any(|(s, _)| !s.is_ok()) {
+        Verdict::GoWithWarnings
+    } else {
+        Verdict::Go
+    }
+}
+
+impl Verdict {
+    /// True when go-live may proceed (GO, with or without warnings): exit code 0.
+    pub fn is_go(self) -> bool {
+        self != Verdict::NoGo
+    }
 }
 
 #[cfg(test)]
@@ -221,10 +241,17 @@ mod tests {
         ] {
             assert_eq!(verdict(true, &[m, bad], &[], E), Verdict::NoGo, "{bad}");
         }
-        assert_eq!(verdict(true, &[m], &[(Fail, W)], E), Verdict::Go);
+        assert_eq!(
+            verdict(true, &[m], &[(Fail, W)], E),
+            Verdict::GoWithWarnings
+        );
         assert_eq!(verdict(true, &[m], &[(Fail, W)], W), Verdict::NoGo);
         assert_eq!(verdict(true, &[m], &[(Error, E)], E), Verdict::NoGo);
-        assert_eq!(verdict(true, &[m], &[(Error, W)], E), Verdict::Go);
+        assert_eq!(
+            verdict(true, &[m], &[(Error, W)], E),
+            Verdict::GoWithWarnings
+        );
+        assert!(Verdict::GoWithWarnings.is_go() && !Verdict::NoGo.is_go());
     }
 
     #[test]

@@ -120,10 +120,12 @@ fn checklist(
         .map(|(id, title)| {
             let mut checks = Vec::new();
             let mut failed = Vec::new();
+            let mut blocked = false;
             for (result, t) in outcome.tables.iter().zip(tables) {
                 if result.checklist() == *id {
                     checks.push(format!("table {}", t.name));
                     if !t.status.is_ok() {
+                        blocked = true;
                         failed.push(format!("table {} ({})", t.name, t.status));
                     }
                 }
@@ -131,15 +133,18 @@ fn checklist(
             for r in rules.iter().filter(|r| r.checklist == *id) {
                 checks.push(format!("rule {}", r.id));
                 if !r.status.is_ok() {
+                    blocked |= r.blocking;
                     failed.push(format!("rule {} ({}, {})", r.id, r.status, r.severity));
                 }
             }
             let status = if checks.is_empty() {
                 ChecklistStatus::NoEvidence
+            } else if blocked {
+                ChecklistStatus::Open
             } else if failed.is_empty() {
                 ChecklistStatus::Closed
             } else {
-                ChecklistStatus::Open
+                ChecklistStatus::ClosedWithWarnings
             };
             ChecklistItem {
                 id: id.to_string(),

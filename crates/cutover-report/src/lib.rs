@@ -21,7 +21,7 @@ use serde_json::Value as Json;
 impl Report {
     /// True for GO.
     pub fn is_go(&self) -> bool {
-        self.status == cutover_check::Verdict::Go
+        self.status.is_go()
     }
 
     /// The JSON report, pretty-printed.

@@ -313,13 +313,49 @@ fn warn_rules_block_only_when_asked() {
 }
 
 #[test]
-fn a_complete_run_with_matches_only_is_go() {
-    let mut r = report();
-    r.tables.truncate(0);
+fn go_needs_every_table_to_match_and_the_run_to_complete() {
+    let mut o = outcome();
+    o.tables.retain(|t| t.status() == TableStatus::Match);
+    let passing: Vec<_> = rules()
+        .into_iter()
+        .filter(|r| r.status == RuleStatus::Pass)
+        .collect();
     assert_eq!(
-        r.status,
+        Report::build(&o, &passing, Severity::Error).status,
+        Verdict::Go
+    );
+    // A failing warn rule does not block by default: GO with warnings; with fail_on = warn it does.
+    let warn: Vec<_> = rules()
+        .into_iter()
+        .filter(|r| r.severity == Severity::Warn)
+        .take(1)
+        .collect();
+    let with_warnings = Report::build(&o, &warn, Severity::Error);
+    assert_eq!(with_warnings.status, Verdict::GoWithWarnings);
+    assert!(with_warnings.is_go());
+    assert_eq!(
+        with_warnings
+            .checklist
+            .iter()
+            .find(|i| i.id == "completeness")
+            .map(|i| i.status),
+        Some(cutover_check::ChecklistStatus::ClosedWithWarnings)
+    );
+    assert_eq!(
+        Report::build(&o, &warn, Severity::Warn).status,
+        Verdict::NoGo
+    );
+    o.complete = false;
+    assert_eq!(
+        Report::build(&o, &passing, Severity::Error).status,
+        Verdict::NoGo
+    );
+    o.tables.clear();
+    o.complete = true;
+    assert_eq!(
+        Report::build(&o, &[], Severity::Error).status,
         Verdict::NoGo,
-        "the status is computed once, by the builder"
+        "nothing checked"
     );
 }
 

@@ -273,7 +273,7 @@ impl Outcome {
             &[],
             cutover_check::Severity::Error,
         );
-        v == cutover_check::Verdict::Go
+        v.is_go()
     }
 }
 

@@ -42,11 +42,10 @@ CREATE TABLE IF NOT EXISTS rule_results (run INTEGER NOT NULL, id TEXT NOT NULL,
 ";
 
 fn verdict_of(s: &str) -> Verdict {
-    if s == Verdict::Go.as_str() {
-        Verdict::Go
-    } else {
-        Verdict::NoGo
-    }
+    [Verdict::Go, Verdict::GoWithWarnings]
+        .into_iter()
+        .find(|v| v.as_str() == s)
+        .unwrap_or(Verdict::NoGo)
 }
 
 impl History {

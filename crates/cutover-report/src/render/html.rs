@@ -20,7 +20,7 @@ body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
 main { max-width: 1180px; margin: 0 auto; padding: 24px; }
 h1 { font-size: 26px; margin: 0 0 4px; } h2 { font-size: 19px; margin: 32px 0 10px; border-bottom: 1px solid var(--line); padding-bottom: 4px; }
 .verdict { display: inline-block; font-weight: 700; font-size: 22px; padding: 6px 18px; border-radius: 8px; color: #fff; }
-.GO { background: var(--go); } .NO-GO { background: var(--nogo); }
+.GO { background: var(--go); } .NO-GO { background: var(--nogo); } .GO-warn { background: #9a6700; }
 .meta { color: var(--muted); font-size: 13px; }
 table { border-collapse: collapse; width: 100%; margin: 6px 0; font-size: 14px; }
 th, td { border-bottom: 1px solid var(--line); padding: 5px 8px; text-align: left; vertical-align: top; }
@@ -41,7 +41,7 @@ fn badge(status: &str) -> String {
     let class = match status {
         "match" | "pass" | "closed" => "ok",
         "no evidence" => "none",
-        "warn" => "note",
+        "warn" | "closed with warnings" => "note",
         _ => "bad",
     };
     format!("<span class=\"badge {class}\">{}</span>", esc(status))
@@ -153,7 +153,7 @@ fn title(o: &mut String, r: &Report) {
     let failing_rules = r.rules.iter().filter(|x| !x.status.is_ok()).count();
     let _ = write!(
         o,
-        "<h1>Migration check <span class=\"verdict {status}\">{status}</span></h1><p class=\"meta\">{}{}source {} <code>{}</code> ({}) · target {} <code>{}</code> ({}) · {} · report format {}</p>",
+        "<h1>Migration check <span class=\"verdict {class}\">{status}</span></h1><p class=\"meta\">{}{}source {} <code>{}</code> ({}) · target {} <code>{}</code> ({}) · {} · report format {}</p>",
         if r.complete {
             ""
         } else {
@@ -172,7 +172,12 @@ fn title(o: &mut String, r: &Report) {
         esc(&r.target.transport),
         esc(&r.tool),
         r.format_version,
-        status = esc(r.status.as_str())
+        status = esc(r.status.as_str()),
+        class = match r.status {
+            cutover_check::Verdict::Go => "GO",
+            cutover_check::Verdict::GoWithWarnings => "GO-warn",
+            cutover_check::Verdict::NoGo => "NO-GO",
+        }
     );
     let _ = write!(
         o,

@@ -100,6 +100,7 @@ fn checklist(o: &mut String, r: &Report, color: bool) {
     for item in &r.checklist {
         let status = match item.status {
             ChecklistStatus::Closed => paint("closed", "32", color),
+            ChecklistStatus::ClosedWithWarnings => paint("closed with warnings", "33", color),
             ChecklistStatus::Open => paint("OPEN", "31;1", color),
             other => paint(other.as_str(), "33", color),
         };
@@ -203,10 +204,10 @@ fn history(o: &mut String, r: &Report) {
 /// The verdict line (the last line, which `--quiet` prints alone).
 fn verdict(o: &mut String, r: &Report, color: bool) {
     let s = &r.summary;
-    let verdict = if r.is_go() {
-        paint("GO", "32;1", color)
-    } else {
-        paint("NO-GO", "31;1", color)
+    let verdict = match r.status {
+        cutover_check::Verdict::Go => paint("GO", "32;1", color),
+        cutover_check::Verdict::GoWithWarnings => paint("GO with warnings", "33;1", color),
+        cutover_check::Verdict::NoGo => paint("NO-GO", "31;1", color),
     };
     let _ = writeln!(
         o,
