@@ -47,6 +47,16 @@ fn badge(status: &str) -> String {
     format!("<span class=\"badge {class}\">{}</span>", esc(status))
 }
 
+/// A rule's badge, the same in the table and in its details: a failure that does not block is
+/// a warning.
+fn rule_badge(rule: &crate::RuleReport) -> String {
+    if !rule.status.is_ok() && !rule.blocking {
+        badge("warn")
+    } else {
+        badge(rule.status.as_str())
+    }
+}
+
 /// Colours of the chart: matched, missing, extra, changed.
 const COLORS: [(&str, &str); 4] = [
     ("matched", "#2da44e"),
@@ -428,11 +438,7 @@ fn rules(o: &mut String, r: &Report) {
     if !r.rules.is_empty() {
         o.push_str("<h2>Rules</h2><table><tr><th>rule</th><th>type</th><th>severity</th><th>status</th><th class=\"n\">violations</th><th>threshold</th><th>checklist</th></tr>");
         for rule in &r.rules {
-            let status = if !rule.status.is_ok() && !rule.blocking {
-                badge("warn")
-            } else {
-                badge(rule.status.as_str())
-            };
+            let status = rule_badge(rule);
             let _ = write!(
                 o,
                 "<tr><td><a href=\"#r-{0}\">{0}</a></td><td>{1} {2}</td><td>{3}</td><td>{status}</td><td class=\"n\">{4}</td><td>{5}</td><td>{6}</td></tr>",
@@ -452,22 +458,37 @@ fn rules(o: &mut String, r: &Report) {
                 "<details id=\"r-{0}\"{1}><summary>{0} {2}</summary>",
                 esc(&rule.id),
                 if rule.status.is_ok() { "" } else { " open" },
-                badge(rule.status.as_str())
+                rule_badge(rule)
             );
             if let Some(d) = &rule.description {
                 let _ = write!(o, "<p>{}</p>", esc(d));
             }
             let _ = write!(o, "<p>{}</p>", esc(&rule.message));
-            if let Some(first) = rule.sample.first() {
+            if !rule.sample.is_empty() {
+                // Sample rows may differ in their columns (a reference book's own entries and
+                // the codes its users hold): the header is every column, in order of appearance.
+                let mut columns: Vec<&str> = Vec::new();
+                for row in &rule.sample {
+                    for (k, _) in row.iter() {
+                        if !columns.contains(&k.as_str()) {
+                            columns.push(k);
+                        }
+                    }
+                }
                 o.push_str("<table><tr>");
-                for (k, _) in first.iter() {
+                for k in &columns {
                     let _ = write!(o, "<th>{}</th>", esc(k));
                 }
                 o.push_str("</tr>");
                 for row in &rule.sample {
                     o.push_str("<tr class=\"diff\">");
-                    for (_, v) in row.iter() {
-                        let _ = write!(o, "<td>{}</td>", esc(&show(v)));
+                    for k in &columns {
+                        match row.iter().find(|(name, _)| name.as_str() == *k) {
+                            Some((_, v)) => {
+                                let _ = write!(o, "<td>{}</td>", esc(&show(v)));
+                            }
+                            None => o.push_str("<td></td>"),
+                        }
                     }
                     o.push_str("</tr>");
                 }
