@@ -40,6 +40,8 @@ pub struct ColumnDiagnosis {
     offset: Option<Option<f64>>,
     /// Numeric differences: the factor (target / source) if it was the same for every one.
     factor: Option<Option<f64>>,
+    /// Numeric differences: the most decimals an input had, to show the offset without f64 noise.
+    decimals_seen: u32,
     /// Hour shifts seen, by hours.
     hours: HashMap<i64, u64>,
     /// Decimals the rounded targets had (the most).
@@ -67,6 +69,23 @@ fn collapse(s: &str) -> String {
 
 fn decimals(s: &str) -> u32 {
     s.split_once('.').map_or(0, |(_, f)| f.len() as u32)
+}
+
+/// A number with at most `places` decimals, trailing zeros dropped: `0.010000000002037268`
+/// computed from inputs with two decimals shows as `0.01`.
+fn tidy(v: f64, places: u32, signed: bool) -> String {
+    let s = format!("{:.*}", places.min(15) as usize, v);
+    let s = if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.')
+    } else {
+        &s
+    };
+    let s = if s == "-0" { "0" } else { s };
+    if signed && !s.starts_with('-') {
+        format!("+{s}")
+    } else {
+        s.to_string()
+    }
 }
 
 /// UTF-8 text as a program that read its bytes as Windows-1252 would show it.
@@ -144,6 +163,7 @@ impl ColumnDiagnosis {
                 && tb == tag::NUMBER
             {
                 let (dx, dy) = (decimals(&xs), decimals(&ys));
+                self.decimals_seen = self.decimals_seen.max(dx).max(dy);
                 if dy < dx
                     && (x - y).abs() <= 0.5 * 10f64.powi(-(dy as i32)) + 1e-12 * x.abs().max(1.0)
                 {
@@ -169,6 +189,16 @@ impl ColumnDiagnosis {
             return Class::Numeric;
         }
         Class::Other
+    }
+
+    /// Decimals to show an offset with: those of the inputs, or (for floats, which have no
+    /// written decimals) enough for any ordinary measurement.
+    fn offset_places(&self) -> u32 {
+        if self.decimals_seen > 0 {
+            self.decimals_seen
+        } else {
+            9
+        }
     }
 
     /// Adds another column's diagnosis into this one.
@@ -212,8 +242,8 @@ impl ColumnDiagnosis {
                 Class::Mojibake => ("mojibake", "are UTF-8 text read as Windows-1252 / Latin-1".into(), "fix the encoding of the export or connection (for CSV set [source.csv] encoding)".into()),
                 // One value is no pattern: an offset or factor needs at least two.
                 Class::Numeric => match (self.offset.filter(|_| n >= 2), self.factor.filter(|_| n >= 2)) {
-                    (Some(Some(off)), _) => ("constant offset", format!("differ by the same amount, {off:+}"), "a systematic shift: check the conversion of this column in the migration".into()),
-                    (_, Some(Some(f))) => ("constant factor", format!("differ by the same factor, × {f}"), "a unit or currency conversion: check the factor applied in the migration".into()),
+                    (Some(Some(off)), _) => ("constant offset", format!("differ by the same amount, {}", tidy(off, self.offset_places(), true)), "a systematic shift: check the conversion of this column in the migration".into()),
+                    (_, Some(Some(f))) => ("constant factor", format!("differ by the same factor, × {}", tidy(f, 10, false)), "a unit or currency conversion: check the factor applied in the migration".into()),
                     _ => ("numbers", "are different numbers with no common pattern".into(), "compare the samples; a tolerance may apply if the values are measurements".into()),
                 },
                 Class::Other => {
@@ -326,6 +356,17 @@ mod tests {
         assert!(offset[0].what.contains("+2.5"), "{}", offset[0].what);
         let factor = classes(&[(n("10"), n("1000")), (n("2.5"), n("250"))]);
         assert_eq!(factor[0].class, "constant factor");
+        // No f64 noise: 20.38 − 20.37 is 0.010000000002037268 in binary floating point.
+        let cents = classes(&[(n("10.01"), n("10.02")), (n("20.37"), n("20.38"))]);
+        assert!(
+            cents[0].what.ends_with("amount, +0.01"),
+            "{}",
+            cents[0].what
+        );
+        let back = classes(&[(n("5"), n("3")), (n("7"), n("5"))]);
+        assert!(back[0].what.ends_with("amount, -2"), "{}", back[0].what);
+        let vat = classes(&[(n("10"), n("11")), (n("3"), n("3.3"))]);
+        assert!(vat[0].what.ends_with("factor, × 1.1"), "{}", vat[0].what);
         let mapping = classes(&[
             (t("A"), t("ACTIVE")),
             (t("A"), t("ACTIVE")),
