@@ -1,6 +1,7 @@
 //! Diff diagnosis: why values differ. Every changed value of a column is classified (whitespace,
 //! letter case, NULL versus empty, rounding, a constant offset or factor, a time-zone shift,
-//! truncated fractions or text, mojibake, a consistently mapped code), counted exactly, and
+//! truncated or rounded fractions, truncated text, mojibake, undecodable bytes, single-precision
+//! floats, a consistently mapped code), counted exactly, and
 //! turned into words with the option or fix that explains it.
 
 use crate::canonical::{self, tag};
@@ -21,10 +22,16 @@ pub enum Class {
     HourShift,
     /// The target kept fewer fractional seconds.
     FractionTruncated,
+    /// The target rounded (not cut) the fractional seconds to a coarser unit.
+    FractionRounded,
     /// The target text is a shorter prefix of the source.
     TextTruncated,
-    /// UTF-8 text read as Windows-1252 (or the reverse).
+    /// UTF-8 text read as Windows-1252 or ISO-8859-1 (or the reverse).
     Mojibake,
+    /// Bytes that were not UTF-8 on one side: replaced by U+FFFD, or kept as bytes.
+    Undecodable,
+    /// A double stored as a 4-byte float (`real`) on one side.
+    SinglePrecision,
     /// Numbers that differ (a constant offset or factor is detected across rows).
     Numeric,
     /// Texts that differ otherwise (a consistent mapping is detected across rows).
@@ -44,6 +51,11 @@ pub struct ColumnDiagnosis {
     decimals_seen: u32,
     /// Hour shifts seen, by hours.
     hours: HashMap<i64, u64>,
+    /// Whether any numeric input had a fraction (a float or written decimals): ids and counts
+    /// have none, and get no advice about measurement tolerances.
+    fractions_seen: bool,
+    /// The coarsest unit timestamps were rounded to, in nanoseconds.
+    rounded_unit: u32,
     /// Decimals the rounded targets had (the most).
     rounded_to: Option<u32>,
     /// Longest truncated target text, in characters.
@@ -71,6 +83,11 @@ fn decimals(s: &str) -> u32 {
     s.split_once('.').map_or(0, |(_, f)| f.len() as u32)
 }
 
+/// The stored bytes of a text or binary cell, UTF-8 or not.
+fn raw(cell: &[u8]) -> Option<&[u8]> {
+    matches!(cell.first(), Some(&tag::TEXT) | Some(&tag::BYTES)).then(|| canonical::split(cell).1)
+}
+
 /// A number with at most `places` decimals, trailing zeros dropped: `0.010000000002037268`
 /// computed from inputs with two decimals shows as `0.01`.
 fn tidy(v: f64, places: u32, signed: bool) -> String {
@@ -86,6 +103,29 @@ fn tidy(v: f64, places: u32, signed: bool) -> String {
     } else {
         s.to_string()
     }
+}
+
+/// UTF-8 text as a program that read its bytes as ISO-8859-1 would show it (each byte one
+/// character; unlike Windows-1252, 0x80–0x9F become C1 controls).
+fn as_latin1(s: &str) -> String {
+    s.bytes().map(char::from).collect()
+}
+
+/// Whether one text is the other read in the wrong 8-bit encoding.
+fn misread(x: &str, y: &str) -> bool {
+    as_windows_1252(x) == y || as_windows_1252(y) == x || as_latin1(x) == y || as_latin1(y) == x
+}
+
+/// Whether undecodable bytes on one side explain the text on the other: the bytes read as
+/// Windows-1252 or ISO-8859-1 give that text, or that text has U+FFFD where the bytes were.
+fn undecodable(bytes: &[u8], text: &str) -> bool {
+    std::str::from_utf8(bytes).is_err()
+        && (encoding_rs::WINDOWS_1252
+            .decode_without_bom_handling(bytes)
+            .0
+            == text
+            || bytes.iter().map(|b| char::from(*b)).collect::<String>() == text
+            || String::from_utf8_lossy(bytes) == text)
 }
 
 /// UTF-8 text as a program that read its bytes as Windows-1252 would show it.
@@ -122,8 +162,11 @@ impl ColumnDiagnosis {
                 self.truncated_to = self.truncated_to.max(y.chars().count());
                 return Class::TextTruncated;
             }
-            if as_windows_1252(x) == y || as_windows_1252(y) == x {
+            if misread(x, y) {
                 return Class::Mojibake;
+            }
+            if x.contains('\u{FFFD}') != y.contains('\u{FFFD}') {
+                return Class::Undecodable;
             }
             // Codes are short; long texts are never kept (a sample may hold megabytes).
             if x.len() > 256 || y.len() > 256 {
@@ -140,9 +183,32 @@ impl ColumnDiagnosis {
             }
             return Class::Other;
         }
+        if let (Some(ra), Some(y)) = (raw(a), text(b))
+            && undecodable(ra, y)
+        {
+            return Class::Undecodable;
+        }
+        if let (Some(x), Some(rb)) = (text(a), raw(b))
+            && undecodable(rb, x)
+        {
+            return Class::Undecodable;
+        }
         if ta == tag::TIMESTAMP && tb == tag::TIMESTAMP {
             let (sa, na) = ts(a);
             let (sb, nb) = ts(b);
+            // Rounded to a coarser unit: the target is a multiple of it, within half of it.
+            let (fa, fb) = (
+                sa as i128 * 1_000_000_000 + na as i128,
+                sb as i128 * 1_000_000_000 + nb as i128,
+            );
+            if let Some(u) = [1_000u32, 1_000_000, 1_000_000_000].into_iter().find(|u| {
+                let u = *u as i128;
+                fb % u == 0 && fa % u != 0 && 2 * (fa - fb).abs() <= u
+            }) && fb > fa
+            {
+                self.rounded_unit = self.rounded_unit.max(u);
+                return Class::FractionRounded;
+            }
             if na == nb && sa != sb && (sb - sa) % 3600 == 0 {
                 *self.hours.entry((sb - sa) / 3600).or_default() += 1;
                 return Class::HourShift;
@@ -157,6 +223,16 @@ impl ColumnDiagnosis {
             }
         }
         if let (Some(x), Some(y)) = (canonical::numeric_value(a), canonical::numeric_value(b)) {
+            let float = ta == tag::FLOAT || tb == tag::FLOAT;
+            // A double kept as a 4-byte float: one side is the other at f32 precision.
+            if x != y
+                && (float || x.fract() != 0.0)
+                && (x as f32 as f64 == y || y as f32 as f64 == x)
+            {
+                self.fractions_seen = true;
+                return Class::SinglePrecision;
+            }
+            self.fractions_seen |= float;
             // Rounding: the target, with its decimals, is the source rounded to them.
             if let (Some(xs), Some(ys)) = (canonical::display(a), canonical::display(b))
                 && ta == tag::NUMBER
@@ -164,6 +240,7 @@ impl ColumnDiagnosis {
             {
                 let (dx, dy) = (decimals(&xs), decimals(&ys));
                 self.decimals_seen = self.decimals_seen.max(dx).max(dy);
+                self.fractions_seen |= dx > 0 || dy > 0;
                 if dy < dx
                     && (x - y).abs() <= 0.5 * 10f64.powi(-(dy as i32)) + 1e-12 * x.abs().max(1.0)
                 {
@@ -220,7 +297,7 @@ impl ColumnDiagnosis {
                 Class::NullVersusEmpty => ("NULL vs empty", "are NULL on one side and empty on the other".into(), "set null_equals_empty = true if both mean 'no value'".into()),
                 Class::Rounding => (
                     "rounding",
-                    format!("are the source rounded to {} decimal places", self.rounded_to.unwrap_or(0)),
+                    format!("are the source rounded to {} decimal {}", self.rounded_to.unwrap_or(0), if self.rounded_to == Some(1) { "place" } else { "places" }),
                     format!("widen the target column's scale, or set decimal_scale = {} if the rounding was agreed", self.rounded_to.unwrap_or(0)),
                 ),
                 Class::HourShift => {
@@ -239,12 +316,20 @@ impl ColumnDiagnosis {
                     format!("were cut to at most {} characters on the target", self.truncated_to),
                     format!("the target column is too short: widen it beyond {} characters", self.truncated_to),
                 ),
-                Class::Mojibake => ("mojibake", "are UTF-8 text read as Windows-1252 / Latin-1".into(), "fix the encoding of the export or connection (for CSV set [source.csv] encoding)".into()),
+                Class::FractionRounded => (
+                    "fraction rounded",
+                    format!("were rounded to whole {} on the target", match self.rounded_unit { 1_000 => "microseconds", 1_000_000 => "milliseconds", _ => "seconds" }),
+                    "the target's timestamp precision is coarser and rounds: widen it; timestamp_precision cannot hide a rounding (it cuts both sides)".into(),
+                ),
+                Class::Mojibake => ("mojibake", "are UTF-8 text read as Windows-1252 / ISO-8859-1".into(), "fix the encoding of the export or connection (for CSV set [source.csv] encoding); a value map would hide the defect".into()),
+                Class::Undecodable => ("undecodable text", "hold bytes that are not UTF-8 on one side (replaced by � or kept as bytes)".into(), "the export or column is in an 8-bit encoding: set [source.csv] encoding = \"windows-1252\" (or the file's encoding), or fix the connection's character set".into()),
+                Class::SinglePrecision => ("single precision", "were kept as a 4-byte float on one side (about 7 digits)".into(), "the column is real / float4 on one side: make it double precision, or set relative_tolerance = 1e-7 if the loss was agreed".into()),
                 // One value is no pattern: an offset or factor needs at least two.
                 Class::Numeric => match (self.offset.filter(|_| n >= 2), self.factor.filter(|_| n >= 2)) {
                     (Some(Some(off)), _) => ("constant offset", format!("differ by the same amount, {}", tidy(off, self.offset_places(), true)), "a systematic shift: check the conversion of this column in the migration".into()),
                     (_, Some(Some(f))) => ("constant factor", format!("differ by the same factor, × {}", tidy(f, 10, false)), "a unit or currency conversion: check the factor applied in the migration".into()),
-                    _ => ("numbers", "are different numbers with no common pattern".into(), "compare the samples; a tolerance may apply if the values are measurements".into()),
+                    _ if !self.fractions_seen => ("numbers", "differ as whole numbers with no common pattern".into(), "if this is an id or a reference, rows point to other records: check the key mapping of the migration".into()),
+                    _ => ("numbers", "differ with no common pattern".into(), "compare the samples; a tolerance may apply if the values are measurements".into()),
                 },
                 Class::Other => {
                     let consistent = !self.pairs_overflow && {
@@ -268,11 +353,29 @@ impl ColumnDiagnosis {
             out.push(Finding {
                 class: name.to_string(),
                 count: n,
-                what,
+                what: if n == 1 { singular(&what) } else { what },
                 suggestion: fix,
             });
         }
         out
+    }
+}
+
+/// A finding's words for one value: "are shifted" → "is shifted" ("1 value is shifted").
+fn singular(what: &str) -> String {
+    let (verb, rest) = what.split_once(' ').unwrap_or((what, ""));
+    let one = match verb {
+        "are" => "is",
+        "were" => "was",
+        "differ" => "differs",
+        "hold" => "holds",
+        "map" => "maps",
+        other => other,
+    };
+    if rest.is_empty() {
+        one.to_string()
+    } else {
+        format!("{one} {rest}")
     }
 }
 
@@ -309,6 +412,9 @@ mod tests {
     }
     fn t(s: &str) -> Vec<u8> {
         enc(Cell::Text(s.as_bytes()), Kind::Text)
+    }
+    fn t_raw(b: &[u8]) -> Vec<u8> {
+        enc(Cell::Text(b), Kind::Text)
     }
     fn n(s: &str) -> Vec<u8> {
         enc(Cell::DecimalText(s.as_bytes()), Kind::Number)
@@ -365,6 +471,53 @@ mod tests {
         );
         let back = classes(&[(n("5"), n("3")), (n("7"), n("5"))]);
         assert!(back[0].what.ends_with("amount, -2"), "{}", back[0].what);
+        // UTF-8 read as ISO-8859-1 (not Windows-1252) is mojibake, not a code mapping.
+        let latin1 = classes(&[
+            (t("Erdős"), t("ErdÅ\u{91}s")),
+            (t("Erdős"), t("ErdÅ\u{91}s")),
+        ]);
+        assert_eq!(latin1[0].class, "mojibake");
+        assert!(latin1[0].suggestion.contains("hide the defect"));
+        // Latin-1 bytes that are not UTF-8 against the text they mean, or against U+FFFD.
+        assert_eq!(one(t("Müller"), t_raw(b"M\xfcller")), "undecodable text");
+        assert_eq!(one(t_raw(b"M\xfcller"), t("Müller")), "undecodable text");
+        assert_eq!(one(t("Müller"), t("M\u{FFFD}ller")), "undecodable text");
+        // A double kept as real; a timestamp rounded (not cut) to whole seconds.
+        let real = enc(Cell::Float32(0.1), Kind::Float);
+        assert_eq!(
+            one(enc(Cell::Float(0.1), Kind::Float), real),
+            "single precision"
+        );
+        let rounded = classes(&[
+            (stamp(100, 700_000_000), stamp(101, 0)),
+            (stamp(5, 999_000), stamp(5, 1_000_000)),
+        ]);
+        assert_eq!(rounded[0].class, "fraction rounded");
+        assert!(
+            rounded[0].what.contains("whole seconds"),
+            "{}",
+            rounded[0].what
+        );
+        // Whole numbers that differ get no advice about measurement tolerances.
+        let ids = classes(&[(n("17"), n("4")), (n("18"), n("90"))]);
+        assert!(
+            ids[0].suggestion.contains("key mapping"),
+            "{}",
+            ids[0].suggestion
+        );
+        // One value reads in the singular ("1 value is …"), and one decimal place is one.
+        let single = classes(&[(n("392.63"), n("392.6"))]);
+        assert_eq!(single[0].what, "is the source rounded to 1 decimal place");
+        assert_eq!(
+            classes(&[(n("1"), n("9"))])[0].what,
+            "differs as whole numbers with no common pattern"
+        );
+        let amounts = classes(&[(n("17.5"), n("4")), (n("18"), n("90"))]);
+        assert!(
+            amounts[0].suggestion.contains("tolerance"),
+            "{}",
+            amounts[0].suggestion
+        );
         let vat = classes(&[(n("10"), n("11")), (n("3"), n("3.3"))]);
         assert!(vat[0].what.ends_with("factor, × 1.1"), "{}", vat[0].what);
         let mapping = classes(&[
