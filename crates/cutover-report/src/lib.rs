@@ -59,6 +59,41 @@ pub(crate) fn show(v: &Json) -> String {
     }
 }
 
+/// Renders a changed value so that a difference hidden in invisible characters shows: a text
+/// with white space at either end, or any tab, line break, non-breaking space, control or
+/// zero-width character, is quoted with those characters escaped (`"Bob "`, `"a\u{a0}b"`).
+pub(crate) fn show_changed(v: &Json) -> String {
+    let Json::String(s) = v else {
+        return show(v);
+    };
+    let invisible = |c: char| {
+        (c.is_whitespace() && c != ' ')
+            || c.is_control()
+            || matches!(
+                c,
+                '\u{200B}'..='\u{200F}' | '\u{2060}' | '\u{FEFF}' | '\u{00AD}'
+            )
+    };
+    let edges = s.starts_with(char::is_whitespace) || s.ends_with(char::is_whitespace);
+    if !edges && !s.chars().any(invisible) {
+        return s.clone();
+    }
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\t' => out.push_str("\\t"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            c if invisible(c) => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
 /// Renders a key map as `id=1, line=2`.
 pub(crate) fn show_key(key: &Ordered) -> String {
     key.iter()

@@ -391,3 +391,23 @@ fn terminal_snapshot() {
     let colored = report().to_terminal(true);
     assert!(colored.contains("\x1b[31;1mNO-GO\x1b[0m"), "{colored}");
 }
+
+#[test]
+fn invisible_characters_in_changed_values_are_made_visible() {
+    use crate::show_changed;
+    use serde_json::json;
+    // A difference only in invisible characters must not look like two equal values.
+    assert_eq!(show_changed(&json!("Bob ")), "\"Bob \"");
+    assert_eq!(show_changed(&json!(" Bob")), "\" Bob\"");
+    assert_eq!(show_changed(&json!("a\tb")), "\"a\\tb\"");
+    assert_eq!(show_changed(&json!("a\u{a0}b")), "\"a\\u{a0}b\"");
+    assert_eq!(show_changed(&json!("a\u{200b}b")), "\"a\\u{200b}b\"");
+    assert_eq!(
+        show_changed(&json!("say \"hi\"\n")),
+        "\"say \\\"hi\\\"\\n\""
+    );
+    // Ordinary values stay as they are.
+    assert_eq!(show_changed(&json!("Bob Smith")), "Bob Smith");
+    assert_eq!(show_changed(&json!(12.5)), "12.5");
+    assert_eq!(show_changed(&json!(null)), "NULL");
+}

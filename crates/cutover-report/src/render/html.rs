@@ -3,7 +3,7 @@
 //! and a row per table and rule, each opening onto its sample rows with the differing columns
 //! highlighted.
 
-use crate::{Report, TableError, TableReport, show};
+use crate::{Report, TableError, TableReport, show, show_changed};
 use std::fmt::Write as _;
 
 fn esc(s: &str) -> String {
@@ -384,8 +384,8 @@ fn table_samples(o: &mut String, t: &TableReport) {
                         "<tr class=\"diff\"><td>{}</td><td>{}</td><td class=\"src\">{}</td><td class=\"tgt\">{}</td></tr>",
                         esc(&crate::show_key(&ch.key)),
                         esc(&v.column),
-                        esc(&show(&v.source)),
-                        esc(&show(&v.target))
+                        esc(&show_changed(&v.source)),
+                        esc(&show_changed(&v.target))
                     );
                 }
             }

@@ -3,7 +3,7 @@
 //! not run is an `<error>`, and a failing rule that does not block (`warn`) passes with its
 //! finding in `<system-out>`.
 
-use crate::{Report, RuleReport, TableReport, show, show_key};
+use crate::{Report, RuleReport, TableReport, show_changed, show_key};
 use cutover_check::RuleStatus;
 use std::fmt::Write as _;
 
@@ -89,8 +89,8 @@ fn table_case(t: &TableReport) -> Case {
                             "changed: {} {}: {} -> {}",
                             show_key(&ch.key),
                             v.column,
-                            show(&v.source),
-                            show(&v.target)
+                            show_changed(&v.source),
+                            show_changed(&v.target)
                         );
                     }
                 }

@@ -1,6 +1,6 @@
 //! The Markdown report, for a wiki page or a merge request.
 
-use crate::{Report, TableError, TableReport, show, show_key};
+use crate::{Report, TableError, TableReport, show_changed, show_key};
 use std::fmt::Write as _;
 
 /// Text in a table cell or a line: HTML-escaped (Markdown viewers render inline HTML, and data
@@ -13,12 +13,12 @@ fn cell(s: &str) -> String {
         .replace('\n', " ")
 }
 
-/// A value in a table cell: a real NULL is shown in italics, so it never looks like the text
-/// `NULL`.
-fn value(v: &serde_json::Value) -> String {
+/// A changed value in a table cell: a real NULL is shown in italics, so it never looks like the
+/// text `NULL`, and invisible characters are made visible.
+fn changed(v: &serde_json::Value) -> String {
     match v {
         serde_json::Value::Null => "*NULL*".to_string(),
-        other => cell(&show(other)),
+        other => cell(&show_changed(other)),
     }
 }
 
@@ -403,8 +403,8 @@ fn table_samples(o: &mut String, t: &TableReport) {
                         "| {} | {} | {} | {} |",
                         cell(&show_key(&ch.key)),
                         cell(&v.column),
-                        value(&v.source),
-                        value(&v.target)
+                        changed(&v.source),
+                        changed(&v.target)
                     );
                 }
             }

@@ -1,6 +1,6 @@
 //! The short terminal summary: one line per table, the verdict, the first problems.
 
-use crate::{Report, show, show_key};
+use crate::{Report, show_changed, show_key};
 use cutover_check::{ChecklistStatus, RuleStatus, TableStatus};
 use std::fmt::Write as _;
 
@@ -160,8 +160,8 @@ fn findings(r: &Report) -> Vec<String> {
                     t.name,
                     show_key(&c.key),
                     v.column,
-                    show(&v.source),
-                    show(&v.target)
+                    show_changed(&v.source),
+                    show_changed(&v.target)
                 ));
             }
             if let Some(d) = s.duplicates.first() {
