@@ -325,6 +325,22 @@ fn table_meta(o: &mut String, t: &TableReport) {
         esc(t.source_where.as_deref().unwrap_or("all rows")),
         esc(t.target_where.as_deref().unwrap_or("all rows"))
     );
+    // Columns left out of the comparison: a reader must see that they were not checked.
+    for (what, cols) in [
+        (
+            "source columns not compared (no target column maps to them)",
+            &t.unmapped_source_columns,
+        ),
+        ("target columns ignored", &t.ignored_columns),
+    ] {
+        if !cols.is_empty() {
+            let shown: Vec<String> = cols
+                .iter()
+                .map(|c| format!("<code>{}</code>", esc(c)))
+                .collect();
+            let _ = write!(o, "<p class=\"meta\">{what}: {}</p>", shown.join(", "));
+        }
+    }
 }
 
 /// The columns that differ or are normalised.

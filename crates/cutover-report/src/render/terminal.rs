@@ -124,6 +124,7 @@ fn findings(r: &Report) -> Vec<String> {
             }
             findings.push(line);
         }
+
         // The diagnosis says which columns changed, how many values, and why.
         for d in &t.diagnosis {
             findings.push(format!(
@@ -173,6 +174,16 @@ fn findings(r: &Report) -> Vec<String> {
                     d.side
                 ));
             }
+        }
+    }
+    // Columns left out of the comparison come after the differences: not a defect, but unchecked.
+    for t in &r.tables {
+        if !t.unmapped_source_columns.is_empty() {
+            findings.push(format!(
+                "{}: source columns not compared (no target column maps to them): {}",
+                t.name,
+                t.unmapped_source_columns.join(", ")
+            ));
         }
     }
     findings
