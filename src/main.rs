@@ -619,7 +619,8 @@ fn run_and_report(resolved: &Resolved, quiet: bool) -> anyhow::Result<Report> {
     };
     let summary = report.to_terminal(color);
     if quiet {
-        println!("{}", summary.lines().last().unwrap_or(""));
+        // The verdict is the last paragraph (two lines when it does not fit in one).
+        println!("{}", summary.trim_end().rsplit("\n\n").next().unwrap_or(""));
     } else {
         print!("{summary}");
         println!(

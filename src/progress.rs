@@ -119,15 +119,25 @@ fn status(result: &TableResult) -> String {
                 let n = d.source.rows;
                 format!("match ({n} {})", if n == 1 { "row" } else { "rows" })
             } else {
-                format!(
-                    "DIFFER (source {} rows, target {} rows: {} missing, {} extra, {} changed, {} duplicate keys)",
-                    d.source.rows,
-                    d.target.rows,
-                    d.missing,
-                    d.extra,
-                    d.changed,
-                    d.source.duplicate_keys + d.target.duplicate_keys
-                )
+                // Only the kinds of difference found, so the line fits a terminal.
+                let dups = d.source.duplicate_keys + d.target.duplicate_keys;
+                let kinds: Vec<String> = [
+                    (d.missing, "missing", "missing"),
+                    (d.extra, "extra", "extra"),
+                    (d.changed, "changed", "changed"),
+                    (dups, "duplicate key", "duplicate keys"),
+                ]
+                .into_iter()
+                .filter(|(n, ..)| *n > 0)
+                .map(|(n, one, many)| format!("{n} {}", if n == 1 { one } else { many }))
+                .collect();
+                let mut line = format!("DIFFER ({} → {} rows", d.source.rows, d.target.rows);
+                if !kinds.is_empty() {
+                    line.push_str("; ");
+                    line.push_str(&kinds.join(", "));
+                }
+                line.push(')');
+                line
             }
         }
         TableResult::Failed(f) => format!("ERROR: {}", f.message.lines().next().unwrap_or("")),

@@ -411,3 +411,38 @@ fn invisible_characters_in_changed_values_are_made_visible() {
     assert_eq!(show_changed(&json!(12.5)), "12.5");
     assert_eq!(show_changed(&json!(null)), "NULL");
 }
+
+#[test]
+fn the_terminal_summary_fits_80_columns() {
+    let text = report().to_terminal(false);
+    for line in text.lines() {
+        assert!(
+            line.chars().count() <= 80,
+            "{} columns: {line}",
+            line.chars().count()
+        );
+    }
+    // Colour codes take no columns: the wrapped lines break at the same words.
+    let plain: Vec<&str> = text.lines().map(str::trim_end).collect();
+    let colored = report().to_terminal(true);
+    let stripped: String = {
+        let mut out = String::new();
+        let mut chars = colored.chars();
+        while let Some(c) = chars.next() {
+            if c == '\x1b' {
+                for d in chars.by_ref() {
+                    if d == 'm' {
+                        break;
+                    }
+                }
+            } else {
+                out.push(c);
+            }
+        }
+        out
+    };
+    assert_eq!(
+        plain,
+        stripped.lines().map(str::trim_end).collect::<Vec<_>>()
+    );
+}

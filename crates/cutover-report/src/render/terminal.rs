@@ -12,8 +12,31 @@ fn paint(s: &str, code: &str, color: bool) -> String {
     }
 }
 
-/// Column widths of the summary figures.
-const WIDTHS: [usize; 7] = [10, 10, 10, 8, 8, 8, 5];
+/// The terminal width the summary keeps within.
+const WIDTH: usize = 80;
+
+/// Writes `prefix` (which may hold colour codes; `prefix_width` is what it shows) then `text`,
+/// wrapped at spaces within [`WIDTH`] columns, continuation lines indented by `indent`.
+fn wrap(o: &mut String, prefix: &str, prefix_width: usize, text: &str, indent: usize) {
+    o.push_str(prefix);
+    let mut col = prefix_width;
+    for (i, word) in text.split(' ').enumerate() {
+        let len = word.chars().count();
+        if i > 0 {
+            if col + 1 + len > WIDTH && col > indent {
+                o.push('\n');
+                o.push_str(&" ".repeat(indent));
+                col = indent;
+            } else {
+                o.push(' ');
+                col += 1;
+            }
+        }
+        o.push_str(word);
+        col += len;
+    }
+    o.push('\n');
+}
 
 pub(crate) fn render(r: &Report, color: bool) -> String {
     let mut o = String::new();
@@ -24,7 +47,7 @@ pub(crate) fn render(r: &Report, color: bool) -> String {
     if !findings.is_empty() {
         let _ = writeln!(o, "\nfindings:");
         for f in findings.iter().take(12) {
-            let _ = writeln!(o, "  - {f}");
+            wrap(&mut o, "  - ", 4, f, 4);
         }
         if findings.len() > 12 {
             let _ = writeln!(o, "  … {} more in the report", findings.len() - 12);
@@ -35,8 +58,19 @@ pub(crate) fn render(r: &Report, color: bool) -> String {
     o
 }
 
-/// One line per table with its counts and status.
+/// One line per table with its counts and status; each column as wide as its widest figure.
 fn tables(o: &mut String, r: &Report, color: bool) {
+    const HEADERS: [&str; 7] = [
+        "source", "target", "matched", "missing", "extra", "changed", "dups",
+    ];
+    let rows: Vec<Vec<String>> = r
+        .tables
+        .iter()
+        .map(|t| match &t.counts {
+            Some(c) => c.summary_row().iter().map(u64::to_string).collect(),
+            None => vec!["-".to_string(); 7],
+        })
+        .collect();
     let w = r
         .tables
         .iter()
@@ -44,23 +78,30 @@ fn tables(o: &mut String, r: &Report, color: bool) {
         .max()
         .unwrap_or(5)
         .max(5);
-    let _ = writeln!(
-        o,
-        "{:<w$}  {:>10}  {:>10}  {:>10}  {:>8}  {:>8}  {:>8}  {:>5}  status",
-        "table", "source", "target", "matched", "missing", "extra", "changed", "dups"
-    );
-    for t in &r.tables {
+    let widths: Vec<usize> = HEADERS
+        .iter()
+        .enumerate()
+        .map(|(i, h)| {
+            rows.iter()
+                .map(|r| r[i].len())
+                .max()
+                .unwrap_or(0)
+                .max(h.len())
+        })
+        .collect();
+    let _ = write!(o, "{:<w$}", "table");
+    for (h, width) in HEADERS.iter().zip(&widths) {
+        let _ = write!(o, "  {h:>width$}");
+    }
+    let _ = writeln!(o, "  status");
+    for (t, figures) in r.tables.iter().zip(&rows) {
         let status = match t.status {
             TableStatus::Match => paint("match", "32", color),
             TableStatus::Differ => paint("DIFFER", "31", color),
             other => paint(&other.as_str().to_uppercase(), "31;1", color),
         };
-        let figures: Vec<String> = match &t.counts {
-            Some(c) => c.summary_row().iter().map(u64::to_string).collect(),
-            None => vec!["-".to_string(); 7],
-        };
         let _ = write!(o, "{:<w$}", t.name);
-        for (f, width) in figures.iter().zip(WIDTHS) {
+        for (f, width) in figures.iter().zip(&widths) {
             let _ = write!(o, "  {f:>width$}");
         }
         let _ = writeln!(o, "  {status}");
@@ -70,6 +111,19 @@ fn tables(o: &mut String, r: &Report, color: bool) {
 /// One line per rule.
 fn rules(o: &mut String, r: &Report, color: bool) {
     if !r.rules.is_empty() {
+        let id_w = r
+            .rules
+            .iter()
+            .map(|r| r.id.chars().count())
+            .max()
+            .unwrap_or(0);
+        let kind_w = r.rules.iter().map(|r| r.kind.len()).max().unwrap_or(0);
+        let count_w = r
+            .rules
+            .iter()
+            .map(|r| r.violations.to_string().len())
+            .max()
+            .unwrap_or(1);
         let _ = writeln!(o, "\nrules:");
         for rule in &r.rules {
             let status = match rule.status {
@@ -79,7 +133,7 @@ fn rules(o: &mut String, r: &Report, color: bool) {
             };
             let _ = writeln!(
                 o,
-                "  {:<32} {} {:<18} {:>8} {:<11} {status}",
+                "  {:<id_w$} {} {:<kind_w$} {:>count_w$} {:<10} {status}",
                 rule.id,
                 rule.code,
                 rule.kind,
@@ -98,18 +152,27 @@ fn rules(o: &mut String, r: &Report, color: bool) {
 fn checklist(o: &mut String, r: &Report, color: bool) {
     let _ = writeln!(o, "\nchecklist:");
     for item in &r.checklist {
-        let status = match item.status {
-            ChecklistStatus::Closed => paint("closed", "32", color),
-            ChecklistStatus::ClosedWithWarnings => paint("closed with warnings", "33", color),
-            ChecklistStatus::Open => paint("OPEN", "31;1", color),
-            other => paint(other.as_str(), "33", color),
+        let (word, code) = match item.status {
+            ChecklistStatus::Closed => ("closed", "32"),
+            ChecklistStatus::ClosedWithWarnings => ("closed with warnings", "33"),
+            ChecklistStatus::Open => ("OPEN", "31;1"),
+            other => (other.as_str(), "33"),
         };
+        let prefix = format!("  {:<16} {}", item.id, paint(word, code, color));
+        let width = 2 + item.id.len().max(16) + 1 + word.len();
         let failed = if item.failed.is_empty() {
             String::new()
         } else {
             format!(": {}", item.failed.join(", "))
         };
-        let _ = writeln!(o, "  {:<16} {status}{failed}", item.id);
+        // The failed evidence continues under the status, so a long list stays readable.
+        wrap(
+            o,
+            &prefix,
+            width,
+            failed.trim_start_matches(' '),
+            2 + item.id.len().max(16) + 1,
+        );
     }
 }
 
@@ -215,33 +278,37 @@ fn history(o: &mut String, r: &Report) {
 /// The verdict line (the last line, which `--quiet` prints alone).
 fn verdict(o: &mut String, r: &Report, color: bool) {
     let s = &r.summary;
-    let verdict = match r.status {
-        cutover_check::Verdict::Go => paint("GO", "32;1", color),
-        cutover_check::Verdict::GoWithWarnings => paint("GO with warnings", "33;1", color),
-        cutover_check::Verdict::NoGo => paint("NO-GO", "31;1", color),
+    let (word, code) = match r.status {
+        cutover_check::Verdict::Go => ("GO", "32;1"),
+        cutover_check::Verdict::GoWithWarnings => ("GO with warnings", "33;1"),
+        cutover_check::Verdict::NoGo => ("NO-GO", "31;1"),
     };
-    let _ = writeln!(
-        o,
-        "\n{verdict}: {} of {} tables match, {} differ, {} not checked{}{}",
-        s.matched,
-        s.tables,
-        s.differ,
-        s.failed,
-        if r.rules.is_empty() {
-            String::new()
-        } else {
-            let failing = r.rules.iter().filter(|x| !x.status.is_ok()).count();
-            let blocking = r.rules.iter().filter(|x| x.blocking).count();
-            format!(
-                "; {} of {} rules pass, {failing} fail ({blocking} blocking)",
-                r.rules.len() - failing,
-                r.rules.len()
-            )
-        },
-        if r.complete {
-            ""
-        } else {
-            " (INCOMPLETE: interrupted)"
-        }
+    let tables = format!(
+        "{} of {} tables match, {} differ, {} not checked",
+        s.matched, s.tables, s.differ, s.failed
     );
+    let rules = if r.rules.is_empty() {
+        String::new()
+    } else {
+        let failing = r.rules.iter().filter(|x| !x.status.is_ok()).count();
+        let blocking = r.rules.iter().filter(|x| x.blocking).count();
+        format!(
+            "{} of {} rules pass, {failing} fail ({blocking} blocking)",
+            r.rules.len() - failing,
+            r.rules.len()
+        )
+    };
+    let incomplete = if r.complete {
+        ""
+    } else {
+        " (INCOMPLETE: interrupted)"
+    };
+    let _ = write!(o, "\n{}: {tables}", paint(word, code, color));
+    if !rules.is_empty() {
+        // The rules go on a line of their own when both do not fit in the terminal.
+        let one_line = word.len() + 2 + tables.len() + 2 + rules.len() + incomplete.len();
+        let sep = if one_line > WIDTH { ";\n  " } else { "; " };
+        let _ = write!(o, "{sep}{rules}");
+    }
+    let _ = writeln!(o, "{incomplete}");
 }
