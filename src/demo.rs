@@ -123,10 +123,8 @@ pub fn run(dir: Option<&Path>, common: &CommonArgs) -> anyhow::Result<u8> {
         .with_context(|| format!("cannot write {}", config.display()))?;
     if !common.quiet {
         eprintln!(
-            "demo: built {} (legacy) and {} (new); checking with {}",
-            legacy.display(),
-            new.display(),
-            config.display()
+            "demo: built legacy.db (legacy), new.db (new) and cutover.toml\n      in {}",
+            dir.display()
         );
     }
     let mut common = common.clone();
@@ -163,15 +161,17 @@ pub fn run(dir: Option<&Path>, common: &CommonArgs) -> anyhow::Result<u8> {
     let problems = verify(&report);
     if problems.is_empty() {
         println!(
-            "demo: as designed: NO-GO, and the check found every planted defect ({} of {} tables differ). \
-             Try it on your own data: copy {} and edit the URLs and tables.",
+            "demo: as designed: NO-GO, and the check found every planted defect\n      \
+             ({} of {} tables differ).\n\
+             demo: try it on your own data: copy {}\n      and edit the URLs and tables.",
             report.summary.differ,
             report.summary.tables,
             config.display()
         );
         if let Some(h) = &resolved.history {
             println!(
-                "demo: the two rehearsals are recorded in {}; list them with `cutover history --history {}`",
+                "demo: the two rehearsals are recorded in {};\n      list them with \
+                 `cutover history --history {}`",
                 h.display(),
                 h.display()
             );

@@ -623,13 +623,22 @@ fn run_and_report(resolved: &Resolved, quiet: bool) -> anyhow::Result<Report> {
         println!("{}", summary.trim_end().rsplit("\n\n").next().unwrap_or(""));
     } else {
         print!("{summary}");
-        println!(
-            "reports: {} (open in a browser), {}, {}, {}",
-            html.display(),
-            md.display(),
-            json.display(),
-            junit.display()
-        );
+        // One report per line when they do not fit in 80 columns together.
+        let shown = [
+            format!("{} (open in a browser)", html.display()),
+            md.display().to_string(),
+            json.display().to_string(),
+            junit.display().to_string(),
+        ];
+        let line = format!("reports: {}", shown.join(", "));
+        if line.chars().count() <= 80 {
+            println!("{line}");
+        } else {
+            println!("reports:");
+            for r in &shown {
+                println!("  {r}");
+            }
+        }
     }
     Ok(report)
 }
