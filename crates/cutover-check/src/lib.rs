@@ -12,6 +12,7 @@ pub mod decimal;
 pub mod diagnose;
 pub mod diff;
 pub mod fingerprint;
+pub mod names;
 pub mod outcome;
 #[cfg(test)]
 mod properties;

@@ -7,6 +7,7 @@ pub(crate) mod parquet_files;
 pub(crate) mod sort;
 
 use crate::SourceError;
+use cutover_check::names::glob_match;
 use std::path::{Path, PathBuf};
 
 /// How the delimited text files of a `csv://` side are read. Every field has a default that
@@ -113,7 +114,7 @@ pub(crate) fn matching_files(
     let mut files: Vec<PathBuf> = entries
         .filter_map(Result::ok)
         .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
-        .filter(|e| wildcard(&pattern, &e.file_name().to_string_lossy().to_lowercase()))
+        .filter(|e| glob_match(&pattern, &e.file_name().to_string_lossy()))
         .map(|e| e.path())
         .collect();
     files.sort();
@@ -139,32 +140,9 @@ pub(crate) fn shown_files(dir: &Path, table: &str, ext: &str) -> String {
     }
 }
 
-/// Matches `name` against a pattern with `*` (any run) and `?` (one character).
-fn wildcard(pattern: &str, name: &str) -> bool {
-    let (p, n): (Vec<char>, Vec<char>) = (pattern.chars().collect(), name.chars().collect());
-    let (mut pi, mut ni, mut star, mut mark) = (0, 0, None, 0);
-    while ni < n.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == n[ni]) {
-            pi += 1;
-            ni += 1;
-        } else if pi < p.len() && p[pi] == '*' {
-            star = Some(pi);
-            mark = ni;
-            pi += 1;
-        } else if let Some(s) = star {
-            pi = s + 1;
-            mark += 1;
-            ni = mark;
-        } else {
-            return false;
-        }
-    }
-    p[pi..].iter().all(|&c| c == '*')
-}
-
 #[cfg(test)]
 mod tests {
-    use super::wildcard;
+    use cutover_check::names::glob_match;
 
     #[test]
     fn a_file_side_refuses_what_needs_sql_and_says_so() {
@@ -199,10 +177,10 @@ mod tests {
 
     #[test]
     fn wildcards() {
-        assert!(wildcard("ord_*.csv", "ord_2019.csv"));
-        assert!(wildcard("ord.csv", "ord.csv"));
-        assert!(!wildcard("ord.csv", "ord.csv.bak"));
-        assert!(wildcard("ord_????.csv", "ord_2019.csv"));
-        assert!(!wildcard("ord_*.csv", "order.csv"));
+        assert!(glob_match("ord_*.csv", "ord_2019.csv"));
+        assert!(glob_match("ord.csv", "ord.csv"));
+        assert!(!glob_match("ord.csv", "ord.csv.bak"));
+        assert!(glob_match("ord_????.csv", "ord_2019.csv"));
+        assert!(!glob_match("ord_*.csv", "order.csv"));
     }
 }
