@@ -40,6 +40,10 @@ enum Command {
     /// Show what a check will do without reading data: each table's key, columns and comparison
     /// kinds, the SQL each side will run, and the rules; exit 0 when every table can be checked.
     Plan(CheckArgs),
+    /// Compare the two sides' schemas table by table without comparing rows: narrowed types,
+    /// NOT NULL where the source holds NULLs, lost defaults, keys and indexes on one side only,
+    /// and tables no configured table reads; exit 0 when nothing blocks, 1 otherwise.
+    Schema(CheckArgs),
     /// Build a small legacy and new SQLite ERP from the bundled fixtures and check them.
     Demo(DemoArgs),
     /// Check a config and its rule files without connecting to anything.
@@ -199,6 +203,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Check(args) => check(&args.config, &args.common),
         Command::Plan(args) => plan(&args.config, &args.common),
+        Command::Schema(args) => schema(&args.config, &args.common),
         Command::Demo(args) => demo::run(args.dir.as_deref(), &args.common),
         Command::Validate(args) => validate(&args),
         Command::Explain { code } => explain(code.as_deref()),
@@ -386,27 +391,37 @@ fn explain(code: Option<&str>) -> anyhow::Result<u8> {
     Ok(EXIT_GO)
 }
 
+/// Both sides of a plan: engine, URL (password hidden) and transport.
+fn print_sides(planned: &cutover_run::Planned) {
+    for (side, e) in [("source", &planned.source), ("target", &planned.target)] {
+        println!("{side}: {} {} ({})", e.engine, e.url, e.transport);
+    }
+}
+
+/// A table that cannot be planned: `table T ← S: CANNOT BE {what}: why`, and the hint.
+fn print_failed(f: &cutover_run::FailedTable, what: &str) {
+    println!(
+        "table {} ← {}: CANNOT BE {what}: {}",
+        f.name, f.source_name, f.message
+    );
+    if let Some(h) = &f.hint {
+        println!("  hint: {h}");
+    }
+}
+
 /// `cutover plan`: what a check of this config will do, read from both live schemas; no row is
 /// read and nothing is written.
 fn plan(config_path: &Path, common: &CommonArgs) -> anyhow::Result<u8> {
     let resolved = resolve(config_path, common)?;
-    let planned = cutover_run::plan(&resolved.settings)?;
-    for (side, e) in [("source", &planned.source), ("target", &planned.target)] {
-        println!("{side}: {} {} ({})", e.engine, e.url, e.transport);
-    }
+    let planned = cutover_run::plan(&resolved.settings, false)?;
+    print_sides(&planned);
     let mut failed = 0;
     for table in &planned.tables {
         println!();
         match table {
             cutover_run::PlannedTable::Failed(f) => {
                 failed += 1;
-                println!(
-                    "table {} ← {}: CANNOT BE CHECKED: {}",
-                    f.name, f.source_name, f.message
-                );
-                if let Some(h) = &f.hint {
-                    println!("  hint: {h}");
-                }
+                print_failed(f, "CHECKED");
             }
             cutover_run::PlannedTable::Ready(p) => {
                 let key: Vec<&str> = p.columns[..p.key_len]
@@ -474,6 +489,69 @@ fn plan(config_path: &Path, common: &CommonArgs) -> anyhow::Result<u8> {
         }
     }
     Ok(if failed == 0 { EXIT_GO } else { EXIT_NO_GO })
+}
+
+/// `cutover schema`: the schema comparison of every table, read from both live catalogues;
+/// NULLs are counted on the source where the target rejects them, no other row is read.
+fn schema(config_path: &Path, common: &CommonArgs) -> anyhow::Result<u8> {
+    use cutover_check::schema::SchemaLevel;
+    let resolved = resolve(config_path, common)?;
+    let planned = cutover_run::plan(&resolved.settings, true)?;
+    print_sides(&planned);
+    let (mut errors, mut warnings, mut failed, mut blocking) = (0, 0, 0, false);
+    for table in &planned.tables {
+        println!();
+        match table {
+            cutover_run::PlannedTable::Failed(f) => {
+                failed += 1;
+                print_failed(f, "COMPARED");
+            }
+            cutover_run::PlannedTable::Ready(p) => {
+                let count = |l: SchemaLevel| p.schema.iter().filter(|f| f.level == l).count();
+                let (e, w) = (count(SchemaLevel::Error), count(SchemaLevel::Warn));
+                errors += e;
+                warnings += w;
+                blocking |= e > 0 || (w > 0 && resolved.fail_on == Severity::Warn);
+                let head = match (e, w) {
+                    (0, 0) if p.schema.is_empty() => "the same".to_string(),
+                    (0, 0) => "nothing to fix".to_string(),
+                    _ => format!(
+                        "{e} {}, {w} {}",
+                        if e == 1 { "error" } else { "errors" },
+                        if w == 1 { "warning" } else { "warnings" }
+                    ),
+                };
+                println!("table {} ← {}: {head}", p.name, p.source_name);
+                let mut findings = p.schema.clone();
+                findings.sort_by_key(|f| f.level);
+                for f in &findings {
+                    println!("  {:<5}  {}", f.level.as_str(), f.line());
+                }
+            }
+        }
+    }
+    for (side, list) in ["source", "target"].iter().zip(&planned.unpaired) {
+        match list {
+            Some(names) if !names.is_empty() => {
+                println!(
+                    "\ntables on the {side} that no configured table reads: {}",
+                    names.join(", ")
+                );
+            }
+            _ => {}
+        }
+    }
+    println!(
+        "\nschema: {errors} {}, {warnings} {}, {failed} {} not compared",
+        if errors == 1 { "error" } else { "errors" },
+        if warnings == 1 { "warning" } else { "warnings" },
+        if failed == 1 { "table" } else { "tables" }
+    );
+    Ok(if blocking || failed > 0 {
+        EXIT_NO_GO
+    } else {
+        EXIT_GO
+    })
 }
 
 /// `cutover check`: run, print the summary, write the reports, return the exit code.

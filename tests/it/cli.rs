@@ -5,7 +5,7 @@ use assert_cmd::Command;
 use predicates::prelude::*;
 use std::path::Path;
 
-fn cutover() -> Command {
+pub(crate) fn cutover() -> Command {
     let mut c = Command::cargo_bin("cutover").unwrap();
     c.env_remove("RUST_BACKTRACE")
         .env_remove("RUST_LIB_BACKTRACE")
@@ -13,7 +13,7 @@ fn cutover() -> Command {
     c
 }
 
-fn validate_report(path: &Path) -> serde_json::Value {
+pub(crate) fn validate_report(path: &Path) -> serde_json::Value {
     let schema: serde_json::Value =
         serde_json::from_str(include_str!("../../docs/report.schema.json")).unwrap();
     let report: serde_json::Value =
@@ -32,7 +32,7 @@ fn validate_report(path: &Path) -> serde_json::Value {
 }
 
 /// Validates a JUnit report against docs/junit.xsd with xmllint (required in CI).
-fn validate_junit(path: &Path) -> String {
+pub(crate) fn validate_junit(path: &Path) -> String {
     let xml = std::fs::read_to_string(path).unwrap();
     match std::process::Command::new("xmllint")
         .args([
@@ -58,7 +58,7 @@ fn validate_junit(path: &Path) -> String {
     xml
 }
 
-fn write_config(dir: &Path, text: &str) -> std::path::PathBuf {
+pub(crate) fn write_config(dir: &Path, text: &str) -> std::path::PathBuf {
     let p = dir.join("cutover.toml");
     std::fs::write(&p, text).unwrap();
     p

@@ -251,6 +251,7 @@ pub fn table(name: &str, key: Option<&[&str]>) -> cutover_config::TableConfig {
         key: key.map(|k| k.iter().map(|s| s.to_string()).collect()),
         columns: Default::default(),
         ignore: vec![],
+        drop: vec![],
         source_where: None,
         source_query: None,
         source_url: None,

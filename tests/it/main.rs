@@ -14,4 +14,5 @@ mod mappings;
 mod normalize;
 mod rules;
 mod safety;
+mod schema;
 mod tls;

@@ -16,6 +16,7 @@ pub mod names;
 pub mod outcome;
 #[cfg(test)]
 mod properties;
+pub mod schema;
 
 pub use batch::{Batch, CellNotes, HashedBatch};
 pub use canonical::{Cell, ColumnCodec, Kind};

@@ -5,6 +5,8 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
+pub use crate::schema::SchemaLevel;
+
 /// GO: the migration may go live. NO-GO: it may not.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Verdict {
@@ -190,7 +192,8 @@ pub fn rule_blocks(status: RuleStatus, severity: Severity, fail_on: Severity) ->
 }
 
 /// The verdict of a run: GO only when it completed, checked something, every table matched and
-/// no rule blocks. Anything that could not be checked is NO-GO: never a GO by omission.
+/// no rule blocks. A table's schema findings weigh as rules do ([`SchemaLevel::weight`]): an
+/// error as a failing `error` rule, a warning as a failing `warn` rule. Anything that could not be checked is NO-GO: never a GO by omission.
 pub fn verdict(
     complete: bool,
     tables: &[TableStatus],

@@ -182,6 +182,10 @@ pub struct TableConfig {
     /// Target columns left out of the comparison.
     #[serde(default)]
     pub ignore: Vec<String>,
+    /// Source columns left behind on purpose: the schema comparison lists them as dropped
+    /// instead of warning that their data is not migrated.
+    #[serde(default)]
+    pub drop: Vec<String>,
     /// SQL condition applied on the source (the migration depth).
     pub source_where: Option<String>,
     /// SQL condition applied on the target.

@@ -2,6 +2,7 @@
 //! and the verdict (from [`cutover_check::outcome::verdict`]).
 
 use crate::*;
+use cutover_check::schema::SchemaLevel;
 use cutover_check::{ChecklistStatus, Severity, TableDiff, TableStatus};
 use cutover_run::{CheckedTable, Outcome, TableResult};
 use serde_json::Value as Json;
@@ -35,14 +36,21 @@ impl Report {
     ) -> Report {
         let tables: Vec<TableReport> = outcome.tables.iter().map(table_report).collect();
         let rules: Vec<RuleReport> = rules.iter().map(|r| rule_report(r, fail_on)).collect();
-        let checklist = checklist(outcome, &tables, &rules);
+        let checklist = checklist(outcome, &tables, &rules, fail_on);
+        let weights: Vec<_> = rules
+            .iter()
+            .map(|r| (r.status, r.severity))
+            .chain(
+                tables
+                    .iter()
+                    .flat_map(|t| &t.schema)
+                    .filter_map(|f| f.level.weight()),
+            )
+            .collect();
         let status = cutover_check::outcome::verdict(
             outcome.complete,
             &outcome.statuses(),
-            &rules
-                .iter()
-                .map(|r| (r.status, r.severity))
-                .collect::<Vec<_>>(),
+            &weights,
             fail_on,
         );
         let mut summary = Summary {
@@ -58,6 +66,13 @@ impl Report {
             if let Some(c) = &t.counts {
                 summary.source_rows += c.source_rows;
                 summary.target_rows += c.target_rows;
+            }
+            for f in &t.schema {
+                match f.level {
+                    SchemaLevel::Error => summary.schema_errors += 1,
+                    SchemaLevel::Warn => summary.schema_warnings += 1,
+                    SchemaLevel::Info => {}
+                }
             }
         }
         Report {
@@ -114,6 +129,7 @@ fn checklist(
     outcome: &Outcome,
     tables: &[TableReport],
     rules: &[RuleReport],
+    fail_on: Severity,
 ) -> Vec<ChecklistItem> {
     cutover_config::CHECKLIST_ITEMS
         .iter()
@@ -127,6 +143,19 @@ fn checklist(
                     if !t.status.is_ok() {
                         blocked = true;
                         failed.push(format!("table {} ({})", t.name, t.status));
+                    }
+                    let weights: Vec<_> =
+                        t.schema.iter().filter_map(|f| f.level.weight()).collect();
+                    if !weights.is_empty() {
+                        let blocks = weights
+                            .iter()
+                            .any(|&(s, sev)| cutover_check::outcome::rule_blocks(s, sev, fail_on));
+                        blocked |= blocks;
+                        failed.push(format!(
+                            "schema of table {} ({})",
+                            t.name,
+                            if blocks { "blocks" } else { "warnings" }
+                        ));
                     }
                 }
             }
@@ -176,6 +205,7 @@ fn table_report(result: &TableResult) -> TableReport {
             columns: vec![],
             ignored_columns: vec![],
             unmapped_source_columns: vec![],
+            schema: vec![],
             counts: None,
             fingerprint: None,
             samples: None,
@@ -237,6 +267,11 @@ fn checked_report(c: &CheckedTable, status: TableStatus) -> TableReport {
         columns,
         ignored_columns: p.ignored.clone(),
         unmapped_source_columns: p.unmapped_source.clone(),
+        schema: {
+            let mut s = p.schema.clone();
+            s.sort_by_key(|f| f.level);
+            s
+        },
         counts: Some(Counts {
             source_rows: d.source.rows,
             target_rows: d.target.rows,

@@ -101,3 +101,13 @@ pub(crate) fn show_key(key: &Ordered) -> String {
         .collect::<Vec<_>>()
         .join(", ")
 }
+
+/// True when a finding of the schema comparison blocks go-live under `fail_on`.
+pub(crate) fn schema_blocks(
+    f: &cutover_check::schema::SchemaFinding,
+    fail_on: cutover_check::Severity,
+) -> bool {
+    f.level
+        .weight()
+        .is_some_and(|(s, sev)| cutover_check::outcome::rule_blocks(s, sev, fail_on))
+}

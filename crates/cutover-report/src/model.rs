@@ -145,6 +145,10 @@ pub struct Summary {
     pub source_rows: u64,
     /// Rows read on the target.
     pub target_rows: u64,
+    /// Schema findings that block go-live (error level), over every table.
+    pub schema_errors: usize,
+    /// Schema findings to read (warn level), over every table.
+    pub schema_warnings: usize,
 }
 
 /// One table.
@@ -176,6 +180,9 @@ pub struct TableReport {
     pub ignored_columns: Vec<String>,
     /// Source columns that no target column maps to.
     pub unmapped_source_columns: Vec<String>,
+    /// The schema comparison: narrowing, NULLs the target rejects, lost defaults, keys and
+    /// indexes on one side only (errors first).
+    pub schema: Vec<cutover_check::schema::SchemaFinding>,
     /// Exact counts.
     pub counts: Option<Counts>,
     /// Table fingerprints (hex of the 128-bit sum of row digests).

@@ -5,6 +5,7 @@
 use crate::Report;
 use cutover_check::canonical::Norm;
 use cutover_check::outcome::{RuleRecord, RunRecord, TableRecord};
+use cutover_check::schema::{SchemaFinding, SchemaKind, SchemaLevel};
 use cutover_check::{
     Batch, Cell, ColumnCodec, DiffOptions, Kind, RuleStatus, Severity, TableStatus, Verdict,
 };
@@ -87,6 +88,18 @@ fn plan(name: &str, source_name: &str, checklist: &str) -> TablePlan {
             "SELECT \"ID\", \"NM\" FROM \"{source_name}\" WHERE (ID > 0) ORDER BY \"ID\""
         ),
         target_sql: format!("SELECT \"id\", \"name\" FROM \"{name}\" ORDER BY \"id\""),
+        schema: vec![],
+    }
+}
+
+fn finding(level: SchemaLevel, kind: SchemaKind, column: &str, s: &str, t: &str) -> SchemaFinding {
+    SchemaFinding {
+        level,
+        kind,
+        column: Some(column.into()),
+        source: (!s.is_empty()).then(|| s.into()),
+        target: (!t.is_empty()).then(|| t.into()),
+        message: format!("{kind:?} of {column}"),
     }
 }
 
@@ -159,7 +172,25 @@ fn outcome() -> Outcome {
         },
         tables: vec![
             checked(
-                plan("customers", "CUST", "historical-data"),
+                TablePlan {
+                    schema: vec![
+                        finding(
+                            SchemaLevel::Info,
+                            SchemaKind::MissingColumn,
+                            "LEGACY_FLAG",
+                            "CHAR(1)",
+                            "",
+                        ),
+                        finding(
+                            SchemaLevel::Warn,
+                            SchemaKind::Narrowed,
+                            "name",
+                            "VARCHAR(40)",
+                            "text",
+                        ),
+                    ],
+                    ..plan("customers", "CUST", "historical-data")
+                },
                 diff(
                     &[(1, "Ann"), (2, "Bob "), (3, "Cy"), (5, "<b>Ed</b>")],
                     &[(1, "Ann"), (2, "Bob"), (4, "Di"), (5, "<script>x</script>")],
@@ -310,6 +341,49 @@ fn warn_rules_block_only_when_asked() {
             cutover_check::outcome::rule_blocks(rule.status, rule.severity, Severity::Warn);
     }
     assert_eq!(warn.rules.iter().filter(|x| x.blocking).count(), 3);
+}
+
+#[test]
+fn schema_findings_weigh_as_rules_do() {
+    let mut o = outcome();
+    o.tables.retain(|t| t.status() == TableStatus::Match);
+    let with = |o: &Outcome, level: SchemaLevel| {
+        let mut o = Outcome {
+            tables: vec![],
+            ..o.clone()
+        };
+        let mut p = plan("currencies", "CURR", "reference-books");
+        p.schema = vec![finding(
+            level,
+            SchemaKind::Narrowed,
+            "code",
+            "char(3)",
+            "char(2)",
+        )];
+        o.tables
+            .push(checked(p, diff(&[(1, "EUR")], &[(1, "EUR")])));
+        o
+    };
+    let item = |r: &Report| {
+        r.checklist
+            .iter()
+            .find(|i| i.id == "reference-books")
+            .map(|i| i.status)
+    };
+    let info = Report::build(&with(&o, SchemaLevel::Info), &[], Severity::Error);
+    assert_eq!(info.status, Verdict::Go);
+    let warn = Report::build(&with(&o, SchemaLevel::Warn), &[], Severity::Error);
+    assert_eq!(warn.status, Verdict::GoWithWarnings);
+    assert_eq!(
+        item(&warn),
+        Some(cutover_check::ChecklistStatus::ClosedWithWarnings)
+    );
+    assert_eq!(warn.summary.schema_warnings, 1);
+    let strict = Report::build(&with(&o, SchemaLevel::Warn), &[], Severity::Warn);
+    assert_eq!(strict.status, Verdict::NoGo);
+    let error = Report::build(&with(&o, SchemaLevel::Error), &[], Severity::Error);
+    assert_eq!(error.status, Verdict::NoGo);
+    assert_eq!(item(&error), Some(cutover_check::ChecklistStatus::Open));
 }
 
 #[test]

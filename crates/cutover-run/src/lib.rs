@@ -8,6 +8,7 @@
 //! batch size.
 
 mod plan;
+mod schema;
 
 use cutover_check::diff::Tee;
 use cutover_check::{
@@ -335,14 +336,21 @@ fn plan_tables(
     source_end: &Endpoint,
     src: &mut dyn Connector,
     tgt: &mut dyn Connector,
+    count_nulls: bool,
 ) -> Vec<Result<TablePlan, plan::PlanError>> {
+    let plan_one =
+        |t: &cutover_config::TableConfig, src: &mut dyn Connector, tgt: &mut dyn Connector| {
+            let mut plan = plan::plan_table(t, src, tgt, settings)?;
+            plan.schema = schema::findings(t, &plan, src, tgt, count_nulls);
+            Ok(plan)
+        };
     settings
         .tables
         .iter()
         .map(|t| match &t.source_url {
-            None => plan::plan_table(t, src, tgt, settings),
+            None => plan_one(t, src, tgt),
             Some(url) => match cutover_source::open(&source_end.with_url(url)) {
-                Ok(mut own) => plan::plan_table(t, own.as_mut(), tgt, settings),
+                Ok(mut own) => plan_one(t, own.as_mut(), tgt),
                 Err(e) => Err(plan::PlanError {
                     message: format!("its source_url cannot be opened: {e}"),
                     hint: e.hint().map(str::to_string),
@@ -363,6 +371,9 @@ pub struct Planned {
     pub target: EndpointInfo,
     /// One entry per configured table, in config order.
     pub tables: Vec<PlannedTable>,
+    /// The tables each side holds that no configured table reads (`None`: the side cannot
+    /// list its tables).
+    pub unpaired: [Option<Vec<String>>; 2],
 }
 
 /// A table as `cutover plan` shows it.
@@ -374,8 +385,10 @@ pub enum PlannedTable {
     Failed(FailedTable),
 }
 
-/// Plans every table against both live schemas without reading data (`cutover plan`).
-pub fn plan(settings: &Settings) -> Result<Planned, RunError> {
+/// Plans every table against both live schemas without reading data (`cutover plan`); with
+/// `count_nulls` (`cutover schema`), NULLs are counted on the source where the target column
+/// rejects them.
+pub fn plan(settings: &Settings, count_nulls: bool) -> Result<Planned, RunError> {
     let Sessions {
         source_end,
         mut src,
@@ -384,18 +397,46 @@ pub fn plan(settings: &Settings) -> Result<Planned, RunError> {
         target,
         ..
     } = Sessions::open(settings)?;
-    let tables = plan_tables(settings, &source_end, src.as_mut(), tgt.as_mut())
-        .into_iter()
-        .zip(&settings.tables)
-        .map(|(p, t)| match p {
-            Ok(p) => PlannedTable::Ready(Box::new(p)),
-            Err(e) => PlannedTable::Failed(e.of(t)),
+    let tables = plan_tables(
+        settings,
+        &source_end,
+        src.as_mut(),
+        tgt.as_mut(),
+        count_nulls,
+    )
+    .into_iter()
+    .zip(&settings.tables)
+    .map(|(p, t)| match p {
+        Ok(p) => PlannedTable::Ready(Box::new(p)),
+        Err(e) => PlannedTable::Failed(e.of(t)),
+    })
+    .collect();
+    let used = |name: &str, side: Side| {
+        settings.tables.iter().any(|t| {
+            let n = match side {
+                Side::Source if t.source_query.is_some() || t.source_url.is_some() => return false,
+                Side::Source => t.source_table(),
+                Side::Target => &t.name,
+            };
+            n.eq_ignore_ascii_case(name)
         })
-        .collect();
+    };
+    let mut unpaired = [None, None];
+    for (i, (side, conn)) in [(Side::Source, &mut src), (Side::Target, &mut tgt)]
+        .into_iter()
+        .enumerate()
+    {
+        unpaired[i] = conn.tables().ok().map(|all| {
+            all.into_iter()
+                .filter(|n| !used(n, side))
+                .collect::<Vec<_>>()
+        });
+    }
     Ok(Planned {
         source,
         target,
         tables,
+        unpaired,
     })
 }
 
@@ -415,7 +456,7 @@ pub fn run_with_export(
         source,
         target,
     } = Sessions::open(settings)?;
-    let plans = plan_tables(settings, &source_end, src.as_mut(), tgt.as_mut());
+    let plans = plan_tables(settings, &source_end, src.as_mut(), tgt.as_mut(), true);
     // One snapshot per side for every table, where the engine can share one (PostgreSQL).
     // The exporting sessions stay open until every table has been read.
     let snapshots = [
@@ -656,6 +697,7 @@ mod tests {
             normalize: Default::default(),
             source_url: None,
             ignore: vec![],
+            drop: vec![],
             source_where: None,
             target_where: None,
         };

@@ -69,6 +69,9 @@ pub struct TablePlan {
     pub source_sql: String,
     /// What the target side runs.
     pub target_sql: String,
+    /// What the two sides' declarations say beyond the rows: narrowing, NULLs the target
+    /// rejects, lost defaults, keys and indexes on one side only.
+    pub schema: Vec<cutover_check::schema::SchemaFinding>,
 }
 
 impl TablePlan {
@@ -215,6 +218,19 @@ pub(crate) fn plan_table(
             ));
         }
     }
+    if t.source_query.is_none() {
+        for name in &t.drop {
+            if source.column(name).is_none() {
+                return Err(fail(
+                    format!(
+                        "table {}: drop names column {name}, which the source table does not have",
+                        t.name
+                    ),
+                    &format!("source columns are: {}", names(&source.columns)),
+                ));
+            }
+        }
+    }
     let (key, key_origin) = key_of(t, &target)?;
     let ignored: Vec<String> = t
         .ignore
@@ -255,6 +271,7 @@ pub(crate) fn plan_table(
         checklist: t.checklist_item().to_string(),
         source_sql: String::new(),
         target_sql: String::new(),
+        schema: Vec::new(),
     };
     let (sr, tr) = plan.requests(settings.batch_rows, [None, None], settings.memory_budget());
     (plan.source_sql, plan.target_sql) = (src.read_sql(&sr), tgt.read_sql(&tr));

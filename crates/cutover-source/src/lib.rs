@@ -7,6 +7,7 @@
 //! [`dialect::Dialect`] per engine. Configured SQL enters a statement only in [`dialect`].
 //! This is the only crate that knows sqlx, tokio, csv and Parquet; its API is synchronous.
 
+pub mod catalog;
 pub mod dialect;
 mod error;
 mod files;
@@ -15,6 +16,7 @@ pub mod runtime;
 mod sql;
 mod url_util;
 
+pub use catalog::TableCatalog;
 use cutover_check::{Batch, Cell, ColumnCodec, Kind};
 pub use dialect::{Condition, Dialect, Fragment, FragmentError, FragmentKind};
 pub use error::SourceError;
@@ -201,6 +203,31 @@ pub trait Connector: Send {
 
     /// Describes a table, or returns `None` when it does not exist.
     fn describe(&mut self, table: &str) -> Result<Option<TableSchema>, SourceError>;
+
+    /// The tables this side holds (database base tables, or the files' names without their
+    /// extension), sorted by name.
+    fn tables(&mut self) -> Result<Vec<String>, SourceError>;
+
+    /// A table's catalogue (nullability, defaults, keys, indexes, foreign keys, estimated rows),
+    /// or `None` when it does not exist. A file side knows only its columns: every column is
+    /// nullable, and there are no keys, indexes or estimates.
+    fn catalog(&mut self, table: &str) -> Result<Option<TableCatalog>, SourceError> {
+        Ok(self.describe(table)?.map(|s| TableCatalog {
+            name: table.to_string(),
+            columns: s
+                .columns
+                .into_iter()
+                .map(|c| catalog::CatalogColumn {
+                    name: c.name,
+                    type_name: c.type_name,
+                    nullable: true,
+                    default: None,
+                })
+                .collect(),
+            primary_key: s.primary_key,
+            ..TableCatalog::default()
+        }))
+    }
 
     /// Streams the requested rows in binary key order, in one snapshot, to `sink`; `sink`
     /// returns false to stop early ([`SourceError::Stopped`]).

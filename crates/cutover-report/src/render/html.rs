@@ -40,7 +40,7 @@ code { background: var(--bg); padding: 1px 4px; border-radius: 4px; font-size: 1
 fn badge(status: &str) -> String {
     let class = match status {
         "match" | "pass" | "closed" => "ok",
-        "no evidence" => "none",
+        "no evidence" | "info" => "none",
         "warn" | "closed with warnings" => "note",
         _ => "bad",
     };
@@ -288,13 +288,22 @@ fn table(o: &mut String, t: &TableReport) {
         o,
         "<details id=\"t-{0}\"{1}><summary>{0} {2}</summary>",
         esc(&t.name),
-        if t.status.is_ok() { "" } else { " open" },
+        if t.status.is_ok()
+            && t.schema
+                .iter()
+                .all(|f| f.level == cutover_check::schema::SchemaLevel::Info)
+        {
+            ""
+        } else {
+            " open"
+        },
         badge(t.status.as_str())
     );
     if let Some(e) = &t.error {
         table_error(o, e);
     } else {
         table_meta(o, t);
+        table_schema(o, t);
         table_columns(o, t);
         table_diagnosis(o, t);
         table_samples(o, t);
@@ -341,6 +350,26 @@ fn table_meta(o: &mut String, t: &TableReport) {
             let _ = write!(o, "<p class=\"meta\">{what}: {}</p>", shown.join(", "));
         }
     }
+}
+
+/// The schema comparison: what the target declares differently, errors first.
+fn table_schema(o: &mut String, t: &TableReport) {
+    if t.schema.is_empty() {
+        return;
+    }
+    o.push_str("<p><b>Schema</b></p><table><tr><th>level</th><th>column</th><th>source</th><th>target</th><th>what it means</th></tr>");
+    for f in &t.schema {
+        let _ = write!(
+            o,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            badge(f.level.as_str()),
+            esc(f.column.as_deref().unwrap_or("")),
+            esc(f.source.as_deref().unwrap_or("—")),
+            esc(f.target.as_deref().unwrap_or("—")),
+            esc(&f.message)
+        );
+    }
+    o.push_str("</table>");
 }
 
 /// The columns that differ or are normalised.

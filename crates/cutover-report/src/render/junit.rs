@@ -3,7 +3,7 @@
 //! not run is an `<error>`, and a failing rule that does not block (`warn`) passes with its
 //! finding in `<system-out>`.
 
-use crate::{Report, RuleReport, TableReport, show_changed, show_key};
+use crate::{Report, RuleReport, TableReport, schema_blocks, show_changed, show_key};
 use cutover_check::RuleStatus;
 use std::fmt::Write as _;
 
@@ -44,7 +44,48 @@ enum Outcome {
 pub(crate) fn render(r: &Report) -> String {
     let tables: Vec<Case> = r.tables.iter().map(table_case).collect();
     let rules: Vec<Case> = r.rules.iter().map(rule_case).collect();
-    suites(r, &tables, &rules)
+    let schema: Vec<Case> = r
+        .tables
+        .iter()
+        .filter(|t| t.error.is_none())
+        .map(|t| schema_case(t, r.fail_on))
+        .collect();
+    suites(
+        r,
+        &[("tables", &tables), ("schema", &schema), ("rules", &rules)],
+    )
+}
+
+/// A table's schema comparison as a test case: a failure when a finding blocks, a note when
+/// there are warnings, a pass otherwise.
+fn schema_case(t: &TableReport, fail_on: cutover_check::Severity) -> Case {
+    let shown: Vec<_> = t
+        .schema
+        .iter()
+        .filter(|f| f.level != cutover_check::schema::SchemaLevel::Info)
+        .collect();
+    let mut body = String::new();
+    for f in &shown {
+        let _ = writeln!(body, "{}: {}", f.level, f.line());
+    }
+    let blocking = shown.iter().filter(|f| schema_blocks(f, fail_on)).count();
+    let outcome = match (blocking, shown.len()) {
+        (0, 0) => Outcome::Pass,
+        (0, _) => Outcome::PassWithNote,
+        (n, _) => Outcome::Failure(
+            format!(
+                "{n} schema {} blocking go-live",
+                if n == 1 { "finding" } else { "findings" }
+            ),
+            "schema",
+        ),
+    };
+    Case {
+        name: t.name.clone(),
+        time: 0.0,
+        outcome,
+        body,
+    }
 }
 
 /// A table comparison as a test case: a failure when it differs, an error when it could not run.
@@ -162,23 +203,24 @@ fn rule_case(rule: &RuleReport) -> Case {
 }
 
 /// The document: a suite of table cases and a suite of rule cases, with their totals.
-fn suites(r: &Report, tables: &[Case], rules: &[Case]) -> String {
+fn suites(r: &Report, groups: &[(&str, &[Case])]) -> String {
     let count =
         |cases: &[Case], f: fn(&Outcome) -> bool| cases.iter().filter(|c| f(&c.outcome)).count();
     let failures = |o: &Outcome| matches!(o, Outcome::Failure(..));
     let errors = |o: &Outcome| matches!(o, Outcome::Error(_));
     let mut o = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    let all: Vec<&Case> = tables.iter().chain(rules).collect();
+    let all: Vec<&Case> = groups.iter().flat_map(|(_, cases)| cases.iter()).collect();
+    let total = |f: fn(&Outcome) -> bool| groups.iter().map(|(_, c)| count(c, f)).sum::<usize>();
     let _ = writeln!(
         o,
         "<testsuites name=\"cutover {}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" time=\"{:.3}\">",
         esc(r.status.as_str()),
         all.len(),
-        count(tables, failures) + count(rules, failures),
-        count(tables, errors) + count(rules, errors),
+        total(failures),
+        total(errors),
         r.elapsed_ms as f64 / 1000.0
     );
-    for (suite, cases) in [("tables", tables), ("rules", rules)] {
+    for &(suite, cases) in groups {
         let time: f64 = cases.iter().map(|c| c.time).sum();
         let _ = writeln!(
             o,

@@ -157,6 +157,7 @@ fn table(o: &mut String, t: &TableReport) {
         return;
     }
     table_facts(o, t);
+    table_schema(o, t);
     table_columns(o, t);
     table_diagnosis(o, t);
     table_value_problems(o, t);
@@ -266,6 +267,28 @@ fn table_facts(o: &mut String, t: &TableReport) {
             o,
             "Source columns not compared (no target column maps to them): {}.",
             cell(&t.unmapped_source_columns.join(", "))
+        );
+    }
+}
+
+/// The schema comparison, errors first.
+fn table_schema(o: &mut String, t: &TableReport) {
+    if t.schema.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        o,
+        "\n**Schema**\n\n| level | column | source | target | what it means |\n|---|---|---|---|---|"
+    );
+    for f in &t.schema {
+        let _ = writeln!(
+            o,
+            "| {} | {} | {} | {} | {} |",
+            f.level,
+            cell(f.column.as_deref().unwrap_or("")),
+            cell(f.source.as_deref().unwrap_or("—")),
+            cell(f.target.as_deref().unwrap_or("—")),
+            cell(&f.message)
         );
     }
 }

@@ -1,6 +1,7 @@
 //! The short terminal summary: one line per table, the verdict, the first problems.
 
 use crate::{Report, show_changed, show_key};
+use cutover_check::schema::SchemaLevel;
 use cutover_check::{ChecklistStatus, RuleStatus, TableStatus};
 use std::fmt::Write as _;
 
@@ -239,14 +240,11 @@ fn findings(r: &Report) -> Vec<String> {
             }
         }
     }
-    // Columns left out of the comparison come after the differences: not a defect, but unchecked.
+    // The schema comparison comes after the differences: what the target cannot hold, and
+    // what is not migrated (information stays in the reports).
     for t in &r.tables {
-        if !t.unmapped_source_columns.is_empty() {
-            findings.push(format!(
-                "{}: source columns not compared (no target column maps to them): {}",
-                t.name,
-                t.unmapped_source_columns.join(", ")
-            ));
+        for f in t.schema.iter().filter(|f| f.level != SchemaLevel::Info) {
+            findings.push(format!("{}: schema {}: {}", t.name, f.level, f.line()));
         }
     }
     findings
@@ -298,6 +296,14 @@ fn verdict(o: &mut String, r: &Report, color: bool) {
             r.rules.len()
         )
     };
+    let schema = match (s.schema_errors, s.schema_warnings) {
+        (0, 0) => String::new(),
+        (e, w) => format!(
+            "; schema: {e} {}, {w} {}",
+            if e == 1 { "error" } else { "errors" },
+            if w == 1 { "warning" } else { "warnings" }
+        ),
+    };
     let incomplete = if r.complete {
         ""
     } else {
@@ -309,6 +315,17 @@ fn verdict(o: &mut String, r: &Report, color: bool) {
         let one_line = word.len() + 2 + tables.len() + 2 + rules.len() + incomplete.len();
         let sep = if one_line > WIDTH { ";\n  " } else { "; " };
         let _ = write!(o, "{sep}{rules}");
+    }
+    if !schema.is_empty() {
+        let _ = write!(
+            o,
+            "{}",
+            if schema.len() + tables.len() + rules.len() > WIDTH {
+                schema.replacen("; ", ";\n  ", 1)
+            } else {
+                schema
+            }
+        );
     }
     let _ = writeln!(o, "{incomplete}");
 }

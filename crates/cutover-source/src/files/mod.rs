@@ -121,6 +121,25 @@ pub(crate) fn matching_files(
     Ok(files)
 }
 
+/// The tables of a folder: the names of its `.ext` files without the extension, sorted.
+pub(crate) fn table_names(dir: &Path, ext: &str) -> Result<Vec<String>, SourceError> {
+    let entries = std::fs::read_dir(dir).map_err(|e| file_error(dir, e))?;
+    let mut names: Vec<String> = entries
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+        .filter_map(|e| {
+            let path = e.path();
+            let matches = path
+                .extension()
+                .is_some_and(|x| x.eq_ignore_ascii_case(ext));
+            matches.then(|| path.file_stem()?.to_str().map(str::to_string))?
+        })
+        .collect();
+    names.sort();
+    names.dedup();
+    Ok(names)
+}
+
 /// The names of a table's files, for reports (the table's name when none matches).
 pub(crate) fn shown_files(dir: &Path, table: &str, ext: &str) -> String {
     let names: Vec<String> = matching_files(dir, table, ext)

@@ -59,6 +59,10 @@ impl Connector for Conn {
         Engine::Parquet
     }
 
+    fn tables(&mut self) -> Result<Vec<String>, SourceError> {
+        super::table_names(&self.dir, "parquet")
+    }
+
     fn describe(&mut self, table: &str) -> Result<Option<TableSchema>, SourceError> {
         let files = self.files(table)?;
         let Some(first) = files.first() else {

@@ -11,6 +11,7 @@ use crate::{
 };
 use cutover_check::Batch;
 
+mod catalog;
 mod mysql;
 mod postgres;
 mod sqlite;
@@ -28,6 +29,12 @@ pub(crate) trait SqlEngine: Sized + Send + 'static {
     async fn count(&mut self, sql: &str) -> Result<i64, SourceError>;
     /// Runs a statement that returns one text.
     async fn text(&mut self, sql: &str) -> Result<String, SourceError>;
+    /// Runs a catalogue statement whose columns are all text, with bound text parameters.
+    async fn text_rows(
+        &mut self,
+        sql: &str,
+        params: &[Option<String>],
+    ) -> Result<Vec<Vec<Option<String>>>, SourceError>;
     /// Describes a table from the catalogue.
     async fn describe(&mut self, table: &str) -> Result<Option<TableSchema>, SourceError>;
     /// Describes a query's result columns without running it.
@@ -63,6 +70,30 @@ macro_rules! sqlx_statements {
                 .fetch_one(&mut self.conn)
                 .await
                 .map_err(|e| query_error(sql, e))
+        }
+
+        async fn text_rows(
+            &mut self,
+            sql: &str,
+            params: &[Option<String>],
+        ) -> Result<Vec<Vec<Option<String>>>, SourceError> {
+            use sqlx::Row as _;
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.to_string()));
+            for p in params {
+                query = query.bind(p.clone());
+            }
+            let rows = query
+                .fetch_all(&mut self.conn)
+                .await
+                .map_err(|e| query_error(sql, e))?;
+            rows.iter()
+                .map(|r| {
+                    (0..r.len())
+                        .map(|i| r.try_get::<Option<String>, _>(i))
+                        .collect::<Result<Vec<_>, _>>()
+                        .map_err(|e| query_error(sql, e))
+                })
+                .collect()
         }
     };
 }
@@ -119,6 +150,16 @@ impl<E: SqlEngine> Connector for Database<E> {
     fn describe(&mut self, table: &str) -> Result<Option<TableSchema>, SourceError> {
         let Database { rt, engine, .. } = self;
         rt.block_on(engine.describe(table))
+    }
+
+    fn tables(&mut self) -> Result<Vec<String>, SourceError> {
+        let Database { rt, engine, .. } = self;
+        rt.block_on(catalog::tables(engine))
+    }
+
+    fn catalog(&mut self, table: &str) -> Result<Option<crate::TableCatalog>, SourceError> {
+        let Database { rt, engine, .. } = self;
+        rt.block_on(catalog::catalog(engine, table))
     }
 
     fn read(

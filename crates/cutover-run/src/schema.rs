@@ -1,0 +1,157 @@
+//! A table's schema comparison: both sides' catalogues read at plan time, the config's column
+//! pairing applied, and [`cutover_check::schema::compare`] run on them. NULLs are counted on
+//! the source (within `source_where`) only where the target column is NOT NULL and the source
+//! column allows NULL.
+
+use crate::TablePlan;
+use cutover_check::schema::{
+    self, ColumnShape, Constraint, ConstraintKind, Pairing, SchemaFinding, SchemaKind, SchemaLevel,
+    TableShape,
+};
+use cutover_config::TableConfig;
+use cutover_source::{Condition, Connector, TableCatalog, dialect};
+
+/// A side's declaration of a table, with source names mapped to target names by `rename`.
+fn shape(
+    side: &mut dyn Connector,
+    catalog: &TableCatalog,
+    rename: &dyn Fn(&str) -> String,
+) -> TableShape {
+    let files = side.engine().is_file();
+    let mut constraints = Vec::new();
+    if !catalog.primary_key.is_empty() {
+        constraints.push(Constraint {
+            kind: ConstraintKind::PrimaryKey,
+            columns: catalog.primary_key.iter().map(|c| rename(c)).collect(),
+            references: None,
+        });
+    }
+    for i in &catalog.indexes {
+        constraints.push(Constraint {
+            kind: if i.unique {
+                ConstraintKind::Unique
+            } else {
+                ConstraintKind::Index
+            },
+            columns: i.columns.iter().map(|c| rename(c)).collect(),
+            references: None,
+        });
+    }
+    for f in &catalog.foreign_keys {
+        constraints.push(Constraint {
+            kind: ConstraintKind::ForeignKey,
+            columns: f.columns.iter().map(|c| rename(c)).collect(),
+            references: Some(format!("{} ({})", f.table, f.ref_columns.join(", "))),
+        });
+    }
+    TableShape {
+        engine: side.engine().name().to_string(),
+        columns: catalog
+            .columns
+            .iter()
+            .map(|c| ColumnShape {
+                name: c.name.clone(),
+                type_name: c.type_name.clone(),
+                nullable: c.nullable,
+                default: c.default.clone(),
+            })
+            .collect(),
+        constraints: (!files).then_some(constraints),
+        declares_nulls: !files,
+        declares_types: side.engine() != cutover_source::Engine::Csv,
+    }
+}
+
+fn unreadable(side: &str, message: String) -> SchemaFinding {
+    SchemaFinding {
+        level: SchemaLevel::Warn,
+        kind: SchemaKind::NotCompared,
+        column: None,
+        source: None,
+        target: None,
+        message: format!("the {side} schema could not be read, so it was not compared: {message}"),
+    }
+}
+
+/// The schema findings of a planned table. `count_nulls` allows counting a source column's
+/// NULLs (a `COUNT(*)` on the source); without it such a column is reported as not counted.
+pub(crate) fn findings(
+    t: &TableConfig,
+    plan: &TablePlan,
+    src: &mut dyn Connector,
+    tgt: &mut dyn Connector,
+    count_nulls: bool,
+) -> Vec<SchemaFinding> {
+    let target = match tgt.catalog(&plan.name) {
+        Ok(Some(c)) => c,
+        Ok(None) => return vec![unreadable("target", "the table was not found".into())],
+        Err(e) => return vec![unreadable("target", e.to_string())],
+    };
+    let pairs: Vec<Pairing> = plan
+        .columns
+        .iter()
+        .map(|c| Pairing {
+            source: c.source.expr.is_none().then(|| c.source.name.clone()),
+            target: c.target.name.clone(),
+        })
+        .collect();
+    let rename = |s: &str| {
+        pairs
+            .iter()
+            .find(|p| {
+                p.source
+                    .as_deref()
+                    .is_some_and(|n| n.eq_ignore_ascii_case(s))
+            })
+            .map_or_else(|| s.to_string(), |p| p.target.clone())
+    };
+    let source = if plan.source_query.is_some() {
+        // A query's result declares no nullability, keys or indexes.
+        TableShape {
+            engine: src.engine().name().to_string(),
+            columns: plan
+                .columns
+                .iter()
+                .map(|c| ColumnShape {
+                    name: c.source.name.clone(),
+                    type_name: c.source.type_name.clone(),
+                    nullable: true,
+                    default: None,
+                })
+                .collect(),
+            constraints: None,
+            declares_nulls: false,
+            declares_types: src.engine() != cutover_source::Engine::Csv,
+        }
+    } else {
+        match src.catalog(&plan.source_name) {
+            Ok(Some(c)) => shape(src, &c, &rename),
+            Ok(None) => return vec![unreadable("source", "the table was not found".into())],
+            Err(e) => return vec![unreadable("source", e.to_string())],
+        }
+    };
+    let target = shape(tgt, &target, &|s: &str| s.to_string());
+    let mut nulls = |column: &str| -> Option<u64> {
+        if !count_nulls {
+            return None;
+        }
+        let sql = src.sql()?;
+        let d = sql.dialect();
+        let cond = Condition::filtered(
+            plan.source_where.as_ref(),
+            format!("{} IS NULL", d.quote_ident(column)),
+        );
+        sql.count(&dialect::count_sql(d, &plan.source_name, Some(&cond)))
+            .ok()
+    };
+    schema::compare(
+        &source,
+        &target,
+        schema::Context {
+            pairs: &pairs,
+            dropped: &t.drop,
+            ignored: &plan.ignored,
+            source_nulls: &mut nulls,
+        },
+    )
+}
