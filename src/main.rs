@@ -2,6 +2,7 @@
 //! on disk and exit codes. The work itself happens in the library crates.
 
 mod demo;
+mod init;
 mod progress;
 mod settings;
 
@@ -46,6 +47,9 @@ enum Command {
     Schema(CheckArgs),
     /// Build a small legacy and new SQLite ERP from the bundled fixtures and check them.
     Demo(DemoArgs),
+    /// Write a config proposed from both schemas: tables paired by name and columns, keys,
+    /// column renames, ignore and drop candidates, and starter rules, each with its evidence.
+    Init(init::InitArgs),
     /// Check a config and its rule files without connecting to anything.
     Validate(ValidateArgs),
     /// List the runs recorded in a rehearsal history.
@@ -206,6 +210,7 @@ fn main() -> ExitCode {
         Command::Schema(args) => schema(&args.config, &args.common),
         Command::Demo(args) => demo::run(args.dir.as_deref(), &args.common),
         Command::Validate(args) => validate(&args),
+        Command::Init(args) => init::run(&args),
         Command::Explain { code } => explain(code.as_deref()),
         Command::History { config, history } => {
             list_history(&history.unwrap_or_else(|| settings::history_beside(&config)))

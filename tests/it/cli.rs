@@ -1075,7 +1075,9 @@ fn plan_shows_what_a_check_will_do_without_reading() {
 
 #[test]
 fn help_shows_each_default_once() {
-    for command in ["check", "plan", "demo", "validate", "history", "explain"] {
+    for command in [
+        "check", "plan", "schema", "init", "demo", "validate", "history", "explain",
+    ] {
         let out = cutover().args([command, "--help"]).assert().code(0);
         let help = String::from_utf8_lossy(&out.get_output().stdout).to_string();
         for line in help.lines() {
@@ -1108,4 +1110,136 @@ fn color_is_chosen_with_color() {
     assert!(run("always"), "--color always colours a pipe");
     assert!(!run("never"));
     assert!(!run("auto"), "auto does not colour a pipe");
+}
+
+#[test]
+fn init_pairs_the_demo_as_its_hand_written_config_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = dir.path().join("demo");
+    cutover()
+        .args(["demo", "--quiet", "--dir"])
+        .arg(&demo)
+        .current_dir(dir.path())
+        .assert()
+        .code(0);
+    let written = demo.join("init.toml");
+    let init = || {
+        cutover()
+            .args([
+                "init",
+                "--source",
+                "sqlite://legacy.db",
+                "--target",
+                "sqlite://new.db",
+                "-o",
+                "init.toml",
+            ])
+            .current_dir(&demo)
+            .assert()
+    };
+    init().code(0).stdout(predicate::str::contains(
+        "init.toml: 7 tables paired, 3 starter rules",
+    ));
+    let text = std::fs::read_to_string(&written).unwrap();
+    let proposed = cutover_config::Config::parse(&text, "init.toml").unwrap();
+    let by_hand = cutover_config::Config::parse(
+        include_str!("../../fixtures/demo/cutover.toml"),
+        "cutover.toml",
+    )
+    .unwrap();
+    // Every table of the hand-written config is paired with the same source table, and every
+    // rename it declares is proposed (with the same source column).
+    for t in &by_hand.tables {
+        let p = proposed
+            .tables
+            .iter()
+            .find(|p| p.name == t.name)
+            .unwrap_or_else(|| panic!("table {} not proposed:\n{text}", t.name));
+        assert_eq!(p.source_name, t.source_name, "table {}", t.name);
+        assert_eq!(p.columns, t.columns, "renames of table {}:\n{text}", t.name);
+        assert_eq!(p.ignore, t.ignore, "ignored columns of table {}", t.name);
+    }
+    assert_eq!(proposed.tables.len(), by_hand.tables.len());
+    // What it cannot know is there as a commented proposal with its evidence.
+    assert!(text.contains("# paired with CUST: similar name"), "{text}");
+    assert!(
+        text.contains("minor_units ← DEC_PLACES: by elimination"),
+        "{text}"
+    );
+    assert!(text.contains("type = \"reference_complete\""), "{text}");
+    // It validates, plans, and a check runs with it (NO-GO: the demo's defects).
+    cutover()
+        .args(["validate", "-c", "init.toml"])
+        .current_dir(&demo)
+        .assert()
+        .code(0);
+    cutover()
+        .args(["plan", "-c", "init.toml"])
+        .current_dir(&demo)
+        .assert()
+        .code(0);
+    cutover()
+        .args(["check", "--quiet", "--no-history", "-c", "init.toml"])
+        .current_dir(&demo)
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("NO-GO"));
+    // It never overwrites a file unless asked.
+    init()
+        .code(2)
+        .stderr(predicate::str::contains("init.toml exists"))
+        .stderr(predicate::str::contains("--force"));
+}
+
+#[test]
+fn init_never_writes_a_password() {
+    let Some(pg) = TestDb::postgres("init_pw") else {
+        return;
+    };
+    pg.exec(
+        "CREATE TABLE dept (id int PRIMARY KEY, name text, parent_id int REFERENCES dept (id));
+         CREATE TABLE emp (login text NOT NULL, dept_id int REFERENCES dept (id), email text);
+         CREATE UNIQUE INDEX emp_login ON emp (login);
+         CREATE UNIQUE INDEX emp_email ON emp (email);
+         INSERT INTO dept VALUES (1, 'HQ', NULL), (2, 'Sales', 1);
+         INSERT INTO emp VALUES ('ann', 1, 'ann@x'), ('bob', 2, NULL);",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    // trust auth accepts any password: the URL holds one, the config must not.
+    let with_password = pg.url.replacen("postgres@", "postgres:s3cret@", 1);
+    cutover()
+        .args(["init", "--source"])
+        .arg(&with_password)
+        .arg("--target")
+        .arg(&pg.url)
+        .arg("-o")
+        .arg(dir.path().join("c.toml"))
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("2 tables paired, 3 starter rules"))
+        .stdout(predicate::str::contains("s3cret").not());
+    let config = dir.path().join("c.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    assert!(!text.contains("s3cret"), "{text}");
+    assert!(text.contains("url_env = \"CUTOVER_SOURCE_URL\""), "{text}");
+    // Keys from a unique index of NOT NULL columns; rules from foreign keys, unique indexes
+    // and a self-reference.
+    for expected in [
+        "# key: login (from a unique index of the target)\nkey = [\"login\"]",
+        "type = \"foreign_key\"\ntable = \"emp\"\ncolumns = [\"dept_id\"]\nparent_table = \"dept\"\nparent_columns = [\"id\"]",
+        "type = \"unique\"\ntable = \"emp\"\ncolumns = [\"email\"]\n",
+        "# foreign key dept_parent_id_fkey references the table itself",
+        "type = \"hierarchy\"\ntable = \"dept\"\nkey = [\"id\"]\nparent = \"parent_id\"",
+    ] {
+        assert!(text.contains(expected), "{expected:?} not in:\n{text}");
+    }
+    cutover()
+        .args(["check", "--quiet", "--no-history", "--out"])
+        .arg(dir.path().join("report"))
+        .arg("-c")
+        .arg(&config)
+        .env("CUTOVER_SOURCE_URL", &with_password)
+        .assert()
+        .code(0)
+        .stdout(predicate::str::starts_with("GO: 2 of 2 tables match"));
 }

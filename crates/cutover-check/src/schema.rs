@@ -267,7 +267,8 @@ impl Family {
         }
     }
 
-    fn family_name(&self) -> &str {
+    /// The family's name: text, number, timestamp, time, date, boolean, bytes, or the type's own.
+    pub fn family_name(&self) -> &str {
         match self {
             Family::Text(_) => "text",
             Family::Decimal(..) | Family::Integer(_) | Family::Float(_) => "number",

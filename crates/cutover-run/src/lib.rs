@@ -7,6 +7,7 @@
 //! deterministic: tables in config order, samples in key order, whatever the thread count or
 //! batch size.
 
+pub mod init;
 mod plan;
 mod schema;
 
