@@ -4,6 +4,7 @@
 mod demo;
 mod init;
 mod progress;
+mod quick;
 mod settings;
 
 use anyhow::Context as _;
@@ -38,6 +39,9 @@ struct Cli {
 enum Command {
     /// Compare the source and target of a config; exit 0 GO, 1 NO-GO, 2 could not run.
     Check(CheckArgs),
+    /// Compare one table without a config: cutover diff SOURCE_URL TABLE TARGET_URL [TABLE]
+    /// [-k KEY]…; the same engine, reports and exit codes as check.
+    Diff(Box<quick::DiffArgs>),
     /// Show what a check will do without reading data: each table's key, columns and comparison
     /// kinds, the SQL each side will run, and the rules; exit 0 when every table can be checked.
     Plan(CheckArgs),
@@ -207,6 +211,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Check(args) => check(&args.config, &args.common),
         Command::Plan(args) => plan(&args.config, &args.common),
+        Command::Diff(args) => quick::run(&args),
         Command::Schema(args) => schema(&args.config, &args.common),
         Command::Demo(args) => demo::run(args.dir.as_deref(), &args.common),
         Command::Validate(args) => validate(&args),

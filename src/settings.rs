@@ -139,7 +139,41 @@ pub(crate) fn resolve(config_path: &Path, common: &CommonArgs) -> anyhow::Result
     if !common.tables.is_empty() {
         select_tables(&mut config, &mut rules, &common.tables)?;
     }
-    let base = base_of(config_path);
+    resolve_loaded(
+        config,
+        rules,
+        base_of(config_path),
+        Some(history_beside(config_path)),
+        common,
+    )
+}
+
+/// A config written from command-line arguments (`cutover diff`), checked as a file is.
+pub(crate) fn parse_generated(
+    text: &str,
+) -> anyhow::Result<(Config, Vec<cutover_config::RuleConfig>)> {
+    let config = Config::parse(text, "the command line")?;
+    for (side, ep) in [
+        ("source URL", &config.source),
+        ("target URL", &config.target),
+    ] {
+        if let Some(url) = &ep.url {
+            check_url(side, url)?;
+        }
+    }
+    check_sql(&config, &[])?;
+    Ok((config, Vec::new()))
+}
+
+/// Resolves a loaded config: relative paths from `base`, the history at `--history`, else at
+/// `default_history` (none: no history unless asked for).
+pub(crate) fn resolve_loaded(
+    mut config: Config,
+    rules: Vec<cutover_config::RuleConfig>,
+    base: &Path,
+    default_history: Option<PathBuf>,
+    common: &CommonArgs,
+) -> anyhow::Result<Resolved> {
     let env = |k: &str| std::env::var(k).ok();
     let source_url = config.source.resolve("source", base, env)?;
     let target_url = config.target.resolve("target", base, env)?;
@@ -196,12 +230,11 @@ pub(crate) fn resolve(config_path: &Path, common: &CommonArgs) -> anyhow::Result
                 .unwrap_or(0),
         },
     };
-    let history = (!common.no_history).then(|| {
-        common
-            .history
-            .clone()
-            .unwrap_or_else(|| history_beside(config_path))
-    });
+    let history = if common.no_history {
+        None
+    } else {
+        common.history.clone().or(default_history)
+    };
     Ok(Resolved {
         settings,
         out,

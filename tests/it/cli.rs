@@ -1243,3 +1243,68 @@ fn init_never_writes_a_password() {
         .code(0)
         .stdout(predicate::str::starts_with("GO: 2 of 2 tables match"));
 }
+
+#[test]
+fn diff_compares_one_table_without_a_config() {
+    let (Some(my), Some(pg)) = (TestDb::mariadb("diff_src"), TestDb::postgres("diff_tgt")) else {
+        return;
+    };
+    my.exec(
+        "CREATE TABLE CUST (CUST_ID int, NM varchar(20), KIND char(1));
+         INSERT INTO CUST VALUES (1, 'Ann', 'A'), (2, 'Bob', 'B'), (3, 'Cy', 'A');",
+    );
+    pg.exec(
+        "CREATE TABLE customers (id int, name text, kind text, loaded_at timestamp DEFAULT now());
+         INSERT INTO customers (id, name, kind) VALUES (1, 'Ann', 'A'), (2, 'Bobby', 'B');",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("report");
+    let args = |extra: &[&str]| {
+        let mut c = cutover();
+        c.arg("diff")
+            .arg(&my.url)
+            .arg("CUST")
+            .arg(&pg.url)
+            .arg("customers")
+            .args(["-k", "id", "--column", "id=CUST_ID", "--column", "name=NM"])
+            .args(["--ignore", "loaded_at", "--out"])
+            .arg(&out)
+            .args(extra);
+        c
+    };
+    args(&[])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(
+            "customers       3       2        1        1      0        1",
+        ))
+        .stdout(predicate::str::contains(
+            "customers: id=2 name: Bob -> Bobby",
+        ));
+    let report = validate_report(&out.join("report.json"));
+    assert_eq!(report["tables"][0]["source_name"], "CUST");
+    assert_eq!(report["tables"][0]["key_origin"], "config");
+    // Within the agreed depth the tables agree but for the changed name.
+    args(&["--source-where", "CUST_ID < 3", "--quiet"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("0 of 1 tables match, 1 differ"));
+    // Configured SQL is checked as it is in a file.
+    args(&["--source-where", "1 = 1; DROP TABLE CUST"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("source_where"));
+    assert_eq!(my.scalar("SELECT CAST(COUNT(*) AS CHAR) FROM CUST"), "3");
+    // A missing key column says which columns there are.
+    cutover()
+        .arg("diff")
+        .arg(&my.url)
+        .arg("CUST")
+        .arg(&pg.url)
+        .arg("customers")
+        .args(["-k", "nope", "--no-history", "--out"])
+        .arg(&out)
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("key column nope does not exist"));
+}
