@@ -152,6 +152,20 @@ struct CommonArgs {
     /// Print only the verdict line and errors (no progress, no summary table).
     #[arg(short, long)]
     quiet: bool,
+    /// text: progress and summary for people; json: JSON lines on stdout (table_started,
+    /// table_finished, rule_finished, warning, verdict), the summary on stderr.
+    #[arg(long, value_name = "FORMAT", value_enum, default_value_t = Format::Text)]
+    format: Format,
+}
+
+/// What a run prints on stdout.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+enum Format {
+    /// Progress and summary for people.
+    #[default]
+    Text,
+    /// JSON lines for machines.
+    Json,
 }
 
 /// When the summary is coloured.
@@ -659,23 +673,22 @@ fn write_atomically(path: &Path, text: &str) -> anyhow::Result<()> {
 fn run_and_report(resolved: &Resolved, quiet: bool) -> anyhow::Result<Report> {
     let history = prepare_outputs(resolved)?;
     let (settings, out) = (&resolved.settings, resolved.out.as_path());
-    let progress = progress::for_terminal(quiet);
+    let json_lines = resolved.format == Format::Json;
+    let progress = progress::for_run(quiet, json_lines);
     let export = resolved
         .export_diffs
         .clone()
         .map(cutover_report::export::ExportDir);
     let outcome = cutover_run::run_with_export(
         settings,
-        progress.as_ref(),
+        progress.as_ref() as &dyn cutover_run::Progress,
         &CANCEL,
         export
             .as_ref()
             .map(|e| e as &dyn cutover_run::ExportFactory),
     )?;
-    drop(progress);
-    if !resolved.rules.is_empty() && !quiet {
-        let n = resolved.rules.len();
-        eprintln!("evaluating {n} {}", if n == 1 { "rule" } else { "rules" });
+    if !resolved.rules.is_empty() {
+        progress.rules_started(resolved.rules.len());
     }
     let sides = cutover_rules::Sides {
         source: settings.endpoint(Side::Source),
@@ -685,10 +698,14 @@ fn run_and_report(resolved: &Resolved, quiet: bool) -> anyhow::Result<Report> {
         memory_budget: settings.memory_budget(),
     };
     let rules = if outcome.complete {
-        cutover_rules::evaluate(&resolved.rules, &sides, &CANCEL)
+        let n = resolved.rules.len();
+        cutover_rules::evaluate_with(&resolved.rules, &sides, &CANCEL, &|i, r| {
+            progress.rule_finished(i + 1, n, r)
+        })
     } else {
         Vec::new()
     };
+    drop(progress);
     let mut report = Report::build(&outcome, &rules, resolved.fail_on);
     if let (Some(history), Some(path)) = (history, &resolved.history) {
         record_history(&mut report, history, path, resolved.label.as_deref())?;
@@ -706,11 +723,15 @@ fn run_and_report(resolved: &Resolved, quiet: bool) -> anyhow::Result<Report> {
         }
     };
     let summary = report.to_terminal(color);
+    let mut human = String::new();
     if quiet {
         // The verdict is the last paragraph (two lines when it does not fit in one).
-        println!("{}", summary.trim_end().rsplit("\n\n").next().unwrap_or(""));
+        human = format!(
+            "{}\n",
+            summary.trim_end().rsplit("\n\n").next().unwrap_or("")
+        );
     } else {
-        print!("{summary}");
+        human.push_str(&summary);
         // One report per line when they do not fit in 80 columns together.
         let shown = [
             format!("{} (open in a browser)", html.display()),
@@ -720,13 +741,31 @@ fn run_and_report(resolved: &Resolved, quiet: bool) -> anyhow::Result<Report> {
         ];
         let line = format!("reports: {}", shown.join(", "));
         if line.chars().count() <= 80 {
-            println!("{line}");
+            human.push_str(&line);
+            human.push('\n');
         } else {
-            println!("reports:");
+            human.push_str("reports:\n");
             for r in &shown {
-                println!("  {r}");
+                human.push_str(&format!("  {r}\n"));
             }
         }
+    }
+    if json_lines {
+        // Machines read stdout; people read the summary on stderr.
+        eprint!("{human}");
+        let event = serde_json::json!({
+            "event": "verdict",
+            "status": report.status,
+            "complete": report.complete,
+            "exit_code": exit_code(&report),
+            "summary": report.summary,
+            "reports": {
+                "json": json, "markdown": md, "html": html, "junit": junit,
+            },
+        });
+        println!("{event}");
+    } else {
+        print!("{human}");
     }
     Ok(report)
 }

@@ -1,17 +1,58 @@
-//! Progress on stderr: one indicatif bar per table in flight on a terminal, plain log lines
-//! otherwise, nothing with `--quiet`.
+//! Progress on stderr: one indicatif bar per table in flight on a terminal (with a percentage
+//! and the time left when the engines estimate the rows), plain log lines otherwise, nothing
+//! with `--quiet`; with `--format json`, JSON lines on stdout instead.
 
 use cutover_check::Side;
+use cutover_rules::RuleResult;
 use cutover_run::{NoProgress, Progress, TableResult};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use serde_json::json;
 use std::collections::HashMap;
 use std::io::IsTerminal;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-/// The progress display that fits stderr.
-pub fn for_terminal(quiet: bool) -> Box<dyn Progress> {
-    if quiet {
+/// Progress of the whole run: the tables (through [`Progress`]) and the rules.
+pub trait Show: Progress {
+    /// The rules phase starts, with `n` rules.
+    fn rules_started(&self, _n: usize) {}
+    /// Rule `done` of `of` has a result.
+    fn rule_finished(&self, _done: usize, _of: usize, _rule: &RuleResult) {}
+}
+
+impl Show for NoProgress {}
+
+/// `n` with thousands separators: `1,234,567`.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A duration as people read it: `45 s`, `3 min 20 s`, `1 h 05 min`.
+fn human(secs: f64) -> String {
+    let s = secs.round() as u64;
+    match s {
+        0..60 => format!("{s} s"),
+        60..3600 => format!("{} min {:02} s", s / 60, s % 60),
+        _ => format!("{} h {:02} min", s / 3600, s / 60 % 60),
+    }
+}
+
+/// The progress display for this run: JSON lines on stdout, bars on a terminal, log lines
+/// otherwise, or nothing.
+pub fn for_run(quiet: bool, json: bool) -> Box<dyn Show> {
+    if json {
+        Box::new(JsonLines {
+            out: Mutex::new(()),
+        })
+    } else if quiet {
         Box::new(NoProgress)
     } else if std::io::stderr().is_terminal() {
         Box::new(Bars {
@@ -28,6 +69,7 @@ pub fn for_terminal(quiet: bool) -> Box<dyn Progress> {
 struct TableBar {
     bar: ProgressBar,
     rows: [u64; 2],
+    estimate: Option<u64>,
     started: Instant,
 }
 
@@ -37,10 +79,10 @@ struct Bars {
 }
 
 impl Progress for Bars {
-    fn table_started(&self, table: &str) {
+    fn table_started(&self, table: &str, estimate: Option<u64>) {
         let bar = self.multi.add(ProgressBar::new_spinner());
         bar.set_style(
-            ProgressStyle::with_template("{spinner} {prefix:<24} {msg}").expect("a valid template"),
+            ProgressStyle::with_template("{spinner} {prefix:<20} {msg}").expect("a valid template"),
         );
         bar.set_prefix(table.to_string());
         bar.enable_steady_tick(Duration::from_millis(120));
@@ -49,6 +91,7 @@ impl Progress for Bars {
             TableBar {
                 bar,
                 rows: [0, 0],
+                estimate,
                 started: Instant::now(),
             },
         );
@@ -59,11 +102,24 @@ impl Progress for Bars {
         if let Some(t) = bars.get_mut(table) {
             t.rows[side as usize] = rows;
             let secs = t.started.elapsed().as_secs_f64().max(0.001);
-            let rate = (t.rows[0] + t.rows[1]) as f64 / secs;
-            t.bar.set_message(format!(
-                "source {:>12} rows  target {:>12} rows  {:>10.0} rows/s",
-                t.rows[0], t.rows[1], rate
-            ));
+            let done = t.rows[0].max(t.rows[1]);
+            let mut line = format!("{} / {} rows", thousands(t.rows[0]), thousands(t.rows[1]));
+            match t.estimate.filter(|&e| e > 0) {
+                // An estimate can be low: never more than 99 % before the end.
+                Some(total) if done > 0 => {
+                    let share = (done as f64 / total as f64).min(0.99);
+                    let left = secs * (1.0 - share) / share;
+                    line = format!(
+                        "{:>3.0} %  {line} of ~{}  {}, ~{} left",
+                        share * 100.0,
+                        thousands(total),
+                        human(secs),
+                        human(left)
+                    );
+                }
+                _ => line.push_str(&format!("  {}", human(secs))),
+            }
+            t.bar.set_message(line);
         }
     }
 
@@ -83,17 +139,55 @@ impl Progress for Bars {
     }
 }
 
+impl Show for Bars {
+    fn rules_started(&self, n: usize) {
+        let _ = self.multi.println(format!(
+            "evaluating {n} {}",
+            if n == 1 { "rule" } else { "rules" }
+        ));
+    }
+
+    fn rule_finished(&self, done: usize, of: usize, rule: &RuleResult) {
+        let _ = self.multi.println(rule_line(done, of, rule));
+    }
+}
+
+/// A rule's progress line: `[3/8] orders-have-customers: fail (1 violation)`.
+fn rule_line(done: usize, of: usize, r: &RuleResult) -> String {
+    let n = r.violations;
+    format!(
+        "[{done}/{of}] {}: {} ({} {})",
+        r.id,
+        r.status,
+        thousands(n),
+        if n == 1 { "violation" } else { "violations" }
+    )
+}
+
 struct Lines {
     started: Mutex<HashMap<String, Instant>>,
 }
 
+impl Show for Lines {
+    fn rules_started(&self, n: usize) {
+        eprintln!("evaluating {n} {}", if n == 1 { "rule" } else { "rules" });
+    }
+
+    fn rule_finished(&self, done: usize, of: usize, rule: &RuleResult) {
+        eprintln!("{}", rule_line(done, of, rule));
+    }
+}
+
 impl Progress for Lines {
-    fn table_started(&self, table: &str) {
+    fn table_started(&self, table: &str, estimate: Option<u64>) {
         self.started
             .lock()
             .expect("timers")
             .insert(table.to_string(), Instant::now());
-        eprintln!("checking {table}");
+        match estimate {
+            Some(n) => eprintln!("checking {table} (~{} rows)", thousands(n)),
+            None => eprintln!("checking {table}"),
+        }
     }
 
     fn table_finished(&self, table: &str, result: &TableResult) {
@@ -117,7 +211,11 @@ fn status(result: &TableResult) -> String {
             let d = &c.diff;
             if d.is_match() {
                 let n = d.source.rows;
-                format!("match ({n} {})", if n == 1 { "row" } else { "rows" })
+                format!(
+                    "match ({} {})",
+                    thousands(n),
+                    if n == 1 { "row" } else { "rows" }
+                )
             } else {
                 // Only the kinds of difference found, so the line fits a terminal.
                 let dups = d.source.duplicate_keys + d.target.duplicate_keys;
@@ -129,9 +227,15 @@ fn status(result: &TableResult) -> String {
                 ]
                 .into_iter()
                 .filter(|(n, ..)| *n > 0)
-                .map(|(n, one, many)| format!("{n} {}", if n == 1 { one } else { many }))
+                .map(|(n, one, many)| {
+                    format!("{} {}", thousands(n), if n == 1 { one } else { many })
+                })
                 .collect();
-                let mut line = format!("DIFFER ({} → {} rows", d.source.rows, d.target.rows);
+                let mut line = format!(
+                    "DIFFER ({} → {} rows",
+                    thousands(d.source.rows),
+                    thousands(d.target.rows)
+                );
                 if !kinds.is_empty() {
                     line.push_str("; ");
                     line.push_str(&kinds.join(", "));
@@ -141,5 +245,90 @@ fn status(result: &TableResult) -> String {
             }
         }
         TableResult::Failed(f) => format!("ERROR: {}", f.message.lines().next().unwrap_or("")),
+    }
+}
+
+/// JSON lines on stdout, one event per line, for machines (`--format json`).
+struct JsonLines {
+    out: Mutex<()>,
+}
+
+impl JsonLines {
+    fn emit(&self, event: serde_json::Value) {
+        let _guard = self.out.lock().expect("stdout");
+        println!("{event}");
+    }
+}
+
+/// The JSON event of a finished table.
+fn table_event(result: &TableResult) -> serde_json::Value {
+    match result {
+        TableResult::Checked(c) => {
+            let d = &c.diff;
+            json!({
+                "event": "table_finished",
+                "table": result.name(),
+                "status": result.status(),
+                "source_rows": d.source.rows,
+                "target_rows": d.target.rows,
+                "missing": d.missing,
+                "extra": d.extra,
+                "changed": d.changed,
+                "duplicate_keys": d.source.duplicate_keys + d.target.duplicate_keys,
+                "elapsed_ms": c.elapsed.as_millis() as u64,
+            })
+        }
+        TableResult::Failed(f) => json!({
+            "event": "table_finished",
+            "table": result.name(),
+            "status": result.status(),
+            "error": f.message,
+            "hint": f.hint,
+        }),
+    }
+}
+
+impl Progress for JsonLines {
+    fn table_started(&self, table: &str, estimate: Option<u64>) {
+        self.emit(json!({"event": "table_started", "table": table, "estimated_rows": estimate}));
+    }
+
+    fn table_finished(&self, _table: &str, result: &TableResult) {
+        self.emit(table_event(result));
+    }
+
+    fn warning(&self, message: &str) {
+        self.emit(json!({"event": "warning", "message": message}));
+    }
+}
+
+impl Show for JsonLines {
+    fn rules_started(&self, n: usize) {
+        self.emit(json!({"event": "rules_started", "rules": n}));
+    }
+
+    fn rule_finished(&self, _done: usize, _of: usize, r: &RuleResult) {
+        self.emit(json!({
+            "event": "rule_finished",
+            "rule": r.id,
+            "type": r.kind,
+            "severity": r.severity,
+            "status": r.status,
+            "violations": r.violations,
+        }));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn numbers_and_durations_read_easily() {
+        assert_eq!(super::thousands(0), "0");
+        assert_eq!(super::thousands(999), "999");
+        assert_eq!(super::thousands(1_000), "1,000");
+        assert_eq!(super::thousands(12_345_678), "12,345,678");
+        assert_eq!(super::human(42.4), "42 s");
+        assert_eq!(super::human(200.0), "3 min 20 s");
+        assert_eq!(super::human(3_900.0), "1 h 05 min");
     }
 }

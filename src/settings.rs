@@ -18,6 +18,7 @@ pub(crate) struct Resolved {
     pub(crate) label: Option<String>,
     pub(crate) export_diffs: Option<PathBuf>,
     pub(crate) color: crate::ColorWhen,
+    pub(crate) format: crate::Format,
 }
 
 /// The rehearsal history of a config: `cutover-history.sqlite` beside it, so every report
@@ -244,6 +245,7 @@ pub(crate) fn resolve_loaded(
         label: common.label.clone(),
         export_diffs: common.export_diffs.clone(),
         color: common.color,
+        format: common.format,
     })
 }
 

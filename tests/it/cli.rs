@@ -1308,3 +1308,62 @@ fn diff_compares_one_table_without_a_config() {
         .code(1)
         .stdout(predicate::str::contains("key column nope does not exist"));
 }
+
+#[test]
+fn format_json_prints_json_lines_on_stdout_and_the_summary_on_stderr() {
+    let Some(pg) = TestDb::postgres("json_lines") else {
+        return;
+    };
+    pg.exec(
+        "CREATE TABLE t (id int PRIMARY KEY, v text);
+         INSERT INTO t SELECT i, 'v' || i FROM generate_series(1, 5000) i;
+         CREATE TABLE u (id int PRIMARY KEY, v text);
+         INSERT INTO u SELECT i, 'v' || i FROM generate_series(1, 4999) i;
+         ANALYZE t; ANALYZE u;",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(
+        dir.path(),
+        &format!(
+            "[source]\nurl = \"{0}\"\n[target]\nurl = \"{0}\"\n[[table]]\nname = \"u\"\nsource_name = \"t\"\n\n[[rule]]\nid = \"v-set\"\ntype = \"not_null\"\ntable = \"u\"\ncolumns = [\"v\"]\n",
+            pg.url
+        ),
+    );
+    let out = cutover()
+        .args(["check", "--no-history", "--format", "json", "-c"])
+        .arg(&cfg)
+        .arg("--out")
+        .arg(dir.path().join("r"))
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("NO-GO: 0 of 1 tables match"))
+        .get_output()
+        .clone();
+    let events: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    let kinds: Vec<&str> = events
+        .iter()
+        .map(|e| e["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "table_started",
+            "table_finished",
+            "rules_started",
+            "rule_finished",
+            "verdict"
+        ]
+    );
+    // The engine's statistics give the larger side's rows.
+    assert_eq!(events[0]["estimated_rows"], 5000);
+    assert_eq!(events[1]["missing"], 1);
+    assert_eq!(events[1]["status"], "differ");
+    assert_eq!(events[3]["status"], "pass");
+    assert_eq!(events[4]["status"], "NO-GO");
+    assert_eq!(events[4]["exit_code"], 1);
+    assert_eq!(events[4]["summary"]["source_rows"], 5000);
+}

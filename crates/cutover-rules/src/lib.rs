@@ -152,10 +152,21 @@ fn dispatch(rule: &RuleConfig, cx: &Context<'_>) -> (&'static RuleDoc, Result<Fo
 
 /// Evaluates every rule, in order.
 pub fn evaluate(rules: &[RuleConfig], sides: &Sides, cancel: &AtomicBool) -> Vec<RuleResult> {
+    evaluate_with(rules, sides, cancel, &|_, _| {})
+}
+
+/// [`evaluate`], calling `done(i, result)` as rule `i` (from 0) gets its result.
+pub fn evaluate_with(
+    rules: &[RuleConfig],
+    sides: &Sides,
+    cancel: &AtomicBool,
+    done: &dyn Fn(usize, &RuleResult),
+) -> Vec<RuleResult> {
     let cx = Context { sides, cancel };
     rules
         .iter()
-        .map(|rule| {
+        .enumerate()
+        .map(|(i, rule)| {
             let (doc, found) = dispatch(rule, &cx);
             let threshold = match (rule.max_count, rule.max_fraction) {
                 (Some(n), _) => format!("≤ {n}"),
@@ -187,7 +198,7 @@ pub fn evaluate(rules: &[RuleConfig], sides: &Sides, cancel: &AtomicBool) -> Vec
                     (status, f)
                 }
             };
-            RuleResult {
+            let result = RuleResult {
                 id: rule.id.clone(),
                 code: doc.code,
                 kind: doc.name,
@@ -201,7 +212,9 @@ pub fn evaluate(rules: &[RuleConfig], sides: &Sides, cancel: &AtomicBool) -> Vec
                 message: found.message,
                 sample: found.sample,
                 queries: found.queries,
-            }
+            };
+            done(i, &result);
+            result
         })
         .collect()
 }

@@ -96,8 +96,9 @@ impl Settings {
 
 /// Receives progress while a run goes on. Implemented by the binary (bars or log lines).
 pub trait Progress: Send + Sync {
-    /// A table's check started.
-    fn table_started(&self, _table: &str) {}
+    /// A table's check started; `estimated_rows` is the engines' estimate of its rows (the
+    /// larger side), when they keep one.
+    fn table_started(&self, _table: &str, _estimated_rows: Option<u64>) {}
     /// A side has read `rows` rows of `table` so far.
     fn rows_read(&self, _table: &str, _side: Side, _rows: u64) {}
     /// A table's check ended.
@@ -342,7 +343,7 @@ fn plan_tables(
     let plan_one =
         |t: &cutover_config::TableConfig, src: &mut dyn Connector, tgt: &mut dyn Connector| {
             let mut plan = plan::plan_table(t, src, tgt, settings)?;
-            plan.schema = schema::findings(t, &plan, src, tgt, count_nulls);
+            (plan.schema, plan.estimated_rows) = schema::findings(t, &plan, src, tgt, count_nulls);
             Ok(plan)
         };
     settings
@@ -482,7 +483,7 @@ pub fn run_with_export(
                             TableResult::Failed(interrupted(plan))
                         }
                         Ok(plan) => {
-                            progress.table_started(&plan.name);
+                            progress.table_started(&plan.name, plan.estimated_rows);
                             check_table(settings, plan, ends, &snapshots, progress, cancel, export)
                         }
                     };

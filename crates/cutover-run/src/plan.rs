@@ -72,6 +72,8 @@ pub struct TablePlan {
     /// What the two sides' declarations say beyond the rows: narrowing, NULLs the target
     /// rejects, lost defaults, keys and indexes on one side only.
     pub schema: Vec<cutover_check::schema::SchemaFinding>,
+    /// The rows the engines' statistics (or the files' sizes) estimate, the larger side.
+    pub estimated_rows: Option<u64>,
 }
 
 impl TablePlan {
@@ -272,6 +274,7 @@ pub(crate) fn plan_table(
         source_sql: String::new(),
         target_sql: String::new(),
         schema: Vec::new(),
+        estimated_rows: None,
     };
     let (sr, tr) = plan.requests(settings.batch_rows, [None, None], settings.memory_budget());
     (plan.source_sql, plan.target_sql) = (src.read_sql(&sr), tgt.read_sql(&tr));

@@ -73,20 +73,27 @@ fn unreadable(side: &str, message: String) -> SchemaFinding {
     }
 }
 
-/// The schema findings of a planned table. `count_nulls` allows counting a source column's
-/// NULLs (a `COUNT(*)` on the source); without it such a column is reported as not counted.
+/// The schema findings of a planned table, and the rows the engines' statistics estimate (the
+/// larger side). `count_nulls` allows counting a source column's NULLs (a `COUNT(*)` on the
+/// source); without it such a column is reported as not counted.
 pub(crate) fn findings(
     t: &TableConfig,
     plan: &TablePlan,
     src: &mut dyn Connector,
     tgt: &mut dyn Connector,
     count_nulls: bool,
-) -> Vec<SchemaFinding> {
+) -> (Vec<SchemaFinding>, Option<u64>) {
     let target = match tgt.catalog(&plan.name) {
         Ok(Some(c)) => c,
-        Ok(None) => return vec![unreadable("target", "the table was not found".into())],
-        Err(e) => return vec![unreadable("target", e.to_string())],
+        Ok(None) => {
+            return (
+                vec![unreadable("target", "the table was not found".into())],
+                None,
+            );
+        }
+        Err(e) => return (vec![unreadable("target", e.to_string())], None),
     };
+    let mut estimate = target.estimated_rows;
     let pairs: Vec<Pairing> = plan
         .columns
         .iter()
@@ -125,9 +132,15 @@ pub(crate) fn findings(
         }
     } else {
         match src.catalog(&plan.source_name) {
-            Ok(Some(c)) => shape(src, &c, &rename),
-            Ok(None) => return vec![unreadable("source", "the table was not found".into())],
-            Err(e) => return vec![unreadable("source", e.to_string())],
+            Ok(Some(c)) => {
+                estimate = estimate.max(c.estimated_rows);
+                shape(src, &c, &rename)
+            }
+            Ok(None) => {
+                let f = unreadable("source", "the table was not found".into());
+                return (vec![f], estimate);
+            }
+            Err(e) => return (vec![unreadable("source", e.to_string())], estimate),
         }
     };
     let target = shape(tgt, &target, &|s: &str| s.to_string());
@@ -144,7 +157,7 @@ pub(crate) fn findings(
         sql.count(&dialect::count_sql(d, &plan.source_name, Some(&cond)))
             .ok()
     };
-    schema::compare(
+    let found = schema::compare(
         &source,
         &target,
         schema::Context {
@@ -153,5 +166,6 @@ pub(crate) fn findings(
             ignored: &plan.ignored,
             source_nulls: &mut nulls,
         },
-    )
+    );
+    (found, estimate)
 }

@@ -225,8 +225,14 @@ pub trait Connector: Send {
                 })
                 .collect(),
             primary_key: s.primary_key,
+            estimated_rows: self.estimate_rows(table),
             ..TableCatalog::default()
         }))
+    }
+
+    /// A file side's estimate of a table's rows, from its files' sizes or metadata.
+    fn estimate_rows(&mut self, _table: &str) -> Option<u64> {
+        None
     }
 
     /// Streams the requested rows in binary key order, in one snapshot, to `sink`; `sink`

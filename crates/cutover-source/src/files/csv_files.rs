@@ -115,6 +115,25 @@ impl Connector for Conn {
         super::table_names(&self.dir, "csv")
     }
 
+    fn estimate_rows(&mut self, table: &str) -> Option<u64> {
+        // The files' sizes over the mean length of the first 64 KiB's lines.
+        use std::io::Read as _;
+        let mut rows = 0u64;
+        for f in self.files(table).ok()? {
+            let size = std::fs::metadata(&f).ok()?.len();
+            let mut head = Vec::with_capacity(1 << 16);
+            std::fs::File::open(&f)
+                .ok()?
+                .take(1 << 16)
+                .read_to_end(&mut head)
+                .ok()?;
+            let lines = head.iter().filter(|&&b| b == b'\n').count().max(1) as u64;
+            let estimate = size * lines / (head.len().max(1) as u64);
+            rows += estimate.saturating_sub(u64::from(self.opts.header));
+        }
+        Some(rows)
+    }
+
     fn describe(&mut self, table: &str) -> Result<Option<TableSchema>, SourceError> {
         let files = self.files(table)?;
         let Some(first) = files.first() else {

@@ -63,6 +63,20 @@ impl Connector for Conn {
         super::table_names(&self.dir, "parquet")
     }
 
+    fn estimate_rows(&mut self, table: &str) -> Option<u64> {
+        // The footers hold the exact counts.
+        let mut rows = 0u64;
+        for f in self.files(table).ok()? {
+            rows += builder(&f)
+                .ok()?
+                .metadata()
+                .file_metadata()
+                .num_rows()
+                .max(0) as u64;
+        }
+        Some(rows)
+    }
+
     fn describe(&mut self, table: &str) -> Result<Option<TableSchema>, SourceError> {
         let files = self.files(table)?;
         let Some(first) = files.first() else {

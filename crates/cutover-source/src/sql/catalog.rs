@@ -97,7 +97,11 @@ const SQLITE: Queries = Queries {
             CAST(f.seq + 1 AS TEXT)
         FROM pragma_foreign_key_list(?2, ?1) AS f
         ORDER BY 1, 5",
-    estimate: None,
+    // Kept by ANALYZE only; without it the statement fails and there is no estimate.
+    estimate: Some(
+        "SELECT substr(stat, 1, instr(stat || ' ', ' ') - 1) FROM sqlite_stat1
+        WHERE tbl = ?2 AND ?1 IS NOT NULL ORDER BY idx IS NULL DESC LIMIT 1",
+    ),
     tables: "SELECT name FROM sqlite_master
         WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name",
 };
@@ -230,11 +234,13 @@ pub(crate) async fn catalog<E: SqlEngine>(
     );
     cat.foreign_keys = fks;
     if let Some(sql) = q.estimate {
+        // Statistics are a nicety: a catalogue without them is still whole.
         cat.estimated_rows = engine
             .text_rows(sql, &p)
-            .await?
-            .first()
-            .and_then(|r| r.first().cloned().flatten())
+            .await
+            .ok()
+            .and_then(|rows| rows.into_iter().next())
+            .and_then(|r| r.into_iter().next().flatten())
             .and_then(|n| n.trim().parse().ok());
     }
     Ok(Some(cat))
