@@ -29,7 +29,13 @@ const EXIT_INTERRUPTED: u8 = 130;
 
 /// Proves a data migration is complete and consistent before go-live.
 #[derive(Parser)]
-#[command(name = "cutover", version, about, long_about = None)]
+#[command(
+    name = "cutover",
+    version,
+    about,
+    long_about = None,
+    after_help = "Start with:\n  cutover demo\n  cutover init --source URL --target URL -o cutover.toml\n  cutover check -c cutover.toml\n\nSee `cutover COMMAND --help`, `cutover man` and the README."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -37,22 +43,40 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Compare the source and target of a config; exit 0 GO, 1 NO-GO, 2 could not run.
+    /// Compare the source and target of a config
+    ///
+    /// Exit 0 GO (with or without warnings), 1 NO-GO, 2 could not run, 130 interrupted.
+    #[command(
+        after_help = "Examples:\n  cutover check -c cutover.toml --label \"rehearsal 3\"\n  cutover check -c cutover.toml --table 'order*' --format json"
+    )]
     Check(CheckArgs),
-    /// Compare one table without a config: cutover diff SOURCE_URL TABLE TARGET_URL [TABLE]
-    /// [-k KEY]…; the same engine, reports and exit codes as check.
+    /// Compare one table without a config
+    ///
+    /// The same engine, schema comparison, reports and exit codes as check.
+    #[command(
+        after_help = "Example:\n  cutover diff sqlite://legacy.db CUST postgres://checker@db/erp customers -k id --column id=CUST_ID"
+    )]
     Diff(Box<quick::DiffArgs>),
-    /// Show what a check will do without reading data: each table's key, columns and comparison
-    /// kinds, the SQL each side will run, and the rules; exit 0 when every table can be checked.
+    /// Show what a check will do, without reading data
+    ///
+    /// Each table's key, columns and comparison kinds, the SQL each side will run, and the rules;
+    /// exit 0 when every table can be checked.
     Plan(CheckArgs),
-    /// Compare the two sides' schemas table by table without comparing rows: narrowed types,
-    /// NOT NULL where the source holds NULLs, lost defaults, keys and indexes on one side only,
-    /// and tables no configured table reads; exit 0 when nothing blocks, 1 otherwise.
+    /// Compare the two sides' schemas, without comparing rows
+    ///
+    /// Narrowed types, NOT NULL where the source holds NULLs, lost defaults, keys and indexes on
+    /// one side only, and tables no configured table reads; exit 0 when nothing blocks, 1
+    /// otherwise.
     Schema(CheckArgs),
     /// Build a small legacy and new SQLite ERP from the bundled fixtures and check them.
     Demo(DemoArgs),
-    /// Write a config proposed from both schemas: tables paired by name and columns, keys,
-    /// column renames, ignore and drop candidates, and starter rules, each with its evidence.
+    /// Write a config proposed from both schemas
+    ///
+    /// Tables paired by name and columns, keys, column renames, ignore and drop candidates, and
+    /// starter rules, each with its evidence.
+    #[command(
+        after_help = "Example:\n  cutover init --source sqlite://legacy.db --target postgres://checker@db/erp -o cutover.toml"
+    )]
     Init(init::InitArgs),
     /// Check a config and its rule files without connecting to anything.
     Validate(ValidateArgs),
@@ -65,7 +89,19 @@ enum Command {
         #[arg(long, value_name = "PATH")]
         history: Option<PathBuf>,
     },
-    /// Explain a rule type by code (CO101) or name (foreign_key); without one, list them all.
+    /// Print a shell completion script
+    #[command(after_help = "Example:\n  cutover completions bash > /etc/bash_completion.d/cutover")]
+    Completions {
+        /// The shell: bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
+    /// Write the man pages into a folder, or print cutover.1
+    Man {
+        /// The folder to write them to; without it, cutover.1 is printed.
+        #[arg(short, long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
+    /// Explain a rule type by code (CO101) or name (foreign_key), or list them all
     Explain {
         /// A rule code or type name.
         code: Option<String>,
@@ -231,6 +267,17 @@ fn main() -> ExitCode {
         Command::Validate(args) => validate(&args),
         Command::Init(args) => init::run(&args),
         Command::Explain { code } => explain(code.as_deref()),
+        Command::Completions { shell } => {
+            use clap::CommandFactory as _;
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "cutover",
+                &mut std::io::stdout(),
+            );
+            Ok(EXIT_GO)
+        }
+        Command::Man { out } => man(out.as_deref()),
         Command::History { config, history } => {
             list_history(&history.unwrap_or_else(|| settings::history_beside(&config)))
         }
@@ -383,6 +430,35 @@ fn list_history(path: &Path) -> anyhow::Result<u8> {
             format!("{} / {}", c.rules_failed, c.rules),
             r.label
         );
+    }
+    Ok(EXIT_GO)
+}
+
+/// `cutover man`: the man pages, into a folder or cutover.1 on stdout.
+fn man(out: Option<&Path>) -> anyhow::Result<u8> {
+    use clap::CommandFactory as _;
+    let cmd = Cli::command();
+    match out {
+        None => match clap_mangen::Man::new(cmd).render(&mut std::io::stdout()) {
+            // A pager or `head` that stops reading is not an error.
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+            other => other?,
+        },
+        Some(dir) => {
+            std::fs::create_dir_all(dir).with_context(|| {
+                hinted(
+                    format!("cannot create {}", dir.display()),
+                    "choose a writable folder with --out",
+                )
+            })?;
+            clap_mangen::generate_to(cmd, dir)
+                .with_context(|| format!("cannot write the man pages into {}", dir.display()))?;
+            println!(
+                "man pages written to {} (man -M {} cutover)",
+                dir.display(),
+                dir.display()
+            );
+        }
     }
     Ok(EXIT_GO)
 }

@@ -1367,3 +1367,38 @@ fn format_json_prints_json_lines_on_stdout_and_the_summary_on_stderr() {
     assert_eq!(events[4]["exit_code"], 1);
     assert_eq!(events[4]["summary"]["source_rows"], 5000);
 }
+
+#[test]
+fn completions_and_man_pages_come_from_the_binary() {
+    cutover()
+        .args(["completions", "bash"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("_cutover()"))
+        .stdout(predicate::str::contains("--format"));
+    cutover()
+        .args(["completions", "fish"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("complete -c cutover"));
+    let dir = tempfile::tempdir().unwrap();
+    cutover()
+        .args(["man", "--out"])
+        .arg(dir.path())
+        .assert()
+        .code(0);
+    for page in [
+        "cutover.1",
+        "cutover-check.1",
+        "cutover-diff.1",
+        "cutover-init.1",
+    ] {
+        let text = std::fs::read_to_string(dir.path().join(page)).unwrap();
+        assert!(text.starts_with(".ie \\n(.g .ds Aq"), "{page}: {text}");
+    }
+    cutover()
+        .arg("man")
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains(".TH cutover 1"));
+}
