@@ -385,6 +385,7 @@ fn record_history(
     mut history: cutover_store::history::History,
     path: &Path,
     label: Option<&str>,
+    at: &str,
 ) -> anyhow::Result<()> {
     let context = || {
         hinted(
@@ -395,10 +396,9 @@ fn record_history(
     let runs = history.runs().with_context(context)?.len();
     let previous = history.last().with_context(context)?;
     let label = label.map_or_else(|| format!("run {}", runs + 1), str::to_string);
-    let at = now_rfc3339();
-    report.attach_history(&label, &at, previous.as_ref());
+    report.attach_history(&label, at, previous.as_ref());
     history
-        .record(&report.to_record(&label, &at))
+        .record(&report.to_record(&label, at))
         .with_context(context)?;
     Ok(())
 }
@@ -748,6 +748,7 @@ fn write_atomically(path: &Path, text: &str) -> anyhow::Result<()> {
 /// Runs the check and its rules, records the history, and writes every report into `out`.
 fn run_and_report(resolved: &Resolved, quiet: bool) -> anyhow::Result<Report> {
     let history = prepare_outputs(resolved)?;
+    let started_at = now_rfc3339();
     let (settings, out) = (&resolved.settings, resolved.out.as_path());
     let json_lines = resolved.format == Format::Json;
     let progress = progress::for_run(quiet, json_lines);
@@ -783,8 +784,18 @@ fn run_and_report(resolved: &Resolved, quiet: bool) -> anyhow::Result<Report> {
     };
     drop(progress);
     let mut report = Report::build(&outcome, &rules, resolved.fail_on);
+    report.run = cutover_report::RunInfo {
+        label: resolved.label.clone(),
+        at: Some(started_at.clone()),
+    };
     if let (Some(history), Some(path)) = (history, &resolved.history) {
-        record_history(&mut report, history, path, resolved.label.as_deref())?;
+        record_history(
+            &mut report,
+            history,
+            path,
+            resolved.label.as_deref(),
+            &started_at,
+        )?;
     }
     let [json, md, html, junit] = REPORT_FILES.map(|name| out.join(name));
     write_atomically(&json, &report.to_json())?;
@@ -829,16 +840,16 @@ fn run_and_report(resolved: &Resolved, quiet: bool) -> anyhow::Result<Report> {
     if json_lines {
         // Machines read stdout; people read the summary on stderr.
         eprint!("{human}");
-        let event = serde_json::json!({
-            "event": "verdict",
-            "status": report.status,
-            "complete": report.complete,
-            "exit_code": exit_code(&report),
-            "summary": report.summary,
-            "reports": {
-                "json": json, "markdown": md, "html": html, "junit": junit,
-            },
-        });
+        let event = cutover_report::events::verdict(
+            &report,
+            exit_code(&report),
+            [
+                ("json", &json),
+                ("markdown", &md),
+                ("html", &html),
+                ("junit", &junit),
+            ],
+        );
         println!("{event}");
     } else {
         print!("{human}");

@@ -3,10 +3,10 @@
 //! with `--quiet`; with `--format json`, JSON lines on stdout instead.
 
 use cutover_check::Side;
+use cutover_report::events;
 use cutover_rules::RuleResult;
 use cutover_run::{NoProgress, Progress, TableResult};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
-use serde_json::json;
 use std::collections::HashMap;
 use std::io::IsTerminal;
 use std::sync::Mutex;
@@ -254,68 +254,33 @@ struct JsonLines {
 }
 
 impl JsonLines {
-    fn emit(&self, event: serde_json::Value) {
+    fn emit(&self, event: String) {
         let _guard = self.out.lock().expect("stdout");
         println!("{event}");
     }
 }
 
-/// The JSON event of a finished table.
-fn table_event(result: &TableResult) -> serde_json::Value {
-    match result {
-        TableResult::Checked(c) => {
-            let d = &c.diff;
-            json!({
-                "event": "table_finished",
-                "table": result.name(),
-                "status": result.status(),
-                "source_rows": d.source.rows,
-                "target_rows": d.target.rows,
-                "missing": d.missing,
-                "extra": d.extra,
-                "changed": d.changed,
-                "duplicate_keys": d.source.duplicate_keys + d.target.duplicate_keys,
-                "elapsed_ms": c.elapsed.as_millis() as u64,
-            })
-        }
-        TableResult::Failed(f) => json!({
-            "event": "table_finished",
-            "table": result.name(),
-            "status": result.status(),
-            "error": f.message,
-            "hint": f.hint,
-        }),
-    }
-}
-
 impl Progress for JsonLines {
     fn table_started(&self, table: &str, estimate: Option<u64>) {
-        self.emit(json!({"event": "table_started", "table": table, "estimated_rows": estimate}));
+        self.emit(events::table_started(table, estimate));
     }
 
     fn table_finished(&self, _table: &str, result: &TableResult) {
-        self.emit(table_event(result));
+        self.emit(events::table_finished(result));
     }
 
     fn warning(&self, message: &str) {
-        self.emit(json!({"event": "warning", "message": message}));
+        self.emit(events::warning(message));
     }
 }
 
 impl Show for JsonLines {
     fn rules_started(&self, n: usize) {
-        self.emit(json!({"event": "rules_started", "rules": n}));
+        self.emit(events::rules_started(n));
     }
 
     fn rule_finished(&self, _done: usize, _of: usize, r: &RuleResult) {
-        self.emit(json!({
-            "event": "rule_finished",
-            "rule": r.id,
-            "type": r.kind,
-            "severity": r.severity,
-            "status": r.status,
-            "violations": r.violations,
-        }));
+        self.emit(events::rule_finished(r));
     }
 }
 

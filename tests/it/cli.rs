@@ -1402,3 +1402,46 @@ fn completions_and_man_pages_come_from_the_binary() {
         .code(0)
         .stdout(predicate::str::contains(".TH cutover 1"));
 }
+
+#[test]
+fn every_report_names_its_run_without_a_history() {
+    let db = TestSqlite::new("CREATE TABLE t (id INTEGER PRIMARY KEY); INSERT INTO t VALUES (1);");
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(
+        dir.path(),
+        &format!(
+            "[source]\nurl = \"{0}\"\n[target]\nurl = \"{0}\"\n[[table]]\nname = \"t\"\n",
+            db.url
+        ),
+    );
+    let out = dir.path().join("r");
+    cutover()
+        .args(["check", "--no-history", "--label", "rehearsal 4", "--out"])
+        .arg(&out)
+        .arg("-c")
+        .arg(&cfg)
+        .assert()
+        .code(0);
+    let report = validate_report(&out.join("report.json"));
+    assert_eq!(report["run"]["label"], "rehearsal 4");
+    let at = report["run"]["at"].as_str().unwrap().to_string();
+    assert_eq!(at.len(), 20, "{at}");
+    assert!(report["history"].is_null());
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(
+        md.contains(&format!("Run: rehearsal 4, started {at}.")),
+        "{md}"
+    );
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.contains(&format!("<b>rehearsal 4</b>, started {at}")));
+    // Without a label the date is still there.
+    cutover()
+        .args(["check", "--no-history", "--out"])
+        .arg(&out)
+        .arg("-c")
+        .arg(&cfg)
+        .assert()
+        .code(0);
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(md.contains("Run started 20"), "{md}");
+}

@@ -79,6 +79,7 @@ impl Report {
             format_version: FORMAT_VERSION,
             tool: format!("cutover {}", env!("CARGO_PKG_VERSION")),
             status,
+            run: RunInfo::default(),
             checklist,
             fail_on,
             rules,

@@ -1,7 +1,7 @@
 //! The rehearsal history as the report sees it: this run as a record, and the trend against
 //! the previous run.
 
-use crate::{HistoryReport, Report, Trend};
+use crate::{HistoryReport, Report, RunInfo, Trend};
 use cutover_check::outcome::{RuleRecord, RunRecord, TableRecord};
 
 impl Report {
@@ -42,6 +42,10 @@ impl Report {
 
     /// Adds this run's label and its trends against the previous run.
     pub fn attach_history(&mut self, label: &str, at: &str, previous: Option<&RunRecord>) {
+        self.run = RunInfo {
+            label: Some(label.to_string()),
+            at: Some(at.to_string()),
+        };
         let mut trends = Vec::new();
         if let Some(prev) = previous {
             let status_trend = |subject: String,

@@ -7,6 +7,7 @@
 //! samples in key order).
 
 mod build;
+pub mod events;
 pub mod export;
 mod history;
 pub mod model;

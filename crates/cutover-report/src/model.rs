@@ -17,6 +17,8 @@ pub struct Report {
     pub tool: String,
     /// `GO` or `NO-GO`, from [`cutover_check::outcome::verdict`].
     pub status: Verdict,
+    /// Which run this is: its label and when it started, with or without a history.
+    pub run: RunInfo,
     /// False when the run was interrupted: the report then holds what was checked so far.
     pub complete: bool,
     /// Wall time in milliseconds.
@@ -38,6 +40,15 @@ pub struct Report {
     pub rules: Vec<RuleReport>,
     /// This run's place in the rehearsal history, and what changed since the previous run.
     pub history: Option<HistoryReport>,
+}
+
+/// Which run a report is of.
+#[derive(Debug, Clone, Serialize, PartialEq, Default)]
+pub struct RunInfo {
+    /// The label (`--label`, or `run N` from the history); `None` when neither gives one.
+    pub label: Option<String>,
+    /// When the run started, RFC 3339 UTC; `None` only in reports built without a clock.
+    pub at: Option<String>,
 }
 
 /// The rehearsal history as the report shows it.

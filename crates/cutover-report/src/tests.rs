@@ -89,6 +89,7 @@ fn plan(name: &str, source_name: &str, checklist: &str) -> TablePlan {
         ),
         target_sql: format!("SELECT \"id\", \"name\" FROM \"{name}\" ORDER BY \"id\""),
         schema: vec![],
+        estimated_rows: None,
     }
 }
 

@@ -163,7 +163,13 @@ fn title(o: &mut String, r: &Report) {
     let failing_rules = r.rules.iter().filter(|x| !x.status.is_ok()).count();
     let _ = write!(
         o,
-        "<h1>Migration check <span class=\"verdict {class}\">{status}</span></h1><p class=\"meta\">{}{}source {} <code>{}</code> ({}) · target {} <code>{}</code> ({}) · {} · report format {}</p>",
+        "<h1>Migration check <span class=\"verdict {class}\">{status}</span></h1><p class=\"meta\">{}{}{}source {} <code>{}</code> ({}) · target {} <code>{}</code> ({}) · {} · report format {}</p>",
+        match (&r.run.label, &r.run.at) {
+            (Some(l), Some(at)) => format!("<b>{}</b>, started {} · ", esc(l), esc(at)),
+            (Some(l), None) => format!("<b>{}</b> · ", esc(l)),
+            (None, Some(at)) => format!("started {} · ", esc(at)),
+            (None, None) => String::new(),
+        },
         if r.complete {
             ""
         } else {

@@ -39,6 +39,9 @@ pub(crate) fn render(r: &Report) -> String {
 /// The verdict, whether the run completed, and the totals.
 fn header(o: &mut String, r: &Report) {
     let _ = writeln!(o, "# Migration check: {}\n", r.status);
+    if let Some(line) = run_line(r) {
+        let _ = writeln!(o, "{line}\n");
+    }
     if !r.complete {
         let _ = writeln!(
             o,
@@ -53,14 +56,23 @@ fn header(o: &mut String, r: &Report) {
     );
 }
 
-/// The run's label and what changed since the previous rehearsal.
+/// `Run: rehearsal 3, started 2026-11-26T09:00:00Z.`
+fn run_line(r: &Report) -> Option<String> {
+    match (&r.run.label, &r.run.at) {
+        (Some(l), Some(at)) => Some(format!("Run: {}, started {at}.", cell(l))),
+        (Some(l), None) => Some(format!("Run: {}.", cell(l))),
+        (None, Some(at)) => Some(format!("Run started {at}.")),
+        (None, None) => None,
+    }
+}
+
+/// What changed since the previous rehearsal.
 fn history(o: &mut String, r: &Report) {
     if let Some(h) = &r.history {
-        let _ = writeln!(o, "Run: {} ({}).", h.label, h.at);
         if let Some(prev) = &h.previous_label {
             let _ = writeln!(
                 o,
-                "\n### Since {prev} ({})\n",
+                "### Since {prev} ({})\n",
                 h.previous_at.as_deref().unwrap_or("")
             );
             if h.trends.is_empty() {
