@@ -58,6 +58,14 @@ pub(crate) fn validate_junit(path: &Path) -> String {
     xml
 }
 
+/// A config that compares table `t` of one database with itself.
+fn same_db_config(dir: &Path, url: &str) -> std::path::PathBuf {
+    write_config(
+        dir,
+        &format!("[source]\nurl = \"{url}\"\n[target]\nurl = \"{url}\"\n[[table]]\nname = \"t\"\n"),
+    )
+}
+
 pub(crate) fn write_config(dir: &Path, text: &str) -> std::path::PathBuf {
     let p = dir.join("cutover.toml");
     std::fs::write(&p, text).unwrap();
@@ -1090,13 +1098,7 @@ fn help_shows_each_default_once() {
 fn color_is_chosen_with_color() {
     let db = TestSqlite::new("CREATE TABLE t (id INTEGER PRIMARY KEY); INSERT INTO t VALUES (1);");
     let dir = tempfile::tempdir().unwrap();
-    let cfg = write_config(
-        dir.path(),
-        &format!(
-            "[source]\nurl = \"{0}\"\n[target]\nurl = \"{0}\"\n[[table]]\nname = \"t\"\n",
-            db.url
-        ),
-    );
+    let cfg = same_db_config(dir.path(), &db.url);
     let run = |when: &str| {
         let out = cutover()
             .args(["check", "--no-history", "--color", when, "--config"])
@@ -1407,13 +1409,7 @@ fn completions_and_man_pages_come_from_the_binary() {
 fn every_report_names_its_run_without_a_history() {
     let db = TestSqlite::new("CREATE TABLE t (id INTEGER PRIMARY KEY); INSERT INTO t VALUES (1);");
     let dir = tempfile::tempdir().unwrap();
-    let cfg = write_config(
-        dir.path(),
-        &format!(
-            "[source]\nurl = \"{0}\"\n[target]\nurl = \"{0}\"\n[[table]]\nname = \"t\"\n",
-            db.url
-        ),
-    );
+    let cfg = same_db_config(dir.path(), &db.url);
     let out = dir.path().join("r");
     cutover()
         .args(["check", "--no-history", "--label", "rehearsal 4", "--out"])
