@@ -346,8 +346,25 @@ fn validate(args: &ValidateArgs) -> anyhow::Result<u8> {
         // A URL named by an environment variable must be set where the check will run.
         let base = path.parent().unwrap_or(Path::new("."));
         let env = |k: &str| std::env::var(k).ok();
-        config.source.resolve("source", base, env)?;
-        config.target.resolve("target", base, env)?;
+        // Both sides' problems at once (an unset url_env on each).
+        let unresolved: Vec<cutover_config::ConfigError> = [
+            config.source.resolve("source", base, env),
+            config.target.resolve("target", base, env),
+        ]
+        .into_iter()
+        .filter_map(Result::err)
+        .collect();
+        match unresolved.len() {
+            0 => {}
+            1 => return Err(unresolved.into_iter().next().expect("one").into()),
+            _ => {
+                return Err(cutover_config::ConfigError::Several {
+                    file: path.display().to_string(),
+                    errors: unresolved,
+                }
+                .into());
+            }
+        }
         println!(
             "{}: valid ({} tables, {} rules)",
             path.display(),

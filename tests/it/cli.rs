@@ -1441,3 +1441,26 @@ fn every_report_names_its_run_without_a_history() {
     let md = std::fs::read_to_string(out.join("report.md")).unwrap();
     assert!(md.contains("Run started 20"), "{md}");
 }
+
+#[test]
+fn validate_reports_every_unset_url_env_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(
+        dir.path(),
+        "[source]\nurl_env = \"CUTOVER_T_UNSET_A\"\n[target]\nurl_env = \"CUTOVER_T_UNSET_B\"\n[[table]]\nname = \"t\"\n",
+    );
+    cutover()
+        .args(["validate", "-c"])
+        .arg(&cfg)
+        .env_remove("CUTOVER_T_UNSET_A")
+        .env_remove("CUTOVER_T_UNSET_B")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("2 problems"))
+        .stderr(predicate::str::contains(
+            "[source] url_env names CUTOVER_T_UNSET_A, which is not set",
+        ))
+        .stderr(predicate::str::contains(
+            "[target] url_env names CUTOVER_T_UNSET_B, which is not set",
+        ));
+}

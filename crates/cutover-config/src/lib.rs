@@ -544,6 +544,14 @@ pub enum ConfigError {
         /// What to do.
         hint: String,
     },
+    /// Several problems, each with its place: every one a run would meet, found at once.
+    #[error("{file}: {} problems:\n\n{}", .errors.len(), show_all(.errors))]
+    Several {
+        /// The config file.
+        file: String,
+        /// The problems, in file order.
+        errors: Vec<ConfigError>,
+    },
     /// A side's URL cannot be resolved (an unset environment variable).
     #[error("{message}")]
     Unresolved {
@@ -552,6 +560,84 @@ pub enum ConfigError {
         /// What to do.
         hint: String,
     },
+}
+
+/// Each problem of [`ConfigError::Several`] on its own lines, with its hint.
+fn show_all(errors: &[ConfigError]) -> String {
+    errors
+        .iter()
+        .map(|e| {
+            let text = match e {
+                ConfigError::Parse { message, .. } | ConfigError::Invalid { message, .. } => {
+                    message.clone()
+                }
+                other => other.to_string(),
+            };
+            match e.hint() {
+                Some(h) => format!("{text}\n  hint: {h}"),
+                None => text,
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n\n")
+}
+
+/// The 1-based line of a byte offset.
+fn line_of(text: &str, offset: usize) -> usize {
+    text.as_bytes()[..offset.min(text.len())]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
+}
+
+/// Every shape error of a config that does not deserialize (an unknown or missing key, a wrong
+/// type), each section, `[[table]]` and `[[rule]]` deserialized on its own so that one run
+/// reports them all. Empty when the TOML itself does not parse (its one error is then the one
+/// to show).
+fn shape_errors(text: &str) -> Vec<toml::de::Error> {
+    use serde::de::DeserializeOwned;
+    use toml::de::{DeValue, ValueDeserializer};
+    type Item<'i> = toml::Spanned<DeValue<'i>>;
+    fn check<T: DeserializeOwned>(v: Item<'_>, text: &str, out: &mut Vec<toml::de::Error>) {
+        if let Err(mut e) = T::deserialize(ValueDeserializer::from(v)) {
+            e.set_input(Some(text));
+            out.push(e);
+        }
+    }
+    fn each<T: DeserializeOwned>(v: Item<'_>, text: &str, out: &mut Vec<toml::de::Error>) {
+        let span = v.span();
+        match v.into_inner() {
+            DeValue::Array(items) => {
+                for item in items {
+                    check::<T>(item, text, out);
+                }
+            }
+            other => check::<Vec<T>>(toml::Spanned::new(span, other), text, out),
+        }
+    }
+    let Ok(root) = toml::de::DeTable::parse(text) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let mut unknown = false;
+    for (key, value) in root.into_inner() {
+        match key.get_ref().as_ref() {
+            "source" | "target" => check::<Endpoint>(value, text, &mut out),
+            "run" => check::<RunSettings>(value, text, &mut out),
+            "report" => check::<ReportSettings>(value, text, &mut out),
+            "defaults" => check::<Normalize>(value, text, &mut out),
+            "include" => check::<Vec<PathBuf>>(value, text, &mut out),
+            "table" => each::<TableConfig>(value, text, &mut out),
+            "rule" => each::<RuleConfig>(value, text, &mut out),
+            _ => unknown = true,
+        }
+    }
+    if unknown && let Err(e) = toml::from_str::<Config>(text) {
+        out.push(e);
+    }
+    out.sort_by_key(|e| e.span().map_or(0, |s| s.start));
+    out
 }
 
 impl ConfigError {
@@ -569,7 +655,7 @@ impl ConfigError {
             ConfigError::Parse { message, .. } if message.contains("\nrule ") => Some(
                 "`cutover explain` lists the rule types; `cutover explain TYPE` shows a type's keys in an example",
             ),
-            ConfigError::Parse { .. } => None,
+            ConfigError::Parse { .. } | ConfigError::Several { .. } => None,
             ConfigError::Invalid { hint, .. } | ConfigError::Unresolved { hint, .. } => Some(hint),
         }
     }
@@ -578,62 +664,113 @@ impl ConfigError {
 impl Config {
     /// Parses and validates a config. `file` names it in messages.
     pub fn parse(text: &str, file: &str) -> Result<Config, ConfigError> {
-        let config: Config = toml::from_str(text).map_err(|e| ConfigError::parse(file, &e))?;
-        config.validate(file)?;
+        let config: Config = match toml::from_str(text) {
+            Ok(c) => c,
+            Err(first) => {
+                let all = shape_errors(text);
+                return Err(match all.len() {
+                    0 | 1 => ConfigError::parse(file, &first),
+                    _ => ConfigError::Several {
+                        file: file.to_string(),
+                        errors: all.iter().map(|e| ConfigError::parse(file, e)).collect(),
+                    },
+                });
+            }
+        };
+        config.validate(file, text)?;
         Ok(config)
     }
 
-    fn validate(&self, file: &str) -> Result<(), ConfigError> {
+    /// Checks what the shape cannot say, reporting every table's, rule's and section's first
+    /// problem at once, each with the line its section starts on.
+    fn validate(&self, file: &str, text: &str) -> Result<(), ConfigError> {
         let invalid = |message: String, hint: &str| ConfigError::Invalid {
             file: file.to_string(),
             message,
             hint: hint.to_string(),
         };
-        self.validate_sides(file)?;
-        self.defaults
-            .check("[defaults]")
-            .map_err(|(m, h)| invalid(m, h))?;
+        // Where each [[table]] and [[rule]] starts, to name the line of a problem.
+        let (table_lines, rule_lines) = section_lines(text);
+        let at = |lines: &[usize], i: usize, e: ConfigError| match (e, lines.get(i)) {
+            (
+                ConfigError::Invalid {
+                    file,
+                    message,
+                    hint,
+                },
+                Some(line),
+            ) => ConfigError::Invalid {
+                file,
+                message: format!("line {line}: {message}"),
+                hint,
+            },
+            (e, _) => e,
+        };
+        let mut errors = Vec::new();
+        if let Err(e) = self.validate_sides(file) {
+            errors.push(e);
+        }
+        if let Err((m, h)) = self.defaults.check("[defaults]") {
+            errors.push(invalid(m, h));
+        }
         if self.tables.is_empty() && self.rules.is_empty() && self.include.is_empty() {
-            return Err(invalid(
+            errors.push(invalid(
                 "no table to compare and no rule".into(),
                 "add a [[table]] section with name = \"…\" for every table to check, or [[rule]] sections",
             ));
         }
-        let mut ids = HashSet::new();
-        for r in &self.rules {
-            r.validate().map_err(|(m, h)| invalid(m, h))?;
-            if !ids.insert(r.id.as_str()) {
-                return Err(invalid(
-                    format!("rule id {} is used twice", r.id),
-                    "give every rule a unique id",
-                ));
-            }
-        }
         if let Some(m) = &self.run.memory_limit
             && parse_size(m).is_none()
         {
-            return Err(invalid(
+            errors.push(invalid(
                 format!("[run] memory_limit = {m:?} is not a size"),
                 "write a size such as \"512MiB\" or \"2GiB\"",
             ));
         }
         if self.run.jobs == Some(0) || self.run.batch_rows == Some(0) {
-            return Err(invalid(
+            errors.push(invalid(
                 "[run] jobs and batch_rows must be at least 1".into(),
                 "remove them to use the defaults",
             ));
         }
         let mut seen = HashSet::new();
-        for t in &self.tables {
-            if !seen.insert(t.name.to_lowercase()) {
-                return Err(invalid(
+        for (i, t) in self.tables.iter().enumerate() {
+            let found = if !seen.insert(t.name.to_lowercase()) {
+                Err(invalid(
                     format!("table {} is listed twice", t.name),
                     "keep one [[table]] section per target table",
-                ));
+                ))
+            } else {
+                t.validate(file)
+            };
+            if let Err(e) = found {
+                errors.push(at(&table_lines, i, e));
             }
-            t.validate(file)?;
         }
-        Ok(())
+        let mut ids = HashSet::new();
+        for (i, r) in self.rules.iter().enumerate() {
+            let found = r.validate().map_err(|(m, h)| invalid(m, h)).and_then(|()| {
+                if ids.insert(r.id.as_str()) {
+                    Ok(())
+                } else {
+                    Err(invalid(
+                        format!("rule id {} is used twice", r.id),
+                        "give every rule a unique id",
+                    ))
+                }
+            });
+            if let Err(e) = found {
+                errors.push(at(&rule_lines, i, e));
+            }
+        }
+        match errors.len() {
+            0 => Ok(()),
+            1 => Err(errors.remove(0)),
+            _ => Err(ConfigError::Several {
+                file: file.to_string(),
+                errors,
+            }),
+        }
     }
 
     /// Each side has one URL (or url_env) and CSV options that make sense.
@@ -683,6 +820,26 @@ impl Config {
         }
         Ok(())
     }
+}
+
+/// The lines the `[[table]]` and the `[[rule]]` sections of a config start on, in order.
+fn section_lines(text: &str) -> (Vec<usize>, Vec<usize>) {
+    let Ok(root) = toml::de::DeTable::parse(text) else {
+        return (vec![], vec![]);
+    };
+    let mut tables = Vec::new();
+    let mut rules = Vec::new();
+    for (key, value) in root.get_ref() {
+        let list = match key.get_ref().as_ref() {
+            "table" => &mut tables,
+            "rule" => &mut rules,
+            _ => continue,
+        };
+        if let toml::de::DeValue::Array(items) = value.get_ref() {
+            list.extend(items.iter().map(|i| line_of(text, i.span().start)));
+        }
+    }
+    (tables, rules)
 }
 
 impl TableConfig {
@@ -929,6 +1086,36 @@ source_where = "ORD_DATE >= '2015-01-01'"
         let err = Config::parse(&text, "c.toml").unwrap_err().to_string();
         assert!(err.contains("line 12"), "{err}");
         assert!(err.contains("unknown field `ignroe`"), "{err}");
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once_with_its_place() {
+        let text = format!(
+            "{MINIMAL}\n[run]\njobs = \"four\"\n\n[[table]]\nname = \"customers\"\nkey = \"id\"\n\n[[rule]]\nid = \"r1\"\ntype = \"unique\"\ntable = \"orders\"\ncolums = [\"id\"]\n"
+        )
+        .replace("ignore =", "ignroe =");
+        let err = Config::parse(&text, "c.toml").unwrap_err().to_string();
+        for expected in [
+            "c.toml: 4 problems:",
+            "line 12, column 1",
+            "unknown field `ignroe`",
+            "invalid type: string \"four\", expected usize",
+            "invalid type: string \"id\", expected a sequence",
+            "rule r1: unknown field `colums`",
+        ] {
+            assert!(err.contains(expected), "{expected:?} not in:\n{err}");
+        }
+        // Problems of content, each with the line its section starts on.
+        let text = format!(
+            "{MINIMAL}\n[[table]]\nname = \"ORDERS\"\n\n[[rule]]\nid = \"r1\"\ntype = \"unique\"\ntable = \"orders\"\ncolumns = []\n"
+        )
+        .replace("ignore = [\"updated_at\"]", "ignore = [\"ID\"]");
+        let err = Config::parse(&text, "c.toml").unwrap_err().to_string();
+        assert!(err.contains("3 problems"), "{err}");
+        assert!(err.contains("also in ignore"), "{err}");
+        assert!(err.contains("table ORDERS is listed twice"), "{err}");
+        assert!(err.contains("rule r1: columns is empty"), "{err}");
+        assert!(err.contains("  hint: keep one [[table]] section"), "{err}");
     }
 
     #[test]
