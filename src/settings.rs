@@ -202,6 +202,7 @@ pub(crate) fn resolve_loaded(
             )
         })?,
     };
+    let checklist = config.checklist_items();
     let settings = cutover_run::Settings {
         source_url,
         target_url,
@@ -230,6 +231,7 @@ pub(crate) fn resolve_loaded(
                 .or(config.run.statement_timeout_secs)
                 .unwrap_or(0),
         },
+        checklist,
     };
     let history = if common.no_history {
         None
@@ -286,7 +288,13 @@ fn load_rules(config: &mut Config, base: &Path) -> anyhow::Result<Vec<cutover_co
                 "include paths are relative to the config file",
             )
         })?;
-        rules.extend(cutover_config::RuleFile::parse(&text, &path.display().to_string())?.rules);
+        let pack = cutover_config::RuleFile::parse(&text, &path.display().to_string())?;
+        for r in &pack.rules {
+            config
+                .check_rule_checklist(r)
+                .map_err(|(m, h)| hinted(format!("{}: {m}", path.display()), h))?;
+        }
+        rules.extend(pack.rules);
     }
     let mut seen = std::collections::HashSet::new();
     for r in &rules {

@@ -1464,3 +1464,61 @@ fn validate_reports_every_unset_url_env_at_once() {
             "[target] url_env names CUTOVER_T_UNSET_B, which is not set",
         ));
 }
+
+#[test]
+fn a_project_adds_checklist_items_of_its_own() {
+    let db = TestSqlite::new(
+        "CREATE TABLE gl (id INTEGER PRIMARY KEY, amount NUMERIC); INSERT INTO gl VALUES (1, 10), (2, NULL);",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        "[source]\nurl = \"{0}\"\n[target]\nurl = \"{0}\"\n\n\
+         [[checklist]]\nid = \"gl-balances\"\ntitle = \"General ledger balances carried over\"\n\n\
+         [[table]]\nname = \"gl\"\nchecklist = \"gl-balances\"\n\n\
+         [[rule]]\nid = \"amounts-set\"\ntype = \"not_null\"\ntable = \"gl\"\ncolumns = [\"amount\"]\nchecklist = \"gl-balances\"\n",
+        db.url
+    );
+    let cfg = write_config(dir.path(), &text);
+    let out = dir.path().join("r");
+    cutover()
+        .args(["check", "--no-history", "--out"])
+        .arg(&out)
+        .arg("-c")
+        .arg(&cfg)
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("gl-balances"))
+        .stdout(predicate::str::contains(
+            "OPEN: rule amounts-set (fail, error)",
+        ));
+    let report = validate_report(&out.join("report.json"));
+    let items = report["checklist"].as_array().unwrap();
+    assert_eq!(items.len(), 5);
+    assert_eq!(items[4]["id"], "gl-balances");
+    assert_eq!(items[4]["title"], "General ledger balances carried over");
+    assert_eq!(items[4]["status"], "open");
+    assert_eq!(
+        items[4]["checks"],
+        serde_json::json!(["table gl", "rule amounts-set"])
+    );
+    assert_eq!(items[0]["status"], "no evidence");
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.contains("General ledger balances carried over"));
+    // An item nobody defined is an error that lists the known ones.
+    let cfg = write_config(
+        dir.path(),
+        &text.replace(
+            "checklist = \"gl-balances\"\n\n[[rule]]",
+            "checklist = \"gl-balance\"\n\n[[rule]]",
+        ),
+    );
+    cutover()
+        .args(["validate", "-c"])
+        .arg(&cfg)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "table gl: unknown checklist item \"gl-balance\"",
+        ))
+        .stderr(predicate::str::contains("org-structure, gl-balances"));
+}

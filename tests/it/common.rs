@@ -301,6 +301,7 @@ pub fn settings(
         memory_limit: cutover_run::DEFAULT_MEMORY_LIMIT,
         defaults: Default::default(),
         session: Default::default(),
+        checklist: Vec::new(),
     }
 }
 

@@ -36,6 +36,20 @@ pub struct Config {
     /// Consistency rules.
     #[serde(default, rename = "rule")]
     pub rules: Vec<RuleConfig>,
+    /// The project's own go-live checklist items, besides the four built-in ones; tables and
+    /// rules close them with `checklist = "id"`.
+    #[serde(default, rename = "checklist")]
+    pub checklist: Vec<ChecklistItemConfig>,
+}
+
+/// A checklist item of the project's own.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ChecklistItemConfig {
+    /// What tables and rules name it by: `gl-balances`.
+    pub id: String,
+    /// What the report shows: `General ledger balances carried over`.
+    pub title: String,
 }
 
 /// A rule file (a pack under `rules/`): `[[rule]]` sections only.
@@ -630,6 +644,7 @@ fn shape_errors(text: &str) -> Vec<toml::de::Error> {
             "include" => check::<Vec<PathBuf>>(value, text, &mut out),
             "table" => each::<TableConfig>(value, text, &mut out),
             "rule" => each::<RuleConfig>(value, text, &mut out),
+            "checklist" => each::<ChecklistItemConfig>(value, text, &mut out),
             _ => unknown = true,
         }
     }
@@ -733,6 +748,22 @@ impl Config {
                 "remove them to use the defaults",
             ));
         }
+        let known = self.checklist_ids();
+        let mut own = HashSet::new();
+        for item in &self.checklist {
+            let builtin = CHECKLIST_ITEMS.iter().any(|(k, _)| *k == item.id);
+            if item.id.trim().is_empty() || item.title.trim().is_empty() {
+                errors.push(invalid(
+                    "a [[checklist]] item has an empty id or title".into(),
+                    "write id = \"gl-balances\" and title = \"General ledger balances carried over\"",
+                ));
+            } else if builtin || !own.insert(item.id.as_str()) {
+                errors.push(invalid(
+                    format!("checklist item {} is defined twice", item.id),
+                    "give every [[checklist]] item an id of its own (the four built-in items are always there)",
+                ));
+            }
+        }
         let mut seen = HashSet::new();
         for (i, t) in self.tables.iter().enumerate() {
             let found = if !seen.insert(t.name.to_lowercase()) {
@@ -741,7 +772,7 @@ impl Config {
                     "keep one [[table]] section per target table",
                 ))
             } else {
-                t.validate(file)
+                t.validate(file, &known)
             };
             if let Err(e) = found {
                 errors.push(at(&table_lines, i, e));
@@ -750,13 +781,14 @@ impl Config {
         let mut ids = HashSet::new();
         for (i, r) in self.rules.iter().enumerate() {
             let found = r.validate().map_err(|(m, h)| invalid(m, h)).and_then(|()| {
-                if ids.insert(r.id.as_str()) {
-                    Ok(())
-                } else {
+                if !ids.insert(r.id.as_str()) {
                     Err(invalid(
                         format!("rule id {} is used twice", r.id),
                         "give every rule a unique id",
                     ))
+                } else {
+                    self.check_rule_checklist(r)
+                        .map_err(|(m, h)| invalid(m, &h))
                 }
             });
             if let Err(e) = found {
@@ -770,6 +802,43 @@ impl Config {
                 file: file.to_string(),
                 errors,
             }),
+        }
+    }
+
+    /// Every checklist item a table or rule may close: the built-in ones, then the config's.
+    pub fn checklist_ids(&self) -> Vec<&str> {
+        CHECKLIST_ITEMS
+            .iter()
+            .map(|(k, _)| *k)
+            .chain(self.checklist.iter().map(|c| c.id.as_str()))
+            .collect()
+    }
+
+    /// Every checklist item with its title: the built-in ones, then the config's.
+    pub fn checklist_items(&self) -> Vec<(String, String)> {
+        CHECKLIST_ITEMS
+            .iter()
+            .map(|(k, t)| (k.to_string(), t.to_string()))
+            .chain(
+                self.checklist
+                    .iter()
+                    .map(|c| (c.id.clone(), c.title.clone())),
+            )
+            .collect()
+    }
+
+    /// A rule's checklist item is one this config knows (rules of included files too).
+    pub fn check_rule_checklist(&self, r: &RuleConfig) -> Result<(), (String, String)> {
+        let known = self.checklist_ids();
+        match &r.checklist {
+            Some(c) if !known.contains(&c.as_str()) => Err((
+                format!("rule {}: unknown checklist item {c:?}", r.id),
+                format!(
+                    "use one of {}, or add it as a [[checklist]] item",
+                    known.join(", ")
+                ),
+            )),
+            _ => Ok(()),
         }
     }
 
@@ -843,8 +912,8 @@ fn section_lines(text: &str) -> (Vec<usize>, Vec<usize>) {
 }
 
 impl TableConfig {
-    /// Checks what the schema cannot say about one table.
-    fn validate(&self, file: &str) -> Result<(), ConfigError> {
+    /// Checks what the schema cannot say about one table; `known` are the checklist items.
+    fn validate(&self, file: &str, known: &[&str]) -> Result<(), ConfigError> {
         let t = self;
         let invalid = |message: String, hint: &str| ConfigError::Invalid {
             file: file.to_string(),
@@ -874,11 +943,14 @@ impl TableConfig {
             }
         }
         if let Some(c) = &t.checklist
-            && !CHECKLIST_ITEMS.iter().any(|(k, _)| k == c)
+            && !known.contains(&c.as_str())
         {
             return Err(invalid(
                 format!("table {}: unknown checklist item {c:?}", t.name),
-                "use historical-data, completeness, reference-books or org-structure",
+                &format!(
+                    "use one of {}, or add it as a [[checklist]] item",
+                    known.join(", ")
+                ),
             ));
         }
         let mut places = vec![(format!("table {}", t.name), t.normalize.clone())];

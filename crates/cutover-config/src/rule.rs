@@ -405,13 +405,6 @@ impl RuleConfig {
                 Err((format!("rule {id}: {what}"), hint))
             }
         };
-        if let Some(c) = &self.checklist {
-            need(
-                crate::CHECKLIST_ITEMS.iter().any(|(k, _)| k == c),
-                &format!("unknown checklist item {c:?}"),
-                "use historical-data, completeness, reference-books or org-structure",
-            )?;
-        }
         if let Some(f) = self.max_fraction {
             need(
                 (0.0..=1.0).contains(&f),

@@ -132,7 +132,15 @@ fn checklist(
     rules: &[RuleReport],
     fail_on: Severity,
 ) -> Vec<ChecklistItem> {
-    cutover_config::CHECKLIST_ITEMS
+    let items: Vec<(String, String)> = if outcome.checklist.is_empty() {
+        cutover_config::CHECKLIST_ITEMS
+            .iter()
+            .map(|(k, t)| (k.to_string(), t.to_string()))
+            .collect()
+    } else {
+        outcome.checklist.clone()
+    };
+    items
         .iter()
         .map(|(id, title)| {
             let mut checks = Vec::new();

@@ -212,6 +212,7 @@ fn outcome() -> Outcome {
         ],
         complete: true,
         elapsed: Duration::from_millis(1234),
+        checklist: vec![],
     }
 }
 

@@ -46,6 +46,8 @@ pub struct Settings {
     pub defaults: cutover_config::Normalize,
     /// Timeouts of every database session.
     pub session: SessionLimits,
+    /// The go-live checklist items (id, title): the built-in four and the config's own.
+    pub checklist: Vec<(String, String)>,
 }
 
 /// The default of `--memory-limit`: 1 GiB.
@@ -259,6 +261,9 @@ pub struct Outcome {
     pub complete: bool,
     /// Wall time of the run.
     pub elapsed: Duration,
+    /// The go-live checklist items (id, title) the report closes or opens; empty: the built-in
+    /// four.
+    pub checklist: Vec<(String, String)>,
 }
 
 impl Outcome {
@@ -509,6 +514,7 @@ pub fn run_with_export(
         tables,
         complete,
         elapsed: started.elapsed(),
+        checklist: settings.checklist.clone(),
     })
 }
 
@@ -681,6 +687,7 @@ mod tests {
             memory_limit: 1 << 30,
             defaults: Default::default(),
             session: Default::default(),
+            checklist: Vec::new(),
         };
         assert_eq!(s.memory_budget(), (1 << 30) / 8);
         assert_eq!(s.endpoint(Side::Target).csv.delimiter, b';');
