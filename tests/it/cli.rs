@@ -688,6 +688,12 @@ fn the_html_report_renders_in_chromium_without_console_errors() {
         assert!(!html.contains(outside), "the report loads {outside}");
     }
     assert!(html.contains("<svg") && html.contains("Go-live checklist"));
+    // The sections of part 9: the run's label and start, the schema comparison.
+    assert!(
+        html.contains("<b>rehearsal 2</b>, started "),
+        "the run in the header"
+    );
+    assert!(html.contains("<p><b>Schema</b></p>"), "a schema section");
     let chromium = ["chromium", "chromium-browser", "google-chrome"]
         .into_iter()
         .find(|c| {
