@@ -62,7 +62,8 @@ pub(crate) fn show(v: &Json) -> String {
 
 /// Renders a changed value so that a difference hidden in invisible characters shows: a text
 /// with white space at either end, or any tab, line break, non-breaking space, control or
-/// zero-width character, is quoted with those characters escaped (`"Bob "`, `"a\u{a0}b"`).
+/// zero-width character, is quoted with those characters escaped (`"Bob "`, `"a\u{a0}b"`);
+/// an empty text is `""`.
 pub(crate) fn show_changed(v: &Json) -> String {
     let Json::String(s) = v else {
         return show(v);
@@ -75,7 +76,9 @@ pub(crate) fn show_changed(v: &Json) -> String {
                 '\u{200B}'..='\u{200F}' | '\u{2060}' | '\u{FEFF}' | '\u{00AD}'
             )
     };
-    let edges = s.starts_with(char::is_whitespace) || s.ends_with(char::is_whitespace);
+    // An empty text is as invisible as white space: `""`, so it never reads as nothing.
+    let edges =
+        s.is_empty() || s.starts_with(char::is_whitespace) || s.ends_with(char::is_whitespace);
     if !edges && !s.chars().any(invisible) {
         return s.clone();
     }

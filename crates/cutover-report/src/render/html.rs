@@ -197,14 +197,18 @@ fn title(o: &mut String, r: &Report) {
     );
     let _ = write!(
         o,
-        "<div class=\"cards\"><div class=\"card\"><b>{} / {}</b>tables match</div><div class=\"card\"><b>{}</b>tables differ</div><div class=\"card\"><b>{}</b>not checked</div><div class=\"card\"><b>{} / {}</b>rules pass</div><div class=\"card\"><b>{}</b>rows read (source)</div></div>",
+        "<div class=\"cards\"><div class=\"card\"><b>{} / {}</b>tables match</div><div class=\"card\"><b>{}</b>tables differ</div><div class=\"card\"><b>{}</b>not checked</div><div class=\"card\"><b>{} / {}</b>rules pass</div><div class=\"card\"><b>{}</b>rows read (source)</div>{}</div>",
         s.matched,
         s.tables,
         s.differ,
         s.failed,
         r.rules.len() - failing_rules,
         r.rules.len(),
-        s.source_rows
+        s.source_rows,
+        match (s.schema_errors, s.schema_warnings) {
+            (0, 0) => String::new(),
+            (e, w) => format!("<div class=\"card\"><b>{e} / {w}</b>schema errors / warnings</div>"),
+        }
     );
 }
 
@@ -386,7 +390,7 @@ fn table_columns(o: &mut String, t: &TableReport) {
         .filter(|c| c.changed_rows > 0 || !c.normalizations.is_empty() || c.incompatible)
         .collect();
     if !flagged.is_empty() {
-        o.push_str("<table><tr><th>column</th><th>source</th><th>types</th><th>compared as</th><th class=\"n\">changed rows</th><th>normalised</th></tr>");
+        o.push_str("<p><b>Columns</b> (those that differ, are normalised or cannot hold equal values)</p><table><tr><th>column</th><th>source</th><th>types</th><th>compared as</th><th class=\"n\">changed rows</th><th>normalised</th></tr>");
         for c in flagged {
             let _ = write!(
                 o,

@@ -310,22 +310,19 @@ fn verdict(o: &mut String, r: &Report, color: bool) {
         " (INCOMPLETE: interrupted)"
     };
     let _ = write!(o, "\n{}: {tables}", paint(word, code, color));
-    if !rules.is_empty() {
-        // The rules go on a line of their own when both do not fit in the terminal.
-        let one_line = word.len() + 2 + tables.len() + 2 + rules.len() + incomplete.len();
-        let sep = if one_line > WIDTH { ";\n  " } else { "; " };
-        let _ = write!(o, "{sep}{rules}");
-    }
-    if !schema.is_empty() {
-        let _ = write!(
-            o,
-            "{}",
-            if schema.len() + tables.len() + rules.len() > WIDTH {
-                schema.replacen("; ", ";\n  ", 1)
-            } else {
-                schema
-            }
-        );
+    // Each further part goes on a line of its own when it does not fit on the current one.
+    let mut line = word.len() + 2 + tables.len();
+    for part in [rules.as_str(), schema.trim_start_matches("; ")] {
+        if part.is_empty() {
+            continue;
+        }
+        if line + 2 + part.len() + incomplete.len() > WIDTH {
+            let _ = write!(o, ";\n  {part}");
+            line = 2 + part.len();
+        } else {
+            let _ = write!(o, "; {part}");
+            line += 2 + part.len();
+        }
     }
     let _ = writeln!(o, "{incomplete}");
 }
