@@ -478,7 +478,11 @@ fn invisible_characters_in_changed_values_are_made_visible() {
     assert_eq!(show_changed(&json!("a\tb")), "\"a\\tb\"");
     assert_eq!(show_changed(&json!("a\u{a0}b")), "\"a\\u{a0}b\"");
     assert_eq!(show_changed(&json!("a\u{200b}b")), "\"a\\u{200b}b\"");
-    assert_eq!(show_changed(&json!("")), "\"\"", "an empty text is not nothing");
+    assert_eq!(
+        show_changed(&json!("")),
+        "\"\"",
+        "an empty text is not nothing"
+    );
     assert_eq!(
         show_changed(&json!("say \"hi\"\n")),
         "\"say \\\"hi\\\"\\n\""
