@@ -6,8 +6,12 @@
 //! of that CSV against the PostgreSQL target (the file is sorted within `--memory-limit`).
 //! Baseline (a): `COPY (SELECT …) TO STDOUT` of both tables into /dev/null, one after the other,
 //! through psql. Measured (b): `cutover check` on the pair. Prints b/a, rows/s and peak RSS.
+//! With `--reladiff`, the target table is also copied into a second database and (d) reladiff
+//! (`reladiff`, hashdiff across two databases: `-j 2 --skip-sort-results -c '%'`) and (e)
+//! `cutover check` compare src in the first with tgt in the second, in the same run, so both
+//! pay the same two connections; it prints e/d and the differing keys each found.
 //! Needs the local PostgreSQL (`CUTOVER_BENCH_PG`, default postgres://postgres@127.0.0.1/postgres),
-//! psql and GNU time (/usr/bin/time).
+//! psql and GNU time (/usr/bin/time); reladiff on the PATH for `--reladiff`.
 
 use std::process::{Command, Stdio};
 use std::time::Instant;
@@ -146,6 +150,9 @@ fn main() {
             .unwrap_or_else(|_| format!("no report: {stderr}"));
         (secs, kib, found)
     });
+    let peer_run = std::env::args()
+        .any(|a| a == "--reladiff")
+        .then(|| against_reladiff(&admin, &url, &db, cols, dir.path()));
     psql(&admin, &format!("DROP DATABASE {db} WITH (FORCE)"));
 
     println!("rows per table:      {rows}");
@@ -171,5 +178,120 @@ fn main() {
             kib as f64 / 1024.0
         );
         println!("    found:           {found}");
+    }
+    if let Some(p) = peer_run {
+        println!(
+            "(d) reladiff 2 dbs:  {:.2} s, {} differing keys (exit {:?})",
+            p.reladiff_secs, p.reladiff_keys, p.reladiff_code
+        );
+        println!(
+            "(e) cutover 2 dbs:   {:.2} s, {} differing keys, peak RSS {:.0} MiB",
+            p.cutover_secs,
+            p.cutover_keys,
+            p.cutover_kib as f64 / 1024.0
+        );
+        println!(
+            "speed-up d/e:        {:.2}x",
+            p.reladiff_secs / p.cutover_secs
+        );
+    }
+}
+
+/// Both tools on the same pair across two databases, measured in this run.
+struct PeerRun {
+    reladiff_secs: f64,
+    reladiff_keys: usize,
+    reladiff_code: Option<i32>,
+    cutover_secs: f64,
+    cutover_keys: u64,
+    cutover_kib: u64,
+}
+
+/// Copies tgt into a database of its own, then runs reladiff and cutover on src ↔ tgt.
+fn against_reladiff(
+    admin: &str,
+    url: &str,
+    db: &str,
+    cols: &str,
+    dir: &std::path::Path,
+) -> PeerRun {
+    let db2 = format!("{db}_t");
+    let url2 = format!("{}/{db2}", admin.rsplit_once('/').expect("a URL").0);
+    psql(admin, &format!("CREATE DATABASE {db2}"));
+    psql(
+        &url2,
+        "CREATE TABLE tgt (id bigint PRIMARY KEY, qty int, name text, amount numeric(14,2), created timestamp,
+             active boolean, score double precision, note varchar(40))",
+    );
+    let copy = format!(
+        "psql '{url}' -q -c 'COPY (SELECT {cols} FROM tgt) TO STDOUT' | psql '{url2}' -q -c 'COPY tgt FROM STDIN'"
+    );
+    assert!(
+        Command::new("sh")
+            .args(["-c", &copy])
+            .status()
+            .expect("sh")
+            .success()
+    );
+    psql(&url2, "VACUUM ANALYZE tgt");
+    // reladiff speaks postgresql:// and takes no password here (trust auth).
+    let pg = |u: &str| u.replacen("postgres://", "postgresql://", 1);
+    let t = Instant::now();
+    let out = Command::new("reladiff")
+        .args([pg(url).as_str(), "src", pg(&url2).as_str(), "tgt"])
+        .args(["-k", "id", "-c", "%", "-j", "2", "--skip-sort-results"])
+        .output()
+        .expect("reladiff on the PATH (pip install 'reladiff[postgresql]')");
+    let reladiff_secs = t.elapsed().as_secs_f64();
+    // Lines are `- id, …` and `+ id, …`; a changed row gives both.
+    let mut keys: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| {
+            let rest = l.strip_prefix("- ").or_else(|| l.strip_prefix("+ "))?;
+            Some(rest.split(',').next()?.trim().to_string())
+        })
+        .collect();
+    keys.sort();
+    keys.dedup();
+    let config = dir.join("two-dbs.toml");
+    std::fs::write(
+        &config,
+        format!("[source]\nurl = \"{url}\"\n[target]\nurl = \"{url2}\"\n[[table]]\nname = \"tgt\"\nsource_name = \"src\"\n"),
+    )
+    .expect("config written");
+    // CUTOVER_BENCH_BIN measures another build (an A/B of two versions on the same pair).
+    let bin = std::env::var("CUTOVER_BENCH_BIN")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_cutover").to_string());
+    let t = Instant::now();
+    let run = Command::new("/usr/bin/time")
+        .args(["-f", "%M"])
+        .arg(&bin)
+        .args(["check", "--quiet", "--no-history", "-j", "2", "--config"])
+        .arg(&config)
+        .arg("--out")
+        .arg(dir.join("two-dbs-report"))
+        .env_remove("RUST_BACKTRACE")
+        .output()
+        .expect("cutover runs");
+    let cutover_secs = t.elapsed().as_secs_f64();
+    let kib = String::from_utf8_lossy(&run.stderr)
+        .lines()
+        .last()
+        .and_then(|l| l.trim().parse().ok())
+        .unwrap_or(0);
+    let report =
+        std::fs::read_to_string(dir.join("two-dbs-report/report.json")).unwrap_or_default();
+    let counts = serde_json::from_str::<serde_json::Value>(&report)
+        .map(|r| r["tables"][0]["counts"].clone())
+        .unwrap_or_default();
+    let n = |k: &str| counts[k].as_u64().unwrap_or(0);
+    psql(admin, &format!("DROP DATABASE {db2} WITH (FORCE)"));
+    PeerRun {
+        reladiff_secs,
+        reladiff_keys: keys.len(),
+        reladiff_code: out.status.code(),
+        cutover_secs,
+        cutover_keys: n("missing") + n("extra") + n("changed"),
+        cutover_kib: kib,
     }
 }
