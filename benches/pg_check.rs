@@ -10,8 +10,11 @@
 //! (`reladiff`, hashdiff across two databases: `-j 2 --skip-sort-results -c '%'`) and (e)
 //! `cutover check` compare src in the first with tgt in the second, in the same run, so both
 //! pay the same two connections; it prints e/d and the differing keys each found.
+//! With `--mariadb` as well, the source table is also loaded into MariaDB (`CUTOVER_BENCH_MYSQL`,
+//! default mysql://root@127.0.0.1:3306) and (f) reladiff and (g) cutover compare MariaDB → PostgreSQL.
 //! Needs the local PostgreSQL (`CUTOVER_BENCH_PG`, default postgres://postgres@127.0.0.1/postgres),
-//! psql and GNU time (/usr/bin/time); reladiff on the PATH for `--reladiff`.
+//! psql and GNU time (/usr/bin/time); reladiff on the PATH for `--reladiff`, the mariadb client
+//! for `--mariadb`.
 
 use std::process::{Command, Stdio};
 use std::time::Instant;
@@ -150,7 +153,9 @@ fn main() {
             .unwrap_or_else(|_| format!("no report: {stderr}"));
         (secs, kib, found)
     });
-    let peer_run = std::env::args()
+    let args: Vec<String> = std::env::args().collect();
+    let peer_run = args
+        .iter()
         .any(|a| a == "--reladiff")
         .then(|| against_reladiff(&admin, &url, &db, cols, dir.path()));
     psql(&admin, &format!("DROP DATABASE {db} WITH (FORCE)"));
@@ -179,22 +184,30 @@ fn main() {
         );
         println!("    found:           {found}");
     }
-    if let Some(p) = peer_run {
-        println!(
-            "(d) reladiff 2 dbs:  {:.2} s, {} differing keys (exit {:?})",
-            p.reladiff_secs, p.reladiff_keys, p.reladiff_code
-        );
-        println!(
-            "(e) cutover 2 dbs:   {:.2} s, {} differing keys, peak RSS {:.0} MiB",
-            p.cutover_secs,
-            p.cutover_keys,
-            p.cutover_kib as f64 / 1024.0
-        );
-        println!(
-            "speed-up d/e:        {:.2}x",
-            p.reladiff_secs / p.cutover_secs
-        );
+    if let Some((pg, my)) = peer_run {
+        print_peer("PostgreSQL → PostgreSQL, 2 dbs", "d", "e", &pg);
+        if let Some(my) = my {
+            print_peer("MariaDB → PostgreSQL", "f", "g", &my);
+        }
     }
+}
+
+fn print_peer(pair: &str, a: &str, b: &str, p: &PeerRun) {
+    println!("{pair}:");
+    println!(
+        "({a}) reladiff:        {:.2} s, {} differing keys (exit {:?})",
+        p.reladiff_secs, p.reladiff_keys, p.reladiff_code
+    );
+    println!(
+        "({b}) cutover:         {:.2} s, {} differing keys, peak RSS {:.0} MiB",
+        p.cutover_secs,
+        p.cutover_keys,
+        p.cutover_kib as f64 / 1024.0
+    );
+    println!(
+        "speed-up {a}/{b}:       {:.2}x",
+        p.reladiff_secs / p.cutover_secs
+    );
 }
 
 /// Both tools on the same pair across two databases, measured in this run.
@@ -207,14 +220,15 @@ struct PeerRun {
     cutover_kib: u64,
 }
 
-/// Copies tgt into a database of its own, then runs reladiff and cutover on src ↔ tgt.
+/// Copies tgt into a database of its own, then runs reladiff and cutover on src ↔ tgt; with
+/// `--mariadb`, also from a MariaDB copy of src.
 fn against_reladiff(
     admin: &str,
     url: &str,
     db: &str,
     cols: &str,
     dir: &std::path::Path,
-) -> PeerRun {
+) -> (PeerRun, Option<PeerRun>) {
     let db2 = format!("{db}_t");
     let url2 = format!("{}/{db2}", admin.rsplit_once('/').expect("a URL").0);
     psql(admin, &format!("CREATE DATABASE {db2}"));
@@ -236,9 +250,54 @@ fn against_reladiff(
     psql(&url2, "VACUUM ANALYZE tgt");
     // reladiff speaks postgresql:// and takes no password here (trust auth).
     let pg = |u: &str| u.replacen("postgres://", "postgresql://", 1);
+    let from_pg = peer_pair(&pg(url), url, &pg(&url2), &url2, dir, "pg");
+    let from_mariadb = std::env::args().any(|a| a == "--mariadb").then(|| {
+        let my_admin = std::env::var("CUTOVER_BENCH_MYSQL")
+            .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306".into());
+        let my_url = format!("{my_admin}/{db}");
+        let mariadb = |sql: &str| {
+            let st = Command::new("mariadb")
+                .args(["-uroot", "-h127.0.0.1", "--local-infile=1", "-e", sql])
+                .status()
+                .expect("the mariadb client");
+            assert!(st.success(), "mariadb failed: {sql}");
+        };
+        mariadb(&format!(
+            "CREATE DATABASE {db}; CREATE TABLE {db}.src (id bigint PRIMARY KEY, qty int, name text,
+             amount decimal(14,2), created datetime(6), active boolean, score double, note varchar(40))"
+        ));
+        let tsv = dir.join("src.tsv");
+        let export = format!(
+            "psql '{url}' -q -c \"COPY (SELECT id, qty, name, amount, created, CASE WHEN active THEN 1 ELSE 0 END, score, note FROM src) TO STDOUT\" > '{}'",
+            tsv.display()
+        );
+        assert!(Command::new("sh").args(["-c", &export]).status().expect("sh").success());
+        mariadb(&format!(
+            "LOAD DATA LOCAL INFILE '{}' INTO TABLE {db}.src; ANALYZE TABLE {db}.src",
+            tsv.display()
+        ));
+        let run = peer_pair(&my_url, &my_url, &pg(&url2), &url2, dir, "my");
+        mariadb(&format!("DROP DATABASE {db}"));
+        run
+    });
+    psql(admin, &format!("DROP DATABASE {db2} WITH (FORCE)"));
+    (from_pg, from_mariadb)
+}
+
+/// reladiff, then cutover, on src at `source` against tgt at `target` (each URL as the tool
+/// takes it).
+fn peer_pair(
+    source_peer: &str,
+    source: &str,
+    target_peer: &str,
+    target: &str,
+    dir: &std::path::Path,
+    name: &str,
+) -> PeerRun {
+    // reladiff speaks postgresql:// and takes no password here (trust auth).
     let t = Instant::now();
     let out = Command::new("reladiff")
-        .args([pg(url).as_str(), "src", pg(&url2).as_str(), "tgt"])
+        .args([source_peer, "src", target_peer, "tgt"])
         .args(["-k", "id", "-c", "%", "-j", "2", "--skip-sort-results"])
         .output()
         .expect("reladiff on the PATH (pip install 'reladiff[postgresql]')");
@@ -253,10 +312,10 @@ fn against_reladiff(
         .collect();
     keys.sort();
     keys.dedup();
-    let config = dir.join("two-dbs.toml");
+    let config = dir.join(format!("{name}.toml"));
     std::fs::write(
         &config,
-        format!("[source]\nurl = \"{url}\"\n[target]\nurl = \"{url2}\"\n[[table]]\nname = \"tgt\"\nsource_name = \"src\"\n"),
+        format!("[source]\nurl = \"{source}\"\n[target]\nurl = \"{target}\"\n[[table]]\nname = \"tgt\"\nsource_name = \"src\"\n"),
     )
     .expect("config written");
     // CUTOVER_BENCH_BIN measures another build (an A/B of two versions on the same pair).
@@ -269,7 +328,7 @@ fn against_reladiff(
         .args(["check", "--quiet", "--no-history", "-j", "2", "--config"])
         .arg(&config)
         .arg("--out")
-        .arg(dir.join("two-dbs-report"))
+        .arg(dir.join(format!("{name}-report")))
         .env_remove("RUST_BACKTRACE")
         .output()
         .expect("cutover runs");
@@ -280,12 +339,11 @@ fn against_reladiff(
         .and_then(|l| l.trim().parse().ok())
         .unwrap_or(0);
     let report =
-        std::fs::read_to_string(dir.join("two-dbs-report/report.json")).unwrap_or_default();
+        std::fs::read_to_string(dir.join(format!("{name}-report/report.json"))).unwrap_or_default();
     let counts = serde_json::from_str::<serde_json::Value>(&report)
         .map(|r| r["tables"][0]["counts"].clone())
         .unwrap_or_default();
     let n = |k: &str| counts[k].as_u64().unwrap_or(0);
-    psql(admin, &format!("DROP DATABASE {db2} WITH (FORCE)"));
     PeerRun {
         reladiff_secs,
         reladiff_keys: keys.len(),
