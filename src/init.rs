@@ -61,8 +61,32 @@ fn url_lines(side: &str, url: &str, config_dir: &Path) -> String {
     format!("url = {}\n", toml_string(&url))
 }
 
+/// A side's `[side.csv]` section for what was sniffed from its files.
+fn csv_lines(side: &str, f: &Option<cutover_source::CsvFormat>) -> String {
+    let Some(f) = f else {
+        return String::new();
+    };
+    let mut o = format!("[{side}.csv]   # guessed from the first export file: check it\n");
+    let delimiter = match f.delimiter {
+        b'\t' => "\\t".to_string(),
+        d => (d as char).to_string(),
+    };
+    o.push_str(&format!("delimiter = \"{delimiter}\"\n"));
+    if let Some(e) = &f.encoding {
+        o.push_str(&format!(
+            "encoding = \"{e}\"   # the bytes are not UTF-8; or latin-1, windows-1251\n"
+        ));
+    }
+    o
+}
+
 /// The config text.
-fn render(p: &Proposal, args: &InitArgs, config_dir: &Path) -> String {
+fn render(
+    p: &Proposal,
+    args: &InitArgs,
+    config_dir: &Path,
+    csv: [&Option<cutover_source::CsvFormat>; 2],
+) -> String {
     let mut o = String::new();
     let _ = writeln!(
         o,
@@ -73,9 +97,11 @@ fn render(p: &Proposal, args: &InitArgs, config_dir: &Path) -> String {
     );
     let _ = write!(
         o,
-        "[source]\n{}\n[target]\n{}",
+        "[source]\n{}{}\n[target]\n{}{}",
         url_lines("source", &args.source, config_dir),
-        url_lines("target", &args.target, config_dir)
+        csv_lines("source", csv[0]),
+        url_lines("target", &args.target, config_dir),
+        csv_lines("target", csv[1])
     );
     for t in &p.tables {
         let _ = writeln!(
@@ -111,6 +137,25 @@ fn render(p: &Proposal, args: &InitArgs, config_dir: &Path) -> String {
             for (tc, sc, why) in &t.renames {
                 let _ = writeln!(o, "#   {tc} ← {sc}: {why}");
             }
+        }
+        if !t.unsourced_key.is_empty() {
+            let _ = writeln!(
+                o,
+                "# key column{} {} of the target {} no source column: map {} in columns = {{ {} = \"SOURCE_COLUMN\" }}",
+                if t.unsourced_key.len() == 1 { "" } else { "s" },
+                t.unsourced_key.join(", "),
+                if t.unsourced_key.len() == 1 {
+                    "has"
+                } else {
+                    "have"
+                },
+                if t.unsourced_key.len() == 1 {
+                    "it"
+                } else {
+                    "them"
+                },
+                t.unsourced_key[0]
+            );
         }
         if !t.target_only.is_empty() {
             let _ = writeln!(
@@ -179,12 +224,21 @@ pub(crate) fn run(args: &InitArgs) -> anyhow::Result<u8> {
         })?;
     }
     let config_dir = args.output.parent().unwrap_or(Path::new("")).to_path_buf();
-    let endpoint = cutover_source::Endpoint::new;
-    let proposal = cutover_run::init::propose(
-        &endpoint(args.source.as_str()),
-        &endpoint(args.target.as_str()),
-    )?;
-    let text = render(&proposal, args, &config_dir);
+    // A folder of CSV exports: its delimiter and encoding guessed from its first file.
+    let endpoint = |url: &str| {
+        let mut e = cutover_source::Endpoint::new(url);
+        let sniffed = (cutover_source::Engine::from_url(url) == Some(cutover_source::Engine::Csv))
+            .then(|| cutover_source::sniff_csv(url))
+            .flatten();
+        if let Some(f) = &sniffed {
+            e.csv = f.clone();
+        }
+        (e, sniffed)
+    };
+    let ((source, source_csv), (target, target_csv)) =
+        (endpoint(&args.source), endpoint(&args.target));
+    let proposal = cutover_run::init::propose(&source, &target)?;
+    let text = render(&proposal, args, &config_dir, [&source_csv, &target_csv]);
     std::fs::write(&args.output, &text).map_err(|e| {
         anyhow::Error::new(e).context(hinted(
             format!("cannot write {}", args.output.display()),

@@ -1192,6 +1192,40 @@ fn init_pairs_the_demo_as_its_hand_written_config_does() {
         .assert()
         .code(1)
         .stdout(predicate::str::contains("NO-GO"));
+    // A folder of exports: the delimiter and encoding are guessed from the first file (the
+    // demo's CURR.csv is Windows-1252 with `;`), and the key never goes to ignore.
+    cutover()
+        .args([
+            "init",
+            "--source",
+            "csv://exports",
+            "--target",
+            "sqlite://new.db",
+            "-o",
+            "csv.toml",
+        ])
+        .current_dir(&demo)
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("1 table paired"));
+    let text = std::fs::read_to_string(demo.join("csv.toml")).unwrap();
+    assert!(text.contains("[source.csv]"), "{text}");
+    assert!(text.contains("delimiter = \";\""), "{text}");
+    assert!(text.contains("encoding = \"windows-1252\""), "{text}");
+    assert!(
+        text.contains(
+            "columns = { code = \"CURR_CD\", name = \"CURR_NM\", minor_units = \"DEC_PLACES\" }"
+        ),
+        "{text}"
+    );
+    cutover()
+        .args(["check", "--quiet", "--no-history", "-c", "csv.toml"])
+        .current_dir(&demo)
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(
+            "0 of 1 tables match, 1 differ, 0 not checked",
+        ));
     // It never overwrites a file unless asked.
     init()
         .code(2)

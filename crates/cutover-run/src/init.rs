@@ -42,8 +42,10 @@ pub struct TableProposal {
     pub key: Option<(Vec<String>, &'static str)>,
     /// Target columns read from a source column of another name, with the evidence.
     pub renames: Vec<(String, String, String)>,
-    /// Target columns no source column fills (`ignore` candidates).
+    /// Target columns no source column fills (`ignore` candidates), key columns excepted.
     pub target_only: Vec<String>,
+    /// Key columns no source column fills: the user must map them.
+    pub unsourced_key: Vec<String>,
     /// Source columns no target column takes (`drop` candidates).
     pub source_only: Vec<String>,
     /// Source and target column pairs, renamed or not (target, source).
@@ -322,18 +324,29 @@ pub fn propose(source: &Endpoint, target: &Endpoint) -> Result<Proposal, RunErro
             name: t.name.clone(),
             source_name: s.name.clone(),
             evidence: evidence.clone(),
-            key,
+            key: key.clone(),
             renames: pairs
                 .iter()
                 .filter(|p| p.0 != p.1 && !p.0.eq_ignore_ascii_case(&p.1))
                 .map(|p| (p.0.clone(), p.1.clone(), p.3.clone()))
                 .collect(),
+            // A key column is always compared: it never goes to ignore.
             target_only: t
                 .columns
                 .iter()
                 .filter(|c| !pairs.iter().any(|p| p.0 == c.name))
+                .filter(|c| !key.as_ref().is_some_and(|(k, _)| k.contains(&c.name)))
                 .map(|c| c.name.clone())
                 .collect(),
+            unsourced_key: key
+                .as_ref()
+                .map(|(k, _)| {
+                    k.iter()
+                        .filter(|c| !pairs.iter().any(|p| &p.0 == *c))
+                        .cloned()
+                        .collect()
+                })
+                .unwrap_or_default(),
             source_only: s
                 .columns
                 .iter()

@@ -20,7 +20,7 @@ pub use catalog::TableCatalog;
 use cutover_check::{Batch, Cell, ColumnCodec, Kind};
 pub use dialect::{Condition, Dialect, Fragment, FragmentError, FragmentKind};
 pub use error::SourceError;
-pub use files::CsvFormat;
+pub use files::{CsvFormat, sniff_csv};
 pub use url_util::redact;
 
 /// The engines cutover reads.

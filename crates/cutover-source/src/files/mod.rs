@@ -47,6 +47,41 @@ impl Default for CsvFormat {
     }
 }
 
+/// A guess at how a folder's CSV files are written, from the first 64 KiB of its first file:
+/// the delimiter that appears most often on the header line (`,`, `;`, tab or `|`), and
+/// `windows-1252` when the bytes are not UTF-8. `None` when the folder holds no CSV file.
+pub fn sniff_csv(url: &str) -> Option<CsvFormat> {
+    use std::io::Read as _;
+    let dir = folder(url, "csv").ok()?;
+    let first = table_names(&dir, "csv").ok()?.into_iter().next()?;
+    let path = matching_files(&dir, &first, "csv")
+        .ok()?
+        .into_iter()
+        .next()?;
+    let mut head = Vec::new();
+    std::fs::File::open(path)
+        .ok()?
+        .take(1 << 16)
+        .read_to_end(&mut head)
+        .ok()?;
+    let line = head.split(|&b| b == b'\n').next().unwrap_or(&[]);
+    let delimiter = [b',', b';', b'\t', b'|']
+        .into_iter()
+        .max_by_key(|d| line.iter().filter(|b| *b == d).count())
+        .filter(|d| line.contains(d))
+        .unwrap_or(b',');
+    // A cut in the middle of a character at the 64 KiB boundary is not a wrong encoding.
+    let valid = match std::str::from_utf8(&head) {
+        Ok(_) => true,
+        Err(e) => e.error_len().is_none(),
+    };
+    Some(CsvFormat {
+        delimiter,
+        encoding: (!valid).then(|| "windows-1252".to_string()),
+        ..CsvFormat::default()
+    })
+}
+
 /// Refuses a read that needs SQL (a condition, an expression or a query): a folder of files
 /// has no SQL engine.
 pub(crate) fn refuse_sql(
