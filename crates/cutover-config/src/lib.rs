@@ -716,7 +716,7 @@ impl Config {
                 Some(line),
             ) => ConfigError::Invalid {
                 file,
-                message: format!("line {line}: {message}"),
+                message: format!("line {line}, column 1: {message}"),
                 hint,
             },
             (e, _) => e,
@@ -1186,6 +1186,7 @@ source_where = "ORD_DATE >= '2015-01-01'"
         assert!(err.contains("3 problems"), "{err}");
         assert!(err.contains("also in ignore"), "{err}");
         assert!(err.contains("table ORDERS is listed twice"), "{err}");
+        assert!(err.contains("line 15, column 1: table ORDERS"), "{err}");
         assert!(err.contains("rule r1: columns is empty"), "{err}");
         assert!(err.contains("  hint: keep one [[table]] section"), "{err}");
     }
