@@ -508,6 +508,18 @@ fn explain(code: Option<&str>) -> anyhow::Result<u8> {
     Ok(EXIT_GO)
 }
 
+/// Refuses `--format json` where a command prints only text, rather than ignoring it.
+fn text_only(command: &str, common: &CommonArgs) -> anyhow::Result<()> {
+    if common.format == Format::Json {
+        return Err(hinted(
+            format!("cutover {command} prints text only; --format json applies to check, diff and demo"),
+            "run `cutover check --format json` for JSON lines; the schema findings are in its report.json",
+        )
+        .into());
+    }
+    Ok(())
+}
+
 /// Both sides of a plan: engine, URL (password hidden) and transport.
 fn print_sides(planned: &cutover_run::Planned) {
     for (side, e) in [("source", &planned.source), ("target", &planned.target)] {
@@ -529,6 +541,7 @@ fn print_failed(f: &cutover_run::FailedTable, what: &str) {
 /// `cutover plan`: what a check of this config will do, read from both live schemas; no row is
 /// read and nothing is written.
 fn plan(config_path: &Path, common: &CommonArgs) -> anyhow::Result<u8> {
+    text_only("plan", common)?;
     let resolved = resolve(config_path, common)?;
     let planned = cutover_run::plan(&resolved.settings, false)?;
     print_sides(&planned);
@@ -612,6 +625,7 @@ fn plan(config_path: &Path, common: &CommonArgs) -> anyhow::Result<u8> {
 /// NULLs are counted on the source where the target rejects them, no other row is read.
 fn schema(config_path: &Path, common: &CommonArgs) -> anyhow::Result<u8> {
     use cutover_check::schema::SchemaLevel;
+    text_only("schema", common)?;
     let resolved = resolve(config_path, common)?;
     let planned = cutover_run::plan(&resolved.settings, true)?;
     print_sides(&planned);

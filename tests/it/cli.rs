@@ -1562,3 +1562,16 @@ fn a_project_adds_checklist_items_of_its_own() {
         ))
         .stderr(predicate::str::contains("org-structure, gl-balances"));
 }
+
+#[test]
+fn commands_that_print_text_refuse_format_json() {
+    for command in ["plan", "schema"] {
+        cutover()
+            .args([command, "--format", "json", "-c", "nowhere.toml"])
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(format!(
+                "cutover {command} prints text only"
+            )));
+    }
+}
