@@ -54,7 +54,8 @@ enum Command {
     ///
     /// The same engine, schema comparison, reports and exit codes as check.
     #[command(
-        after_help = "Example:\n  cutover diff sqlite://legacy.db CUST postgres://checker@db/erp customers -k id --column id=CUST_ID"
+        after_help = "Example:\n  cutover diff sqlite://legacy.db CUST postgres://checker@db/erp customers -k id --column id=CUST_ID",
+        mut_arg("tables", |a| a.hide(true))
     )]
     Diff(Box<quick::DiffArgs>),
     /// Show what a check will do, without reading data
