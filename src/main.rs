@@ -432,12 +432,12 @@ fn list_history(path: &Path) -> anyhow::Result<u8> {
     }
     let runs = cutover_store::history::History::open(path)?.runs_with_counts()?;
     println!(
-        "{:>4}  {:<20}  {:<6}  {:>13}  {:>9}  {:>9}  {:>9}  {:>11}  label",
+        "{:>4}  {:<20}  {:<16}  {:>13}  {:>9}  {:>9}  {:>9}  {:>11}  label",
         "run", "at (UTC)", "status", "tables match", "missing", "extra", "changed", "rules fail"
     );
     for (r, c) in runs {
         println!(
-            "{:>4}  {:<20}  {:<6}  {:>13}  {:>9}  {:>9}  {:>9}  {:>11}  {}",
+            "{:>4}  {:<20}  {:<16}  {:>13}  {:>9}  {:>9}  {:>9}  {:>11}  {}",
             r.id,
             r.at,
             r.verdict.as_str(),
