@@ -127,3 +127,64 @@ fn narrowing_rejected_nulls_and_lost_constraints_are_found_before_rows() {
         .code(0)
         .stdout(predicate::str::contains("GO with warnings"));
 }
+
+/// The catalogue of the same table in each engine: columns with nullability and defaults, the
+/// primary key, indexes, foreign keys and the row estimate after the engine's ANALYZE.
+#[test]
+fn every_engine_describes_keys_indexes_foreign_keys_and_estimates() {
+    let (Some(pg), Some(my)) = (TestDb::postgres("catalog"), TestDb::mariadb("catalog")) else {
+        return;
+    };
+    let ddl = "CREATE TABLE dept (id int PRIMARY KEY);
+        CREATE TABLE emp (id int NOT NULL, login varchar(20) NOT NULL, state varchar(10) DEFAULT 'active',
+            dept_id int REFERENCES dept (id), PRIMARY KEY (id));
+        CREATE UNIQUE INDEX emp_login ON emp (login);
+        CREATE INDEX emp_dept ON emp (dept_id);
+        INSERT INTO dept VALUES (1);
+        INSERT INTO emp VALUES (1, 'ann', 'active', 1), (2, 'bob', NULL, 1), (3, 'cy', 'x', NULL);";
+    pg.exec(&format!("{ddl} ANALYZE emp;"));
+    my.exec(&format!("{ddl} ANALYZE TABLE emp;"));
+    let lite = TestSqlite::new(&format!("{ddl} ANALYZE;"));
+    for url in [pg.url.as_str(), my.url.as_str(), lite.url.as_str()] {
+        let mut side = cutover_source::open(&cutover_source::Endpoint::new(url)).unwrap();
+        let names = side.tables().unwrap();
+        assert!(names.contains(&"emp".to_string()), "{url}: {names:?}");
+        let c = side.catalog("emp").unwrap().expect("emp exists");
+        assert_eq!(c.primary_key, ["id"], "{url}");
+        let col = |n: &str| c.column(n).unwrap_or_else(|| panic!("{url}: {n}"));
+        assert!(!col("login").nullable && col("state").nullable, "{url}");
+        assert!(
+            col("state")
+                .default
+                .as_deref()
+                .is_some_and(|d| d.contains("active")),
+            "{url}: {:?}",
+            col("state").default
+        );
+        assert!(col("login").default.is_none(), "{url}");
+        let unique: Vec<_> = c.indexes.iter().filter(|i| i.unique).collect();
+        assert!(
+            unique.iter().any(|i| i.columns == ["login"]),
+            "{url}: {:?}",
+            c.indexes
+        );
+        assert!(
+            c.indexes
+                .iter()
+                .any(|i| !i.unique && i.columns == ["dept_id"]),
+            "{url}: {:?}",
+            c.indexes
+        );
+        assert_eq!(c.foreign_keys.len(), 1, "{url}: {:?}", c.foreign_keys);
+        let fk = &c.foreign_keys[0];
+        assert_eq!(
+            (fk.columns.as_slice(), fk.ref_columns.as_slice()),
+            (&["dept_id".to_string()][..], &["id".to_string()][..]),
+            "{url}"
+        );
+        assert!(fk.table.contains("dept"), "{url}: {}", fk.table);
+        assert_eq!(c.unique_key(), Some(&["id".to_string()][..]), "{url}");
+        assert_eq!(c.estimated_rows, Some(3), "{url}: the engine's statistics");
+        assert!(side.catalog("nope").unwrap().is_none(), "{url}");
+    }
+}
