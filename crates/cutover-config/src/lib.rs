@@ -705,21 +705,26 @@ impl Config {
             hint: hint.to_string(),
         };
         // Where each [[table]] and [[rule]] starts, to name the line of a problem.
-        let (table_lines, rule_lines) = section_lines(text);
-        let at = |lines: &[usize], i: usize, e: ConfigError| match (e, lines.get(i)) {
-            (
-                ConfigError::Invalid {
+        // Parsed again only when a section has a problem to place.
+        let lines = std::cell::OnceCell::new();
+        let at = |rules: bool, i: usize, e: ConfigError| {
+            let (tables, rule_lines) = lines.get_or_init(|| section_lines(text));
+            let lines: &Vec<usize> = if rules { rule_lines } else { tables };
+            match (e, lines.get(i)) {
+                (
+                    ConfigError::Invalid {
+                        file,
+                        message,
+                        hint,
+                    },
+                    Some(line),
+                ) => ConfigError::Invalid {
                     file,
-                    message,
+                    message: format!("line {line}, column 1: {message}"),
                     hint,
                 },
-                Some(line),
-            ) => ConfigError::Invalid {
-                file,
-                message: format!("line {line}, column 1: {message}"),
-                hint,
-            },
-            (e, _) => e,
+                (e, _) => e,
+            }
         };
         let mut errors = Vec::new();
         if let Err(e) = self.validate_sides(file) {
@@ -775,7 +780,7 @@ impl Config {
                 t.validate(file, &known)
             };
             if let Err(e) = found {
-                errors.push(at(&table_lines, i, e));
+                errors.push(at(false, i, e));
             }
         }
         let mut ids = HashSet::new();
@@ -792,7 +797,7 @@ impl Config {
                 }
             });
             if let Err(e) = found {
-                errors.push(at(&rule_lines, i, e));
+                errors.push(at(true, i, e));
             }
         }
         match errors.len() {
