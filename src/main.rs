@@ -146,6 +146,11 @@ struct CommonArgs {
     /// Folder the reports are written to [default: report.out in the config, else ./cutover-report].
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
+    /// How every table's rows are compared: full (every row streamed), checksum (checksums
+    /// computed in both databases over key ranges; only differing ranges are streamed) or auto
+    /// [default: the table's mode, else run.mode, else full].
+    #[arg(long, value_name = "MODE", value_parser = ["full", "checksum", "auto"])]
+    mode: Option<String>,
     /// Tables checked at the same time [default: run.jobs in the config, else the number of cores].
     #[arg(short, long, value_name = "N", env = "CUTOVER_JOBS")]
     jobs: Option<usize>,

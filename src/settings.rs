@@ -203,6 +203,15 @@ pub(crate) fn resolve_loaded(
         })?,
     };
     let checklist = config.checklist_items();
+    let mode = match common.mode.as_deref() {
+        Some("checksum") => Some(cutover_config::CompareMode::Checksum),
+        Some("auto") => Some(cutover_config::CompareMode::Auto),
+        Some(_) => Some(cutover_config::CompareMode::Full),
+        None => None,
+    };
+    for t in &mut config.tables {
+        t.mode = mode.or(t.mode).or(config.run.mode);
+    }
     let settings = cutover_run::Settings {
         source_url,
         target_url,

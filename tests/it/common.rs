@@ -257,6 +257,7 @@ pub fn table(name: &str, key: Option<&[&str]>) -> cutover_config::TableConfig {
         source_url: None,
         normalize: Default::default(),
         target_where: None,
+        mode: None,
         checklist: None,
     }
 }

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 mod architecture;
+mod checksum;
 mod cli;
 mod common;
 mod engines;

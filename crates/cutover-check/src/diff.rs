@@ -21,6 +21,9 @@ pub enum Side {
 }
 
 impl Side {
+    /// Both sides, source first.
+    pub const ALL: [Side; 2] = [Side::Source, Side::Target];
+
     /// `source` or `target`.
     pub fn name(self) -> &'static str {
         match self {

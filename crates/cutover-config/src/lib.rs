@@ -155,6 +155,8 @@ pub struct RunSettings {
     pub lock_timeout_secs: Option<u64>,
     /// Longest run of one statement, in seconds (default 0: no limit).
     pub statement_timeout_secs: Option<u64>,
+    /// How tables are compared unless a table says otherwise (default `full`).
+    pub mode: Option<CompareMode>,
 }
 
 /// Settings of the report.
@@ -204,6 +206,35 @@ pub struct TableConfig {
     pub source_where: Option<String>,
     /// SQL condition applied on the target.
     pub target_where: Option<String>,
+    /// How the rows are compared: `full` (every row streamed, the default), `checksum`
+    /// (checksums computed in both databases over key ranges; only differing ranges are
+    /// streamed) or `auto` (checksums for large tables on a remote server).
+    pub mode: Option<CompareMode>,
+}
+
+/// How a table's rows are compared.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum CompareMode {
+    /// Every row of both sides is streamed and merged by key.
+    Full,
+    /// Checksums of key ranges are computed in both databases; only the ranges whose
+    /// checksums differ are streamed and merged.
+    Checksum,
+    /// Checksums for a table of a million rows or more when a side is not on this machine,
+    /// and every kind can be checksummed; else full.
+    Auto,
+}
+
+impl CompareMode {
+    /// The name used in the config and the reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            CompareMode::Full => "full",
+            CompareMode::Checksum => "checksum",
+            CompareMode::Auto => "auto",
+        }
+    }
 }
 
 /// A piece of SQL written in the config, where it stands and which side runs it.

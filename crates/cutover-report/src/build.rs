@@ -222,8 +222,30 @@ fn table_report(result: &TableResult) -> TableReport {
             value_problems: None,
             diagnosis: vec![],
             elapsed_ms: None,
+            compared: None,
         },
         TableResult::Checked(c) => checked_report(c, result.status()),
+    }
+}
+
+fn compared(c: &cutover_run::checksum::Compared) -> ComparedReport {
+    ComparedReport {
+        mode: c.mode().to_string(),
+        note: c.note.clone(),
+        checksum: c.checksum.as_ref().map(|s| ChecksumReport {
+            chunks: s.chunks as u64,
+            buckets: s.buckets as u64,
+            differing_buckets: s.differing_buckets as u64,
+            rows_checksummed: SidePair {
+                source: s.rows_checksummed[0],
+                target: s.rows_checksummed[1],
+            },
+            rows_streamed: SidePair {
+                source: s.rows_streamed[0],
+                target: s.rows_streamed[1],
+            },
+            streamed_all: s.streamed_all,
+        }),
     }
 }
 
@@ -292,7 +314,8 @@ fn checked_report(c: &CheckedTable, status: TableStatus) -> TableReport {
             source_duplicate_keys: d.source.duplicate_keys,
             target_duplicate_keys: d.target.duplicate_keys,
         }),
-        fingerprint: Some(SidePair {
+        // In checksum mode only the differing ranges were read: no fingerprint of the table.
+        fingerprint: c.compared.checksum.is_none().then(|| SidePair {
             source: d.source.fingerprint.table_hex(),
             target: d.target.fingerprint.table_hex(),
         }),
@@ -350,6 +373,7 @@ fn checked_report(c: &CheckedTable, status: TableStatus) -> TableReport {
             target: c.target_sql.clone(),
         }),
         elapsed_ms: Some(c.elapsed.as_millis() as u64),
+        compared: Some(compared(&c.compared)),
     }
 }
 

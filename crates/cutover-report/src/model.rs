@@ -208,6 +208,62 @@ pub struct TableReport {
     pub value_problems: Option<SidePair<Vec<String>>>,
     /// Wall time in milliseconds.
     pub elapsed_ms: Option<u64>,
+    /// How the rows were compared (none for a table that could not be checked).
+    pub compared: Option<ComparedReport>,
+}
+
+/// How a table's rows were compared.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ComparedReport {
+    /// `full` (every row streamed) or `checksum` (checksums in both databases, differing key
+    /// ranges streamed).
+    pub mode: String,
+    /// Why a table that asked for checksums was compared in full, or streamed whole.
+    pub note: Option<String>,
+    /// What the checksums did, in checksum mode.
+    pub checksum: Option<ChecksumReport>,
+}
+
+impl ComparedReport {
+    /// One sentence on how the rows were compared, when it is not the usual full compare.
+    pub fn summary(&self) -> Option<String> {
+        match (&self.checksum, &self.note) {
+            (Some(c), note) => {
+                let mut s = format!(
+                    "Compared by checksums in both databases: {} of {} key ranges differed; rows streamed: source {} of {}, target {} of {}",
+                    c.differing_buckets,
+                    c.buckets,
+                    c.rows_streamed.source,
+                    c.rows_checksummed.source,
+                    c.rows_streamed.target,
+                    c.rows_checksummed.target
+                );
+                if let Some(n) = note {
+                    s.push_str(&format!(" ({n})"));
+                }
+                Some(s)
+            }
+            (None, Some(n)) => Some(n.clone()),
+            (None, None) => None,
+        }
+    }
+}
+
+/// What a checksum compare did.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ChecksumReport {
+    /// Checksum statements per side.
+    pub chunks: u64,
+    /// Key-range buckets compared by checksum.
+    pub buckets: u64,
+    /// Buckets whose rows or checksums differed (their rows were streamed).
+    pub differing_buckets: u64,
+    /// Rows each side checksummed in the database.
+    pub rows_checksummed: SidePair<u64>,
+    /// Rows each side streamed to cutover.
+    pub rows_streamed: SidePair<u64>,
+    /// True when so many buckets differed that the whole table was streamed.
+    pub streamed_all: bool,
 }
 
 /// One diagnosis of a column's changed values.

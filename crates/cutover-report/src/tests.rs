@@ -90,6 +90,8 @@ fn plan(name: &str, source_name: &str, checklist: &str) -> TablePlan {
         target_sql: format!("SELECT \"id\", \"name\" FROM \"{name}\" ORDER BY \"id\""),
         schema: vec![],
         estimated_rows: None,
+        mode: None,
+        key_unique: true,
     }
 }
 
@@ -111,6 +113,7 @@ fn checked(plan: TablePlan, diff: cutover_check::TableDiff) -> TableResult {
         source_sql: String::new(),
         target_sql: String::new(),
         elapsed: Duration::from_millis(250),
+        compared: Default::default(),
     }))
 }
 

@@ -7,6 +7,7 @@
 //! deterministic: tables in config order, samples in key order, whatever the thread count or
 //! batch size.
 
+pub mod checksum;
 pub mod init;
 mod plan;
 mod schema;
@@ -16,7 +17,7 @@ use cutover_check::{
     DiffError, DiffOptions, DiffSink, Side, TableDiff, TableDiffSink, TableStatus,
 };
 use cutover_source::pair::{SideRead, compare};
-use cutover_source::{Connector, CsvFormat, Endpoint, SessionLimits, SourceError};
+use cutover_source::{Connector, CsvFormat, Endpoint, ReadRequest, SessionLimits, SourceError};
 pub use plan::{ColumnPlan, TablePlan};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -211,6 +212,8 @@ pub struct CheckedTable {
     pub target_sql: String,
     /// Wall time.
     pub elapsed: Duration,
+    /// How the rows were compared: in full, or by checksums and the ranges that differed.
+    pub compared: checksum::Compared,
 }
 
 /// A table that could not be compared.
@@ -348,7 +351,8 @@ fn plan_tables(
     let plan_one =
         |t: &cutover_config::TableConfig, src: &mut dyn Connector, tgt: &mut dyn Connector| {
             let mut plan = plan::plan_table(t, src, tgt, settings)?;
-            (plan.schema, plan.estimated_rows) = schema::findings(t, &plan, src, tgt, count_nulls);
+            let found = schema::findings(t, &plan, src, tgt, count_nulls);
+            (plan.schema, plan.estimated_rows, plan.key_unique) = found;
             Ok(plan)
         };
     settings
@@ -562,86 +566,154 @@ fn check_table(
         Some(_) => [None, snapshots[1].clone()],
         None => snapshots.clone(),
     };
-    let (src_req, tgt_req) =
-        plan.requests(settings.batch_rows, snapshots, settings.memory_budget());
-    let opts = DiffOptions {
-        columns: plan.columns.len(),
-        key_columns: plan.key_len,
-        sample_size: settings.sample_size,
-        tolerances: plan.columns.iter().map(|c| c.tolerance.clone()).collect(),
+    let job = TableJob {
+        settings,
+        plan,
+        endpoints: [own_source.as_ref().unwrap_or(source_end), target_end],
+        snapshots,
+        progress,
+        cancel,
+        export,
+        started,
     };
-    let fail = |message: String, hint: Option<String>| {
-        TableResult::Failed(FailedTable {
-            name: plan.name.clone(),
-            source_name: plan.source_name.clone(),
-            checklist: plan.checklist.clone(),
-            message,
-            hint,
-            interrupted: false,
-        })
-    };
-    let export_hint = || Some("check --export-diffs: the folder must be writable".to_string());
-    let mut exporter = match export {
-        None => None,
-        Some(f) => {
-            let names: Vec<String> = plan.columns.iter().map(|c| c.target.name.clone()).collect();
-            match f.create(&plan.name, &names, plan.key_len) {
-                Ok(e) => Some(e),
-                Err(e) => {
-                    return fail(format!("cannot export the differences: {e}"), export_hint());
+    match checksum::choose(&job) {
+        checksum::Choice::Full(note) => {
+            let (src_req, tgt_req) = job.requests();
+            job.stream(
+                src_req,
+                tgt_req,
+                checksum::Compared {
+                    checksum: None,
+                    note,
+                },
+            )
+        }
+        checksum::Choice::Checksum(sources) => checksum::run(&job, sources),
+    }
+}
+
+/// One table's check: what it needs from the run.
+pub(crate) struct TableJob<'a> {
+    pub(crate) settings: &'a Settings,
+    pub(crate) plan: &'a TablePlan,
+    /// The source's and the target's endpoints.
+    pub(crate) endpoints: [&'a Endpoint; 2],
+    /// The snapshots each side reads in, where shared.
+    pub(crate) snapshots: [Option<String>; 2],
+    pub(crate) progress: &'a dyn Progress,
+    pub(crate) cancel: &'a AtomicBool,
+    pub(crate) export: Option<&'a dyn ExportFactory>,
+    pub(crate) started: Instant,
+}
+
+impl TableJob<'_> {
+    /// The read requests of both sides, in the run's snapshots.
+    pub(crate) fn requests(&self) -> (ReadRequest, ReadRequest) {
+        self.plan.requests(
+            self.settings.batch_rows,
+            self.snapshots.clone(),
+            self.settings.memory_budget(),
+        )
+    }
+
+    /// Streams both requests through the merge join; the result says how the table was compared.
+    pub(crate) fn stream(
+        &self,
+        src_req: ReadRequest,
+        tgt_req: ReadRequest,
+        compared: checksum::Compared,
+    ) -> TableResult {
+        let TableJob {
+            settings,
+            plan,
+            endpoints: [source_end, target_end],
+            progress,
+            cancel,
+            export,
+            started,
+            ..
+        } = *self;
+        let opts = DiffOptions {
+            columns: plan.columns.len(),
+            key_columns: plan.key_len,
+            sample_size: settings.sample_size,
+            tolerances: plan.columns.iter().map(|c| c.tolerance.clone()).collect(),
+        };
+        let fail = |message: String, hint: Option<String>| {
+            TableResult::Failed(FailedTable {
+                name: plan.name.clone(),
+                source_name: plan.source_name.clone(),
+                checklist: plan.checklist.clone(),
+                message,
+                hint,
+                interrupted: false,
+            })
+        };
+        let export_hint = || Some("check --export-diffs: the folder must be writable".to_string());
+        let mut exporter = match export {
+            None => None,
+            Some(f) => {
+                let names: Vec<String> =
+                    plan.columns.iter().map(|c| c.target.name.clone()).collect();
+                match f.create(&plan.name, &names, plan.key_len) {
+                    Ok(e) => Some(e),
+                    Err(e) => {
+                        return fail(format!("cannot export the differences: {e}"), export_hint());
+                    }
                 }
             }
+        };
+        let mut summary = TableDiffSink::new(&opts);
+        let source = SideRead {
+            endpoint: source_end,
+            request: src_req,
+        };
+        let target = SideRead {
+            endpoint: target_end,
+            request: tgt_req,
+        };
+        let on_rows = |side: Side, rows: u64| progress.rows_read(&plan.name, side, rows);
+        let joined = match &mut exporter {
+            Some(ex) => compare(
+                source,
+                target,
+                &opts,
+                &mut Tee(&mut summary, ex.as_mut()),
+                &on_rows,
+                cancel,
+            ),
+            None => compare(source, target, &opts, &mut summary, &on_rows, cancel),
+        };
+        if let Some(ex) = exporter {
+            let failed = ex.error();
+            if let Some(e) = failed.or_else(|| ex.close().err()) {
+                return fail(format!("cannot export the differences: {e}"), export_hint());
+            }
         }
-    };
-    let mut summary = TableDiffSink::new(&opts);
-    let source = SideRead {
-        endpoint: own_source.as_ref().unwrap_or(source_end),
-        request: src_req,
-    };
-    let target = SideRead {
-        endpoint: target_end,
-        request: tgt_req,
-    };
-    let on_rows = |side: Side, rows: u64| progress.rows_read(&plan.name, side, rows);
-    let joined = match &mut exporter {
-        Some(ex) => compare(
-            source,
-            target,
-            &opts,
-            &mut Tee(&mut summary, ex.as_mut()),
-            &on_rows,
-            cancel,
-        ),
-        None => compare(source, target, &opts, &mut summary, &on_rows, cancel),
-    };
-    if let Some(ex) = exporter {
-        let failed = ex.error();
-        if let Some(e) = failed.or_else(|| ex.close().err()) {
-            return fail(format!("cannot export the differences: {e}"), export_hint());
-        }
-    }
-    match joined {
-        Ok(()) => TableResult::Checked(Box::new(CheckedTable {
-            plan: plan.clone(),
-            diff: summary.into_diff(),
-            source_sql: plan.source_sql.clone(),
-            target_sql: plan.target_sql.clone(),
-            elapsed: started.elapsed(),
-        })),
-        Err(DiffError::Cancelled) => TableResult::Failed(interrupted(plan)),
-        Err(e) => {
-            let hint = match &e {
-                DiffError::OutOfOrder { .. } => Some(
-                    "the engine's key order differs from byte order for this key type; report this with the key's column types"
-                        .to_string(),
-                ),
-                DiffError::Stream(_, SourceError::Query { .. }) => {
-                    Some("check the table, column names and any source_where / target_where condition".to_string())
-                }
-                DiffError::Stream(_, s) => s.hint().map(str::to_string),
-                _ => None,
-            };
-            fail(e.to_string(), hint)
+        match joined {
+            Ok(()) => TableResult::Checked(Box::new(CheckedTable {
+                plan: plan.clone(),
+                diff: summary.into_diff(),
+                source_sql: plan.source_sql.clone(),
+                target_sql: plan.target_sql.clone(),
+                elapsed: started.elapsed(),
+                compared,
+            })),
+            Err(DiffError::Cancelled) => TableResult::Failed(interrupted(plan)),
+            Err(e) => {
+                let hint = match &e {
+                    DiffError::OutOfOrder { .. } => Some(
+                        "the engine's key order differs from byte order for this key type; report this with the key's column types"
+                            .to_string(),
+                    ),
+                    DiffError::Stream(_, SourceError::Query { .. }) => {
+                        Some("check the table, column names and any source_where / target_where condition".to_string())
+                    }
+                    DiffError::Stream(_, s) => s.hint().map(str::to_string),
+                    _ => None,
+                };
+                fail(e.to_string(), hint)
+            }
         }
     }
 }
@@ -709,6 +781,7 @@ mod tests {
             drop: vec![],
             source_where: None,
             target_where: None,
+            mode: None,
         };
         let failed = TableResult::Failed(FailedTable::of(&t, "gone".into(), None));
         assert_eq!(failed.status(), TableStatus::Error);

@@ -74,6 +74,11 @@ pub struct TablePlan {
     pub schema: Vec<cutover_check::schema::SchemaFinding>,
     /// The rows the engines' statistics (or the files' sizes) estimate, the larger side.
     pub estimated_rows: Option<u64>,
+    /// How the table asks to be compared (none: in full).
+    pub mode: Option<cutover_config::CompareMode>,
+    /// True when both sides declare the key unique (a primary key or a unique index), so no
+    /// duplicate key can hide in equal checksums.
+    pub key_unique: bool,
 }
 
 impl TablePlan {
@@ -275,6 +280,8 @@ pub(crate) fn plan_table(
         target_sql: String::new(),
         schema: Vec::new(),
         estimated_rows: None,
+        mode: t.mode,
+        key_unique: false,
     };
     let (sr, tr) = plan.requests(settings.batch_rows, [None, None], settings.memory_budget());
     (plan.source_sql, plan.target_sql) = (src.read_sql(&sr), tgt.read_sql(&tr));

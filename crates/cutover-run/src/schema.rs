@@ -3,7 +3,7 @@
 //! the source (within `source_where`) only where the target column is NOT NULL and the source
 //! column allows NULL.
 
-use crate::TablePlan;
+use crate::{ColumnPlan, TablePlan};
 use cutover_check::schema::{
     self, ColumnShape, Constraint, ConstraintKind, Pairing, SchemaFinding, SchemaKind, SchemaLevel,
     TableShape,
@@ -73,8 +73,8 @@ fn unreadable(side: &str, message: String) -> SchemaFinding {
     }
 }
 
-/// The schema findings of a planned table, and the rows the engines' statistics estimate (the
-/// larger side). `count_nulls` allows counting a source column's NULLs (a `COUNT(*)` on the
+/// The schema findings of a planned table, the rows the engines' statistics estimate (the
+/// larger side), and whether both sides declare the key unique. `count_nulls` allows counting a source column's NULLs (a `COUNT(*)` on the
 /// source); without it such a column is reported as not counted.
 pub(crate) fn findings(
     t: &TableConfig,
@@ -82,18 +82,22 @@ pub(crate) fn findings(
     src: &mut dyn Connector,
     tgt: &mut dyn Connector,
     count_nulls: bool,
-) -> (Vec<SchemaFinding>, Option<u64>) {
+) -> (Vec<SchemaFinding>, Option<u64>, bool) {
     let target = match tgt.catalog(&plan.name) {
         Ok(Some(c)) => c,
         Ok(None) => {
             return (
                 vec![unreadable("target", "the table was not found".into())],
                 None,
+                false,
             );
         }
-        Err(e) => return (vec![unreadable("target", e.to_string())], None),
+        Err(e) => return (vec![unreadable("target", e.to_string())], None, false),
     };
     let mut estimate = target.estimated_rows;
+    let key: Vec<&ColumnPlan> = plan.columns[..plan.key_len].iter().collect();
+    let mut key_unique =
+        plan.key_len > 0 && unique(&target, key.iter().map(|c| c.target.name.as_str()));
     let pairs: Vec<Pairing> = plan
         .columns
         .iter()
@@ -114,6 +118,7 @@ pub(crate) fn findings(
     };
     let source = if plan.source_query.is_some() {
         // A query's result declares no nullability, keys or indexes.
+        key_unique = false;
         TableShape {
             engine: src.engine().name().to_string(),
             columns: plan
@@ -134,13 +139,14 @@ pub(crate) fn findings(
         match src.catalog(&plan.source_name) {
             Ok(Some(c)) => {
                 estimate = estimate.max(c.estimated_rows);
+                key_unique &= unique(&c, key.iter().map(|c| c.source.name.as_str()));
                 shape(src, &c, &rename)
             }
             Ok(None) => {
                 let f = unreadable("source", "the table was not found".into());
-                return (vec![f], estimate);
+                return (vec![f], estimate, false);
             }
-            Err(e) => return (vec![unreadable("source", e.to_string())], estimate),
+            Err(e) => return (vec![unreadable("source", e.to_string())], estimate, false),
         }
     };
     let target = shape(tgt, &target, &|s: &str| s.to_string());
@@ -167,5 +173,18 @@ pub(crate) fn findings(
             source_nulls: &mut nulls,
         },
     );
-    (found, estimate)
+    (found, estimate, key_unique)
+}
+
+/// True when `columns` are the catalogue's primary key or one of its unique indexes (in any
+/// order, compared case-insensitively).
+fn unique<'a>(catalog: &TableCatalog, columns: impl Iterator<Item = &'a str>) -> bool {
+    let mut want: Vec<String> = columns.map(str::to_ascii_lowercase).collect();
+    want.sort();
+    let same = |cols: &[String]| {
+        let mut have: Vec<String> = cols.iter().map(|c| c.to_ascii_lowercase()).collect();
+        have.sort();
+        have == want
+    };
+    same(&catalog.primary_key) || catalog.indexes.iter().any(|i| i.unique && same(&i.columns))
 }

@@ -4,6 +4,7 @@
 //! [`Fragment`], and only the builders here render fragments into statements. Everything else a
 //! statement holds is built from identifiers quoted by the engine's [`Dialect`].
 
+use crate::checksum::{self, BucketSql, ValueSql};
 use crate::{ColumnInfo, Engine, ReadRequest, SessionLimits, SourceError};
 use cutover_check::Kind;
 
@@ -315,12 +316,48 @@ pub trait Dialect: Send + Sync {
         None
     }
 
+    /// The SQL text of a non-NULL value of stored column `c` compared as `compare`, equal byte
+    /// for byte to [`cutover_check::canonical::checksum_text`] (without its length prefix or
+    /// `,`), or why this engine cannot render it so.
+    fn checksum_value(&self, c: &ColumnInfo, compare: Kind) -> Result<ValueSql, String>;
+
+    /// Texts joined into one (each part is never NULL).
+    fn checksum_concat(&self, parts: &[String]) -> String {
+        parts.join(" || ")
+    }
+
+    /// A text's length in bytes, as text.
+    fn checksum_length(&self, text: &str) -> String {
+        format!("octet_length({text})::text")
+    }
+
+    /// The statement that sums the md5 slices of the rows' texts per bucket, or `None` when the
+    /// engine has no md5 in SQL.
+    fn checksum_buckets(&self, q: &BucketSql) -> Option<String> {
+        let _ = q;
+        None
+    }
+
+    /// The statement that returns every `every`-th key in key order, as text.
+    fn checksum_quantiles(&self, key: &str, from: &str, filter: &str, every: u64) -> String {
+        checksum::quantiles(key, from, filter, every, "CAST(k AS TEXT)")
+    }
+
     /// A table name, `schema.table` quoted part by part.
     fn quote_name(&self, name: &str) -> String {
         match split_name(name) {
             (Some(s), t) => format!("{}.{}", self.quote_ident(s), self.quote_ident(t)),
             (None, t) => self.quote_ident(t),
         }
+    }
+}
+
+/// The dialect of a database engine (SQLite's for anything that is not PostgreSQL or MySQL).
+pub fn of(engine: Engine) -> &'static dyn Dialect {
+    match engine {
+        Engine::Postgres => &Postgres,
+        Engine::MySql => &MySql,
+        _ => &Sqlite,
     }
 }
 
@@ -417,6 +454,12 @@ impl Dialect for Postgres {
         }
         Ok(out)
     }
+    fn checksum_value(&self, c: &ColumnInfo, compare: Kind) -> Result<ValueSql, String> {
+        checksum::postgres_value(self, c, compare)
+    }
+    fn checksum_buckets(&self, q: &BucketSql) -> Option<String> {
+        Some(checksum::postgres_buckets(q))
+    }
     fn export_snapshot(&self) -> Option<(&'static str, &'static str)> {
         Some((
             "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
@@ -491,6 +534,21 @@ impl Dialect for MySql {
             "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY".into(),
         ])
     }
+    fn checksum_value(&self, c: &ColumnInfo, compare: Kind) -> Result<ValueSql, String> {
+        checksum::mysql_value(self, c, compare)
+    }
+    fn checksum_concat(&self, parts: &[String]) -> String {
+        format!("CONCAT({})", parts.join(", "))
+    }
+    fn checksum_length(&self, text: &str) -> String {
+        format!("LENGTH({text})")
+    }
+    fn checksum_buckets(&self, q: &BucketSql) -> Option<String> {
+        Some(checksum::mysql_buckets(q))
+    }
+    fn checksum_quantiles(&self, key: &str, from: &str, filter: &str, every: u64) -> String {
+        checksum::quantiles(key, from, filter, every, "CAST(k AS CHAR)")
+    }
 }
 
 impl Dialect for Sqlite {
@@ -513,6 +571,12 @@ impl Dialect for Sqlite {
     }
     fn begin_read(&self, _snapshot: Option<&str>) -> Result<Vec<String>, SourceError> {
         Ok(vec!["BEGIN DEFERRED".into()])
+    }
+    fn checksum_value(&self, c: &ColumnInfo, compare: Kind) -> Result<ValueSql, String> {
+        checksum::sqlite_value(self, c, compare)
+    }
+    fn checksum_length(&self, text: &str) -> String {
+        format!("CAST(length(CAST({text} AS BLOB)) AS TEXT)")
     }
 }
 

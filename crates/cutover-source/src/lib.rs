@@ -8,6 +8,7 @@
 //! This is the only crate that knows sqlx, tokio, csv and Parquet; its API is synchronous.
 
 pub mod catalog;
+pub mod checksum;
 pub mod dialect;
 mod error;
 mod files;
@@ -21,7 +22,7 @@ use cutover_check::{Batch, Cell, ColumnCodec, Kind};
 pub use dialect::{Condition, Dialect, Fragment, FragmentError, FragmentKind};
 pub use error::SourceError;
 pub use files::{CsvFormat, sniff_csv};
-pub use url_util::redact;
+pub use url_util::{is_local, redact};
 
 /// The engines cutover reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -300,6 +301,14 @@ pub trait SqlConnector {
     /// long as this session stays open. `None` on engines without exportable snapshots (each
     /// table is then read in a snapshot of its own).
     fn export_snapshot(&mut self) -> Result<Option<String>, SourceError>;
+
+    /// Runs a statement built by [`dialect`] whose columns are all text, in a read-only
+    /// snapshot (the exported one, where given), and returns its rows.
+    fn text_rows(
+        &mut self,
+        sql: &str,
+        snapshot: Option<&str>,
+    ) -> Result<Vec<Vec<Option<String>>>, SourceError>;
 }
 
 /// A column as the engine describes it.

@@ -1,4 +1,4 @@
-//! URLs as they may be shown: with the password hidden.
+//! URLs as they may be shown (with the password hidden), and where they point.
 
 /// The URL with its password replaced by `***`; anything unparseable is cut to its scheme.
 pub fn redact(url: &str) -> String {
@@ -33,6 +33,17 @@ pub fn redact(url: &str) -> String {
             Some((scheme, _)) => format!("{scheme}:…"),
             None => "<not a URL>".to_string(),
         },
+    }
+}
+
+/// True for a URL whose host is this machine or a local socket (or that names no host).
+pub fn is_local(url: &str) -> bool {
+    match url::Url::parse(url) {
+        Ok(u) => matches!(
+            u.host_str().unwrap_or(""),
+            "" | "localhost" | "127.0.0.1" | "[::1]" | "::1"
+        ),
+        Err(_) => true,
     }
 }
 

@@ -344,6 +344,9 @@ fn table_meta(o: &mut String, t: &TableReport) {
         esc(t.source_where.as_deref().unwrap_or("all rows")),
         esc(t.target_where.as_deref().unwrap_or("all rows"))
     );
+    if let Some(how) = t.compared.as_ref().and_then(|c| c.summary()) {
+        let _ = write!(o, "<p class=\"meta\">{}</p>", esc(&how));
+    }
     // Columns left out of the comparison: a reader must see that they were not checked.
     for (what, cols) in [
         (

@@ -255,6 +255,9 @@ fn table_facts(o: &mut String, t: &TableReport) {
         depth(&t.source_where),
         depth(&t.target_where)
     );
+    if let Some(how) = t.compared.as_ref().and_then(|c| c.summary()) {
+        let _ = writeln!(o, "{}.", cell(&how));
+    }
     if let Some(fp) = &t.fingerprint {
         let same = if fp.source == fp.target {
             "equal"

@@ -188,6 +188,9 @@ fn findings(r: &Report) -> Vec<String> {
             }
             findings.push(line);
         }
+        if let Some(how) = t.compared.as_ref().and_then(|c| c.summary()) {
+            findings.push(format!("{}: {how}", t.name));
+        }
 
         // The diagnosis says which columns changed, how many values, and why.
         for d in &t.diagnosis {

@@ -281,6 +281,24 @@ impl<E: SqlEngine> SqlConnector for Database<E> {
         Ok(rt.block_on(engine.count(sql))?.max(0) as u64)
     }
 
+    fn text_rows(
+        &mut self,
+        sql: &str,
+        snapshot: Option<&str>,
+    ) -> Result<Vec<Vec<Option<String>>>, SourceError> {
+        let begin = E::dialect().begin_read(snapshot)?;
+        let Database { rt, engine, .. } = self;
+        rt.block_on(async {
+            for statement in &begin {
+                engine.execute(statement).await?;
+            }
+            let rows = engine.text_rows(sql, &[]).await;
+            let end = if rows.is_ok() { "COMMIT" } else { "ROLLBACK" };
+            let _ = engine.execute(end).await;
+            rows
+        })
+    }
+
     fn export_snapshot(&mut self) -> Result<Option<String>, SourceError> {
         let Some((begin, select)) = E::dialect().export_snapshot() else {
             return Ok(None);

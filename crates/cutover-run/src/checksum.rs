@@ -1,0 +1,475 @@
+//! Checksum mode: both databases sum the md5 of every row's canonical text per bucket of key
+//! ranges; only the buckets whose checksums differ are streamed through the ordinary merge
+//! join. The counts, samples and diagnoses are those of a full compare; the rows that travel
+//! are the differing buckets' only.
+//!
+//! Key ranges come from quantiles of the source's keys, so every bucket holds about the same
+//! number of rows whatever the key's spread. One statement per chunk of [`BUCKETS_PER_CHUNK`]
+//! buckets returns all their checksums at once (`GROUP BY` bucket), so no range is scanned twice,
+//! and chunks run on several sessions per side at a time.
+
+use crate::{TableJob, TableResult};
+use cutover_check::{Kind, Side};
+use cutover_config::CompareMode;
+use cutover_source::checksum::{ChecksumSource, KeyBound, KeyRange, ranges_sql};
+use cutover_source::dialect::Condition;
+use cutover_source::{ColumnInfo, Connector, Endpoint, Engine, SourceError};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
+/// Rows per bucket: the most rows streamed again for one differing row.
+pub const BUCKET_ROWS: u64 = 1024;
+/// Buckets whose checksums one statement returns.
+pub const BUCKETS_PER_CHUNK: usize = 64;
+/// More differing ranges than this are not worth a filter: the whole table is streamed.
+const MAX_RANGES: usize = 256;
+/// The size from which `mode = "auto"` uses checksums on a remote server.
+pub const AUTO_ROWS: u64 = 1_000_000;
+
+/// What a checksum compare did.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ChecksumStats {
+    /// Statements per side.
+    pub chunks: usize,
+    /// Key-range buckets.
+    pub buckets: usize,
+    /// Buckets whose row count or checksum differed.
+    pub differing_buckets: usize,
+    /// Rows each side checksummed in the database (source, target).
+    pub rows_checksummed: [u64; 2],
+    /// Rows each side streamed to cutover (source, target).
+    pub rows_streamed: [u64; 2],
+    /// True when so many buckets differed that the whole table was streamed.
+    pub streamed_all: bool,
+}
+
+/// How a table's rows were compared.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Compared {
+    /// Set when the table was compared by checksums.
+    pub checksum: Option<ChecksumStats>,
+    /// Why a table that asked for checksums was compared in full.
+    pub note: Option<String>,
+}
+
+impl Compared {
+    /// `checksum` or `full`.
+    pub fn mode(&self) -> &'static str {
+        if self.checksum.is_some() {
+            "checksum"
+        } else {
+            "full"
+        }
+    }
+}
+
+/// The checksum statements' ingredients of both sides.
+pub(crate) struct Sources {
+    key: [ColumnInfo; 2],
+    columns: [Vec<(ColumnInfo, Kind)>; 2],
+    engines: [Engine; 2],
+}
+
+impl Sources {
+    fn side<'a>(&'a self, i: usize, plan: &'a crate::TablePlan) -> ChecksumSource<'a> {
+        ChecksumSource {
+            table: if i == 0 {
+                &plan.source_name
+            } else {
+                &plan.name
+            },
+            filter: if i == 0 {
+                plan.source_where.as_ref()
+            } else {
+                plan.target_where.as_ref()
+            },
+            key: &self.key[i],
+            columns: self.columns[i].iter().map(|(c, k)| (c, *k)).collect(),
+        }
+    }
+}
+
+/// Full, with the reason checksums were not used when they were asked for, or checksums.
+pub(crate) enum Choice {
+    Full(Option<String>),
+    Checksum(Sources),
+}
+
+/// Chooses how a table is compared from its `mode`, its columns and its sides.
+pub(crate) fn choose(job: &TableJob<'_>) -> Choice {
+    let plan = job.plan;
+    let mode = plan.mode.unwrap_or(CompareMode::Full);
+    if mode == CompareMode::Full {
+        return Choice::Full(None);
+    }
+    let sources = match eligible(plan, job.endpoints) {
+        Ok(s) => s,
+        // auto stays silent: streaming is its answer for any table checksums cannot take.
+        Err(_) if mode == CompareMode::Auto => return Choice::Full(None),
+        Err(why) => {
+            return Choice::Full(Some(format!("Compared in full, not by checksums: {why}")));
+        }
+    };
+    if mode == CompareMode::Auto {
+        let rows = plan.estimated_rows.unwrap_or(0);
+        let remote = job
+            .endpoints
+            .iter()
+            .any(|e| !cutover_source::is_local(&e.url));
+        if rows < AUTO_ROWS || !remote {
+            return Choice::Full(None);
+        }
+    }
+    Choice::Checksum(sources)
+}
+
+/// The checksum statements' ingredients, or what checksums would need that this table lacks.
+fn eligible(plan: &crate::TablePlan, endpoints: [&Endpoint; 2]) -> Result<Sources, String> {
+    let mut engines = [Engine::Postgres; 2];
+    for (i, e) in endpoints.iter().enumerate() {
+        engines[i] = Engine::from_url(&e.url)
+            .filter(|e| matches!(e, Engine::Postgres | Engine::MySql))
+            .ok_or_else(|| {
+                let name = Engine::from_url(&e.url).map_or("this", Engine::name);
+                format!(
+                    "checksums need PostgreSQL or MySQL/MariaDB on both sides; the {} side is {name}, which has no md5 in SQL",
+                    Side::ALL[i].name()
+                )
+            })?;
+    }
+    if plan.source_query.is_some() {
+        return Err("checksums need a source table; this source is a query".into());
+    }
+    if plan.key_len != 1 {
+        return Err(format!(
+            "checksums need a single integer key column; this key has {} columns",
+            plan.key_len
+        ));
+    }
+    if !plan.key_unique {
+        return Err(
+            "checksums need a key both sides declare unique (a primary key or unique index), so no duplicate key hides in equal checksums"
+                .into(),
+        );
+    }
+    let key = &plan.columns[0];
+    for (c, engine) in [(&key.source, engines[0]), (&key.target, engines[1])] {
+        if !integer_key(c, engine) {
+            return Err(format!(
+                "checksums need a single integer key column; {} is {}",
+                c.name, c.type_name
+            ));
+        }
+    }
+    for c in &plan.columns {
+        let name = &c.target.name;
+        let why = if c.incompatible {
+            Some("its two types have no value in common")
+        } else if c.map.is_some() {
+            Some("its value map is applied by cutover, not in SQL")
+        } else if c.source.expr.is_some() {
+            Some("it is an expression, and checksums read stored columns")
+        } else if c.tolerance.is_some() {
+            Some("it has a tolerance, and checksums compare exact values")
+        } else if c.source_norm != Default::default() || c.target_norm != Default::default() {
+            Some(
+                "its normalisations (trim, case, rounding, zone) are applied by cutover, not in SQL",
+            )
+        } else {
+            None
+        };
+        if let Some(why) = why {
+            return Err(format!("column {name}: {why}"));
+        }
+    }
+    let dialects = engines.map(cutover_source::dialect::of);
+    for c in &plan.columns {
+        for (i, col) in [&c.source, &c.target].into_iter().enumerate() {
+            dialects[i].checksum_value(col, c.compare)?;
+        }
+    }
+    Ok(Sources {
+        key: [key.source.clone(), key.target.clone()],
+        columns: [
+            plan.columns
+                .iter()
+                .map(|c| (c.source.clone(), c.compare))
+                .collect(),
+            plan.columns
+                .iter()
+                .map(|c| (c.target.clone(), c.compare))
+                .collect(),
+        ],
+        engines,
+    })
+}
+
+/// True for a column of an integer type (what the bucket and range statements take).
+fn integer_key(c: &ColumnInfo, engine: Engine) -> bool {
+    if c.expr.is_some() || c.kind != Kind::Number {
+        return false;
+    }
+    let t = c.type_name.to_ascii_lowercase();
+    let base = t.split(['(', ' ']).next().unwrap_or("");
+    match engine {
+        Engine::Postgres => matches!(base, "smallint" | "integer" | "bigint"),
+        _ => matches!(
+            base,
+            "tinyint" | "smallint" | "mediumint" | "int" | "integer" | "bigint"
+        ),
+    }
+}
+
+/// One bucket's result on one side: rows and the two sums.
+type BucketSum = (u64, u128, u128);
+
+/// Compares a table by checksums; falls back to streaming it in full when a checksum statement
+/// fails (the report says why).
+pub(crate) fn run(job: &TableJob<'_>, sources: Sources) -> TableResult {
+    match checksums(job, &sources) {
+        Ok(Some(result)) => result,
+        Ok(None) => TableResult::Failed(crate::interrupted(job.plan)),
+        Err(e) => {
+            let (src_req, tgt_req) = job.requests();
+            job.stream(
+                src_req,
+                tgt_req,
+                Compared {
+                    checksum: None,
+                    note: Some(format!("Compared in full: the checksums failed: {e}")),
+                },
+            )
+        }
+    }
+}
+
+fn checksums(job: &TableJob<'_>, sources: &Sources) -> Result<Option<TableResult>, String> {
+    let plan = job.plan;
+    let side_err = |i: usize| move |e: SourceError| format!("{} side: {e}", Side::ALL[i].name());
+    let dialects = sources.engines.map(cutover_source::dialect::of);
+    let open = |i: usize| -> Result<Box<dyn Connector>, String> {
+        cutover_source::open(job.endpoints[i]).map_err(side_err(i))
+    };
+    // Bucket bounds: every BUCKET_ROWS-th source key.
+    let bounds: Vec<KeyBound> = {
+        let mut src = open(0)?;
+        let source = sources.side(0, plan);
+        let sql = source.quantiles_sql(dialects[0], BUCKET_ROWS);
+        let rows = src
+            .require_sql("compute checksums")
+            .and_then(|s| s.text_rows(&sql, job.snapshots[0].as_deref()))
+            .map_err(side_err(0))?;
+        let mut bounds = Vec::with_capacity(rows.len());
+        for r in rows {
+            let text = r.into_iter().next().flatten().unwrap_or_default();
+            bounds.push(KeyBound::parse(&text).ok_or_else(|| format!("unexpected key {text:?}"))?);
+        }
+        bounds.sort_unstable();
+        bounds.dedup();
+        bounds
+    };
+    let buckets = bounds.len() + 1;
+    let range_of =
+        |i: usize| -> KeyRange { (i.checked_sub(1).map(|j| bounds[j]), bounds.get(i).copied()) };
+    let chunks = buckets.div_ceil(BUCKETS_PER_CHUNK);
+    let sums: [Mutex<Vec<Option<BucketSum>>>; 2] = [
+        Mutex::new(vec![None; buckets]),
+        Mutex::new(vec![None; buckets]),
+    ];
+    let next = AtomicUsize::new(0);
+    let checksummed = [AtomicU64::new(0), AtomicU64::new(0)];
+    let failed: Mutex<Option<String>> = Mutex::new(None);
+    let workers = job.settings.jobs.clamp(1, 4).min(chunks);
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| {
+                let mut sessions = Vec::new();
+                for i in 0..2 {
+                    match open(i) {
+                        Ok(s) => sessions.push(s),
+                        Err(e) => {
+                            failed.lock().expect("failure slot").get_or_insert(e);
+                            return;
+                        }
+                    }
+                }
+                loop {
+                    let c = next.fetch_add(1, Ordering::SeqCst);
+                    if c >= chunks
+                        || job.cancel.load(Ordering::Relaxed)
+                        || failed.lock().expect("failure slot").is_some()
+                    {
+                        return;
+                    }
+                    let first = c * BUCKETS_PER_CHUNK;
+                    let last = (first + BUCKETS_PER_CHUNK).min(buckets) - 1;
+                    let range = (range_of(first).0, range_of(last).1);
+                    let inner = &bounds[first..last];
+                    let results: Vec<Result<Vec<(usize, BucketSum)>, String>> =
+                        std::thread::scope(|s| {
+                            let handles: Vec<_> = sessions
+                                .iter_mut()
+                                .enumerate()
+                                .map(|(i, session)| {
+                                    let source = sources.side(i, plan);
+                                    let snapshot = job.snapshots[i].as_deref();
+                                    let d = dialects[i];
+                                    s.spawn(move || {
+                                        let sql = source.buckets_sql(d, range, inner)?;
+                                        let rows = session
+                                            .require_sql("compute checksums")
+                                            .and_then(|q| q.text_rows(&sql, snapshot))
+                                            .map_err(side_err(i))?;
+                                        parse_buckets(rows, inner.len())
+                                    })
+                                })
+                                .collect();
+                            handles
+                                .into_iter()
+                                .map(|h| {
+                                    h.join().unwrap_or_else(|_| {
+                                        Err("a checksum thread panicked".into())
+                                    })
+                                })
+                                .collect()
+                        });
+                    for (i, r) in results.into_iter().enumerate() {
+                        match r {
+                            Ok(found) => {
+                                let mut slots = sums[i].lock().expect("checksum slots");
+                                let mut rows = 0;
+                                for (b, sum) in found {
+                                    rows += sum.0;
+                                    slots[first + b] = Some(sum);
+                                }
+                                let total =
+                                    checksummed[i].fetch_add(rows, Ordering::Relaxed) + rows;
+                                job.progress.rows_read(&plan.name, Side::ALL[i], total);
+                            }
+                            Err(e) => {
+                                failed.lock().expect("failure slot").get_or_insert(e);
+                            }
+                        }
+                    }
+                }
+            });
+        }
+    });
+    if let Some(e) = failed.into_inner().expect("failure slot") {
+        return Err(e);
+    }
+    if job.cancel.load(Ordering::Relaxed) {
+        return Ok(None);
+    }
+    let [src_sums, tgt_sums] = sums.map(|m| m.into_inner().expect("checksum slots"));
+    let differing: Vec<usize> = (0..buckets)
+        .filter(|&b| src_sums[b] != tgt_sums[b])
+        .collect();
+    let rows = |s: &[Option<BucketSum>]| s.iter().flatten().map(|b| b.0).sum::<u64>();
+    let totals = [rows(&src_sums), rows(&tgt_sums)];
+    // Adjacent differing buckets become one range.
+    let mut ranges: Vec<KeyRange> = Vec::new();
+    let mut prev: Option<usize> = None;
+    for &b in &differing {
+        let r = range_of(b);
+        match (prev, ranges.last_mut()) {
+            (Some(p), Some(last)) if p + 1 == b => last.1 = r.1,
+            _ => ranges.push(r),
+        }
+        prev = Some(b);
+    }
+    let streamed_all = ranges.len() > MAX_RANGES;
+    let mut stats = ChecksumStats {
+        chunks,
+        buckets,
+        differing_buckets: differing.len(),
+        rows_checksummed: totals,
+        rows_streamed: [0, 0],
+        streamed_all,
+    };
+    let (mut src_req, mut tgt_req) = job.requests();
+    if !streamed_all {
+        // No differing bucket: an empty range list streams nothing.
+        let only = |req: &mut cutover_source::ReadRequest, i: usize| {
+            let cond = if ranges.is_empty() {
+                Some("1 = 0".to_string())
+            } else {
+                ranges_sql(dialects[i], &sources.key[i], &ranges)
+            };
+            if let Some(cond) = cond {
+                let mut parts: Vec<Condition> = req.filter.take().into_iter().collect();
+                parts.push(Condition::Built(cond));
+                req.filter = Some(Condition::All(parts));
+            }
+        };
+        only(&mut src_req, 0);
+        only(&mut tgt_req, 1);
+    }
+    let mut result = job.stream(
+        src_req,
+        tgt_req,
+        Compared {
+            checksum: None,
+            note: streamed_all.then(|| {
+                format!(
+                    "{} of {buckets} key ranges differed: the whole table was streamed",
+                    differing.len()
+                )
+            }),
+        },
+    );
+    if let TableResult::Checked(c) = &mut result {
+        let d = &mut c.diff;
+        stats.rows_streamed = [d.source.rows, d.target.rows];
+        if !streamed_all {
+            // Rows of equal buckets are equal on both sides: same count, same checksums.
+            d.matched += totals[0].saturating_sub(d.source.rows);
+            d.source.rows = totals[0];
+            d.target.rows = totals[1];
+        }
+        c.compared.checksum = Some(stats);
+    }
+    Ok(Some(result))
+}
+
+/// Parses a bucket statement's rows: bucket (0..=inner), rows, sum, sum.
+fn parse_buckets(
+    rows: Vec<Vec<Option<String>>>,
+    inner: usize,
+) -> Result<Vec<(usize, BucketSum)>, String> {
+    rows.into_iter()
+        .map(|r| {
+            let field = |i: usize| r.get(i).cloned().flatten().unwrap_or_default();
+            let bad = || format!("unexpected checksum row {r:?}");
+            let bucket: usize = field(0).trim().parse().map_err(|_| bad())?;
+            if bucket > inner {
+                return Err(bad());
+            }
+            let count: u64 = field(1).trim().parse().map_err(|_| bad())?;
+            let a: u128 = field(2).trim().parse().map_err(|_| bad())?;
+            let b: u128 = field(3).trim().parse().map_err(|_| bad())?;
+            Ok((bucket, (count, a, b)))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bucket_rows_are_read_exactly_or_refused() {
+        let row = |v: [&str; 4]| v.iter().map(|s| Some(s.to_string())).collect::<Vec<_>>();
+        let parsed = parse_buckets(
+            vec![
+                row(["0", "3", "123", "456"]),
+                row(["2", "1", "1180591620717411303424", "7"]),
+            ],
+            2,
+        )
+        .unwrap();
+        assert_eq!(parsed[1], (2, (1, 1 << 70, 7)));
+        assert!(parse_buckets(vec![row(["3", "1", "1", "1"])], 2).is_err());
+        assert!(parse_buckets(vec![row(["0", "1", "1.5", "1"])], 2).is_err());
+    }
+}

@@ -1,0 +1,407 @@
+//! Checksums computed in the database: each engine renders every value exactly as
+//! [`cutover_check::canonical::checksum_text`] does, hashes each row's text with md5, and sums
+//! two 60-bit slices of the digests per bucket of key ranges. Equal sums on both sides mean the
+//! same rows; different sums send the bucket's rows through the ordinary merge join.
+//!
+//! Only stored columns of kinds every engine renders the same way are checksummed; anything
+//! else says why, and the table is streamed instead.
+
+use crate::dialect::{Condition, Dialect, Fragment};
+use crate::{ColumnInfo, Engine};
+use cutover_check::Kind;
+
+/// A type name's base (lower case, modifiers removed) and its modifiers: `numeric(12,4)` is
+/// (`numeric`, [12, 4]); `timestamp(3) without time zone` is (`timestamp without time zone`, [3]).
+fn base_type(type_name: &str) -> (String, Vec<u32>) {
+    let t = type_name.to_ascii_lowercase();
+    match (t.find('('), t.find(')')) {
+        (Some(open), Some(close)) if open < close => {
+            let mods = t[open + 1..close]
+                .split(',')
+                .filter_map(|m| m.trim().parse().ok())
+                .collect();
+            let base = format!("{}{}", &t[..open], &t[close + 1..]);
+            (base.split_whitespace().collect::<Vec<_>>().join(" "), mods)
+        }
+        _ => (t.trim().to_string(), Vec::new()),
+    }
+}
+
+/// The rendering of one non-NULL value: its SQL, and whether it is text (prefixed by its byte
+/// length) rather than a value followed by `,`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValueSql {
+    /// The SQL expression of the value's text.
+    pub sql: String,
+    /// True for text.
+    pub text: bool,
+}
+
+fn value(sql: String) -> Result<ValueSql, String> {
+    Ok(ValueSql { sql, text: false })
+}
+
+fn text(sql: String) -> Result<ValueSql, String> {
+    Ok(ValueSql { sql, text: true })
+}
+
+fn unsupported(c: &ColumnInfo, compare: Kind, engine: Engine) -> Result<ValueSql, String> {
+    Err(format!(
+        "column {} ({} on {}, compared as {}) has no text that every engine renders the same way",
+        c.name,
+        c.type_name,
+        engine.name(),
+        compare.name()
+    ))
+}
+
+/// PostgreSQL's rendering of a value of `c` compared as `compare`, under the session settings
+/// cutover pins (DateStyle ISO, TimeZone UTC).
+pub(crate) fn postgres_value(
+    d: &dyn Dialect,
+    c: &ColumnInfo,
+    compare: Kind,
+) -> Result<ValueSql, String> {
+    let col = d.quote_ident(&c.name);
+    let (base, _) = base_type(&c.type_name);
+    let integer = matches!(base.as_str(), "smallint" | "integer" | "bigint");
+    match (c.kind, compare) {
+        (Kind::Number, Kind::Number | Kind::Bool) if integer => value(format!("{col}::text")),
+        (Kind::Number, Kind::Number) if base == "numeric" => {
+            value(format!("trim_scale({col})::text"))
+        }
+        (Kind::Bool, Kind::Bool) => value(format!("CASE WHEN {col} THEN '1' ELSE '0' END")),
+        (Kind::Text | Kind::Char, Kind::Text | Kind::Char)
+            if matches!(
+                base.as_str(),
+                "text" | "character varying" | "character" | "varchar" | "char" | "bpchar"
+            ) =>
+        {
+            // bpchar's cast to text drops the pad spaces, as the canonical layer does.
+            text(format!("{col}::text"))
+        }
+        (Kind::Bytes, Kind::Bytes) => value(format!("encode({col}, 'hex')")),
+        (Kind::Date, Kind::Date) => value(format!("{col}::text")),
+        (Kind::Date, Kind::Timestamp) => value(format!("{col}::timestamp::text")),
+        (Kind::Time, Kind::Time) if base == "time without time zone" || base == "time" => {
+            value(format!("{col}::text"))
+        }
+        (Kind::Timestamp, Kind::Timestamp) if c.zoned => {
+            value(format!("({col} AT TIME ZONE 'UTC')::text"))
+        }
+        (Kind::Timestamp, Kind::Timestamp) => value(format!("{col}::text")),
+        (Kind::Uuid, Kind::Uuid) => value(format!("{col}::text")),
+        _ => unsupported(c, compare, Engine::Postgres),
+    }
+}
+
+/// MySQL's and MariaDB's rendering (session time zone UTC, utf8mb4).
+pub(crate) fn mysql_value(
+    d: &dyn Dialect,
+    c: &ColumnInfo,
+    compare: Kind,
+) -> Result<ValueSql, String> {
+    let col = d.quote_ident(&c.name);
+    let (base, mods) = base_type(&c.type_name);
+    let base = base.split_whitespace().next().unwrap_or("").to_string();
+    let integer = matches!(
+        base.as_str(),
+        "tinyint" | "smallint" | "mediumint" | "int" | "integer" | "bigint" | "year"
+    );
+    // Drops the trailing zeros of a fraction, and then a bare point.
+    let trimmed = |s: String| format!("TRIM(TRAILING '.' FROM TRIM(TRAILING '0' FROM {s}))");
+    let fraction = mods.first().copied().unwrap_or(0) > 0;
+    let cast = format!("CAST({col} AS CHAR)");
+    match (c.kind, compare) {
+        (Kind::Number | Kind::Bool, Kind::Number | Kind::Bool) if integer => value(cast),
+        (Kind::Number, Kind::Number) if matches!(base.as_str(), "decimal" | "numeric") => {
+            if mods.get(1).copied().unwrap_or(0) > 0 {
+                value(trimmed(cast))
+            } else {
+                value(cast)
+            }
+        }
+        (Kind::Bool, Kind::Bool) => value(cast),
+        (Kind::Text | Kind::Char, Kind::Text | Kind::Char)
+            if matches!(
+                base.as_str(),
+                "char"
+                    | "varchar"
+                    | "tinytext"
+                    | "text"
+                    | "mediumtext"
+                    | "longtext"
+                    | "enum"
+                    | "set"
+            ) =>
+        {
+            text(format!("CONVERT({col} USING utf8mb4)"))
+        }
+        (Kind::Bytes, Kind::Bytes) => value(format!("LOWER(HEX({col}))")),
+        (Kind::Date, Kind::Date) => value(cast),
+        (Kind::Date, Kind::Timestamp) => value(format!("CAST(CAST({col} AS DATETIME) AS CHAR)")),
+        (Kind::Time, Kind::Time) | (Kind::Timestamp, Kind::Timestamp) if fraction => {
+            value(trimmed(cast))
+        }
+        (Kind::Time, Kind::Time) | (Kind::Timestamp, Kind::Timestamp) => value(cast),
+        (Kind::Uuid, Kind::Uuid) if base == "uuid" => value(cast),
+        _ => unsupported(c, compare, Engine::MySql),
+    }
+}
+
+/// SQLite's rendering of the kinds it stores as such (integers, text, blobs). SQLite has no
+/// md5 in SQL, so it renders but never checksums.
+pub(crate) fn sqlite_value(
+    d: &dyn Dialect,
+    c: &ColumnInfo,
+    compare: Kind,
+) -> Result<ValueSql, String> {
+    let col = d.quote_ident(&c.name);
+    let (base, _) = base_type(&c.type_name);
+    match (c.kind, compare) {
+        (Kind::Number, Kind::Number) if base.contains("int") => {
+            value(format!("CAST({col} AS TEXT)"))
+        }
+        (Kind::Text | Kind::Char, Kind::Text | Kind::Char) => text(format!("CAST({col} AS TEXT)")),
+        (Kind::Bytes, Kind::Bytes) => value(format!("lower(hex({col}))")),
+        _ => unsupported(c, compare, Engine::Sqlite),
+    }
+}
+
+/// What one checksum statement reads: the table (or query), its row filter, the key column and
+/// the rendering of each compared column.
+#[derive(Debug, Clone)]
+pub struct ChecksumSource<'a> {
+    /// The table, `schema.table`.
+    pub table: &'a str,
+    /// The configured filter (`source_where` / `target_where`).
+    pub filter: Option<&'a Fragment>,
+    /// The key column (a single integer column).
+    pub key: &'a ColumnInfo,
+    /// Every compared column, key first, with the kind it is compared as.
+    pub columns: Vec<(&'a ColumnInfo, Kind)>,
+}
+
+/// The parts of a bucket statement: the table, ` WHERE …` (or nothing), the quoted key, the
+/// inner bucket bounds (digits) and the row text's SQL.
+#[derive(Debug, Clone)]
+pub struct BucketSql {
+    /// The quoted table.
+    pub from: String,
+    /// ` WHERE …`, or empty.
+    pub filter: String,
+    /// The quoted key column.
+    pub key: String,
+    /// The bounds between buckets, ascending integers.
+    pub bounds: Vec<String>,
+    /// The row text.
+    pub row: String,
+}
+
+/// An integer key bound, validated so that it enters SQL only as digits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct KeyBound(pub i128);
+
+impl KeyBound {
+    /// Parses a key value as the database printed it.
+    pub fn parse(text: &str) -> Option<KeyBound> {
+        text.trim().parse().ok().map(KeyBound)
+    }
+}
+
+/// A key range `[lo, hi)`; `None` is unbounded.
+pub type KeyRange = (Option<KeyBound>, Option<KeyBound>);
+
+impl ChecksumSource<'_> {
+    /// The SQL of a row's checksum text: every cell rendered, `N` for NULL, joined.
+    pub fn row_sql(&self, d: &dyn Dialect) -> Result<String, String> {
+        let mut parts = Vec::with_capacity(self.columns.len());
+        for (c, compare) in &self.columns {
+            if c.expr.is_some() {
+                return Err(format!("column {} is an expression", c.name));
+            }
+            let v = d.checksum_value(c, *compare)?;
+            let col = d.quote_ident(&c.name);
+            let rendered = if v.text {
+                d.checksum_concat(&[d.checksum_length(&v.sql), "':'".into(), v.sql])
+            } else {
+                d.checksum_concat(&[v.sql, "','".into()])
+            };
+            parts.push(format!(
+                "CASE WHEN {col} IS NULL THEN 'N' ELSE {rendered} END"
+            ));
+        }
+        Ok(d.checksum_concat(&parts))
+    }
+
+    /// The condition of rows in `range`, with the configured filter.
+    pub fn condition(&self, d: &dyn Dialect, ranges: &[KeyRange]) -> Option<Condition> {
+        let mut parts: Vec<Condition> = self
+            .filter
+            .cloned()
+            .map(Condition::Configured)
+            .into_iter()
+            .collect();
+        if let Some(r) = ranges_sql(d, self.key, ranges) {
+            parts.push(Condition::Built(r));
+        }
+        (!parts.is_empty()).then_some(Condition::All(parts))
+    }
+
+    /// Every `every`-th key in key order: the boundaries of ranges of `every` rows.
+    pub fn quantiles_sql(&self, d: &dyn Dialect, every: u64) -> String {
+        let key = d.quote_ident(&self.key.name);
+        let filter = self
+            .condition(d, &[])
+            .map(|c| format!(" WHERE {}", c.render()))
+            .unwrap_or_default();
+        d.checksum_quantiles(&key, &d.quote_name(self.table), &filter, every.max(1))
+    }
+
+    /// One statement that returns, for the rows in `range` split at `inner` bounds, one line
+    /// per bucket: bucket number, rows, and two sums of 60-bit slices of the rows' md5.
+    pub fn buckets_sql(
+        &self,
+        d: &dyn Dialect,
+        range: KeyRange,
+        inner: &[KeyBound],
+    ) -> Result<String, String> {
+        let row = self.row_sql(d)?;
+        let key = d.quote_ident(&self.key.name);
+        let filter = self
+            .condition(d, &[range])
+            .map(|c| format!(" WHERE {}", c.render()))
+            .unwrap_or_default();
+        let q = BucketSql {
+            from: d.quote_name(self.table),
+            filter,
+            key,
+            bounds: inner.iter().map(|b| b.0.to_string()).collect(),
+            row,
+        };
+        d.checksum_buckets(&q)
+            .ok_or_else(|| format!("{} has no md5 function in SQL", d.engine().name()))
+    }
+}
+
+/// `(key >= lo AND key < hi) OR …` for the ranges, or `None` for one unbounded range.
+pub fn ranges_sql(d: &dyn Dialect, key: &ColumnInfo, ranges: &[KeyRange]) -> Option<String> {
+    let key = d.quote_ident(&key.name);
+    let one = |(lo, hi): &KeyRange| -> Option<String> {
+        let mut p = Vec::new();
+        if let Some(lo) = lo {
+            p.push(format!("{key} >= {}", lo.0));
+        }
+        if let Some(hi) = hi {
+            p.push(format!("{key} < {}", hi.0));
+        }
+        (!p.is_empty()).then(|| p.join(" AND "))
+    };
+    let mut parts = Vec::new();
+    for r in ranges {
+        parts.push(one(r)?);
+    }
+    match parts.len() {
+        0 => None,
+        1 => parts.pop(),
+        _ => Some(
+            parts
+                .into_iter()
+                .map(|p| format!("({p})"))
+                .collect::<Vec<_>>()
+                .join(" OR "),
+        ),
+    }
+}
+
+/// PostgreSQL's bucket statement: the md5 is fenced in a subquery (`OFFSET 0`) so each slice
+/// does not compute it again.
+pub(crate) fn postgres_buckets(q: &BucketSql) -> String {
+    let BucketSql {
+        from,
+        filter,
+        key,
+        bounds,
+        row,
+    } = q;
+    let bucket = if bounds.is_empty() {
+        "0".to_string()
+    } else {
+        format!("width_bucket({key}, ARRAY[{}]::bigint[])", bounds.join(","))
+    };
+    format!(
+        "SELECT b::text, count(*)::text, \
+         sum(('x' || substr(h, 1, 15))::bit(60)::bigint)::text, \
+         sum(('x' || substr(h, 16, 15))::bit(60)::bigint)::text \
+         FROM (SELECT {bucket} AS b, md5({row}) AS h FROM {from}{filter} OFFSET 0) AS cutover_rows \
+         GROUP BY b ORDER BY b"
+    )
+}
+
+/// MySQL's and MariaDB's bucket statement: a `LIMIT` keeps the derived table from being merged,
+/// so the md5 is computed once per row.
+pub(crate) fn mysql_buckets(q: &BucketSql) -> String {
+    let BucketSql {
+        from,
+        filter,
+        key,
+        bounds,
+        row,
+    } = q;
+    let bucket = if bounds.is_empty() {
+        "0".to_string()
+    } else {
+        format!("INTERVAL({key}, {})", bounds.join(", "))
+    };
+    format!(
+        "SELECT CAST(b AS CHAR), CAST(COUNT(*) AS CHAR), \
+         CAST(SUM(CAST(CONV(SUBSTR(h, 1, 15), 16, 10) AS UNSIGNED)) AS CHAR), \
+         CAST(SUM(CAST(CONV(SUBSTR(h, 16, 15), 16, 10) AS UNSIGNED)) AS CHAR) \
+         FROM (SELECT {bucket} AS b, MD5({row}) AS h FROM {from}{filter} LIMIT 18446744073709551615) AS cutover_rows \
+         GROUP BY b ORDER BY b"
+    )
+}
+
+/// Every `every`-th key, in PostgreSQL and MySQL/MariaDB alike.
+pub(crate) fn quantiles(key: &str, from: &str, filter: &str, every: u64, as_text: &str) -> String {
+    format!(
+        "SELECT {as_text} FROM (SELECT {key} AS k, ROW_NUMBER() OVER (ORDER BY {key}) AS rn \
+         FROM {from}{filter}) AS cutover_keys WHERE MOD(rn, {every}) = 0 ORDER BY rn"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn type_names_lose_their_modifiers() {
+        assert_eq!(base_type("numeric(12,4)"), ("numeric".into(), vec![12, 4]));
+        assert_eq!(
+            base_type("timestamp(3) without time zone"),
+            ("timestamp without time zone".into(), vec![3])
+        );
+        assert_eq!(base_type("bigint"), ("bigint".into(), vec![]));
+    }
+
+    #[test]
+    fn ranges_are_digits_and_quoted_names() {
+        let key = ColumnInfo::stored("id", "integer", Kind::Number);
+        let d = &crate::dialect::Postgres;
+        let r = ranges_sql(
+            d,
+            &key,
+            &[
+                (None, Some(KeyBound(10))),
+                (Some(KeyBound(20)), Some(KeyBound(30))),
+                (Some(KeyBound(-5)), None),
+            ],
+        );
+        assert_eq!(
+            r.as_deref(),
+            Some("(\"id\" < 10) OR (\"id\" >= 20 AND \"id\" < 30) OR (\"id\" >= -5)")
+        );
+        assert_eq!(ranges_sql(d, &key, &[(None, None)]), None);
+        assert_eq!(KeyBound::parse("12; DROP"), None);
+    }
+}

@@ -1,0 +1,370 @@
+//! Checksum mode against the real servers: each engine's SQL renders every value exactly as the
+//! canonical layer does, and a checksum compare finds what a full compare finds, with the same
+//! counts, samples and diagnoses, while streaming only the differing key ranges.
+
+use crate::common::*;
+use cutover_config::CompareMode;
+use cutover_source::checksum::ChecksumSource;
+use cutover_source::{Endpoint, ReadRequest};
+
+const PG_VALUES: &str = r#"
+CREATE TABLE t (
+    id bigint PRIMARY KEY, i integer, d numeric(14,2), dn numeric, b boolean, txt text,
+    vc varchar(20), ch char(5), dt date, tm time(6), ts timestamp(6), tstz timestamptz,
+    u uuid, by bytea
+);
+INSERT INTO t VALUES
+ (1, 42, 12.50, 1.500, true, 'Grüße 😀', 'a|b', 'ab', '2024-02-29', '13:45:30.123456',
+  '2024-03-01 10:00:00.654321', '2024-03-01 10:00:00+02', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11',
+  '\x00ff10'),
+ (2, -2147483648, -0.01, 0, false, '', 'trailing ', 'x', '1900-01-01', '00:00:00',
+  '1969-12-31 23:59:59.999999', '1970-01-01 00:00:00+00', '00000000-0000-0000-0000-000000000000',
+  '\x'),
+ (3, 0, 0, -123456789.000100, NULL, '<null>', 'N', NULL, NULL, '23:59:59.5', '2000-01-01 00:00:00',
+  NULL, NULL, NULL),
+ (4, NULL, 100, 100, true, '3:abc', '', 'a b', '2000-01-01', NULL, '2000-01-01 00:00:00.1',
+  '2000-01-01 00:00:00.1+00', NULL, '\x2c'),
+ (9223372036854775807, NULL, 123456789012.34, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+  NULL, NULL, NULL);
+"#;
+
+const MY_VALUES: &str = r#"
+CREATE TABLE t (
+    id bigint PRIMARY KEY, i int, d decimal(14,2), dn decimal(30,6), b tinyint(1), txt text,
+    vc varchar(20), ch char(5), dt date, tm time(6), ts datetime(6), tstz timestamp(6) NULL,
+    u uuid, `by` blob
+) CHARSET utf8mb4;
+INSERT INTO t VALUES
+ (1, 42, 12.50, 1.500, 1, 'Grüße 😀', 'a|b', 'ab', '2024-02-29', '13:45:30.123456',
+  '2024-03-01 10:00:00.654321', '2024-03-01 08:00:00', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11',
+  x'00ff10'),
+ (2, -2147483648, -0.01, 0, 0, '', 'trailing ', 'x', '1900-01-01', '00:00:00',
+  '1969-12-31 23:59:59.999999', '1970-01-01 00:00:01', '00000000-0000-0000-0000-000000000000',
+  x''),
+ (3, 0, 0, -123456789.000100, NULL, '<null>', 'N', NULL, NULL, '23:59:59.5', '2000-01-01 00:00:00',
+  NULL, NULL, NULL),
+ (4, NULL, 100, 100, 1, '3:abc', '', 'a b', '2000-01-01', NULL, '2000-01-01 00:00:00.1',
+  '2000-01-01 00:00:00.1', NULL, x'2c'),
+ (9223372036854775807, NULL, 123456789012.34, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+  NULL, NULL, NULL);
+"#;
+
+const SQLITE_VALUES: &str = r#"
+CREATE TABLE t (id INTEGER PRIMARY KEY, i INTEGER, txt TEXT, vc VARCHAR(20), by BLOB);
+INSERT INTO t VALUES
+ (1, 42, 'Grüße 😀', 'a|b', x'00ff10'),
+ (2, -2147483648, '', 'trailing ', x''),
+ (3, 0, '<null>', 'N', NULL),
+ (4, NULL, '3:abc', '', x'2c'),
+ (9223372036854775807, NULL, NULL, NULL, NULL);
+"#;
+
+/// Each row of `table` as the engine renders its checksum text, and as the canonical layer
+/// renders the values the connector read.
+fn renderings(url: &str, table: &str) -> (Vec<String>, Vec<String>) {
+    let mut conn = cutover_source::open(&Endpoint::new(url)).unwrap();
+    let schema = conn.describe(table).unwrap().expect("the table");
+    let columns = schema.columns.clone();
+    let d = conn.sql().unwrap().dialect();
+    let source = ChecksumSource {
+        table,
+        filter: None,
+        key: &columns[0],
+        columns: columns.iter().map(|c| (c, c.kind)).collect(),
+    };
+    let row = source.row_sql(d).unwrap();
+    let sql = format!(
+        "SELECT {row} FROM {} ORDER BY {}",
+        d.quote_name(table),
+        d.quote_ident(&columns[0].name)
+    );
+    let from_sql: Vec<String> = conn
+        .sql()
+        .unwrap()
+        .text_rows(&sql, None)
+        .unwrap()
+        .into_iter()
+        .map(|r| r[0].clone().expect("a row text is never NULL"))
+        .collect();
+    let mut from_rust = Vec::new();
+    conn.read(&ReadRequest::new(table, columns.clone(), 1), &mut |batch| {
+        for r in 0..batch.len() {
+            let mut text = Vec::new();
+            for c in 0..batch.ncols() {
+                assert!(cutover_check::canonical::checksum_text(
+                    batch.cell(r, c),
+                    &mut text
+                ));
+            }
+            from_rust.push(String::from_utf8(text).unwrap());
+        }
+        true
+    })
+    .unwrap();
+    (from_sql, from_rust)
+}
+
+#[test]
+fn every_engine_renders_checksum_text_byte_for_byte_as_cutover_does() {
+    let (Some(pg), Some(my)) = (TestDb::postgres("cktext"), TestDb::mariadb("cktext")) else {
+        return;
+    };
+    pg.exec(PG_VALUES);
+    my.exec(MY_VALUES);
+    let lite = TestSqlite::new(SQLITE_VALUES);
+    let (pg_sql, pg_rust) = renderings(&pg.url, "t");
+    assert_eq!(pg_sql, pg_rust, "PostgreSQL");
+    let (my_sql, my_rust) = renderings(&my.url, "t");
+    assert_eq!(my_sql, my_rust, "MariaDB");
+    let (lite_sql, lite_rust) = renderings(&lite.url, "t");
+    assert_eq!(lite_sql, lite_rust, "SQLite");
+    // The same values on PostgreSQL and MariaDB give the same text, except the one timestamp
+    // that differs on purpose (1970-01-01 00:00:00 vs 00:00:01, in row 2).
+    assert_eq!(pg_sql.len(), 5);
+    for (i, (p, m)) in pg_sql.iter().zip(&my_sql).enumerate() {
+        if i == 1 {
+            assert_ne!(p, m);
+        } else {
+            assert_eq!(p, m, "row {i}");
+        }
+    }
+    // NULL, an empty text, the text `<null>` and `N` all differ; `a|b` keeps its length.
+    assert!(pg_sql[0].contains("3:a|b"));
+    assert!(pg_sql[2].contains("6:<null>1:N"));
+    assert_eq!(
+        pg_sql[4],
+        "9223372036854775807,N123456789012.34,NNNNNNNNNNN"
+    );
+}
+
+/// Builds an `events`-like table with `rows` rows on a side (`pg`: PostgreSQL syntax).
+fn events(pg: bool, rows: u32) -> String {
+    let series = if pg {
+        format!("generate_series(1, {rows}) AS s(g)")
+    } else {
+        format!(
+            "(WITH RECURSIVE s(g) AS (SELECT 1 UNION ALL SELECT g + 1 FROM s WHERE g < {rows}) SELECT g FROM s) AS s"
+        )
+    };
+    let (text, ts) = if pg {
+        (
+            "'note ' || g",
+            "TIMESTAMP '2020-01-01 00:00:00' + g * INTERVAL '1 second'",
+        )
+    } else {
+        (
+            "CONCAT('note ', g)",
+            "TIMESTAMP '2020-01-01 00:00:00' + INTERVAL g SECOND",
+        )
+    };
+    let create = if pg {
+        "CREATE TABLE events (id bigint PRIMARY KEY, amount numeric(12,2), a text, b text, at timestamp(6), flag boolean, day date)"
+    } else {
+        "CREATE TABLE events (id bigint PRIMARY KEY, amount decimal(12,2), a text, b text, at datetime(6), flag tinyint(1), day date)"
+    };
+    format!(
+        "{create};
+         INSERT INTO events SELECT g, (g % 1000) / 4.0, {text}, NULL, {ts}, g % 2 = 0,
+            DATE '2020-01-01' + {} FROM {series};",
+        if pg {
+            "(g % 300)"
+        } else {
+            "INTERVAL (g % 300) DAY"
+        }
+    )
+}
+
+/// The planted differences, the same on any target engine: missing, extra, changed values in
+/// several columns, and changes reladiff's row text cannot see.
+const PLANTED: &str = "
+    DELETE FROM events WHERE id IN (1, 4000, 9999);
+    INSERT INTO events (id, amount, a) VALUES (30000, 1, 'extra'), (30001, 2, 'extra');
+    UPDATE events SET amount = amount + 0.01 WHERE id IN (500, 7000);
+    UPDATE events SET a = NULL WHERE id = 800;
+    UPDATE events SET a = '' WHERE id = 801;
+    UPDATE events SET a = 'x|y', b = 'z' WHERE id = 5000;
+    UPDATE events SET a = '<null>' WHERE id = 5001;
+";
+
+fn compare_modes(source: &str, target: &str) {
+    let mut full = table("events", None);
+    full.source_where = Some("id <= 15000".into());
+    full.target_where = Some("id <= 15000 OR id >= 30000".into());
+    let mut by_checksum = full.clone();
+    by_checksum.mode = Some(CompareMode::Checksum);
+    let f = check(source, target, vec![full]);
+    let c = check(source, target, vec![by_checksum]);
+    let (f, c) = (checked(&f, 0), checked(&c, 0));
+    assert_eq!(f.compared.checksum, None);
+    let stats = c
+        .compared
+        .checksum
+        .as_ref()
+        .unwrap_or_else(|| panic!("compared by checksums: {:?}", c.compared.note));
+    assert_eq!(c.compared.note, None);
+    let (fd, cd) = (&f.diff, &c.diff);
+    assert_eq!(
+        (fd.missing, fd.extra, fd.changed),
+        (3, 2, 6),
+        "the full compare finds every planted difference"
+    );
+    assert_eq!(
+        (cd.source.rows, cd.target.rows, cd.matched),
+        (fd.source.rows, fd.target.rows, fd.matched)
+    );
+    assert_eq!(
+        (cd.missing, cd.extra, cd.changed),
+        (fd.missing, fd.extra, fd.changed)
+    );
+    assert_eq!(cd.changed_by_column, fd.changed_by_column);
+    assert_eq!(cd.samples, fd.samples);
+    assert_eq!(cd.diagnosis, fd.diagnosis);
+    assert_eq!(stats.rows_checksummed, [fd.source.rows, fd.target.rows]);
+    // Buckets of 1024 source keys: [..1024) holds 1, 500, 800 and 801; then 4000, 5000-5001,
+    // 7000, 9999, and the last bucket the extra 30000-30001.
+    assert_eq!((stats.buckets, stats.differing_buckets), (15, 6));
+    assert!(
+        stats.rows_streamed[0] < fd.source.rows / 2,
+        "only the differing ranges travel: {stats:?}"
+    );
+}
+
+#[test]
+fn checksums_find_what_the_full_compare_finds_postgres_to_postgres() {
+    let (Some(src), Some(tgt)) = (TestDb::postgres("cksrc"), TestDb::postgres("cktgt")) else {
+        return;
+    };
+    src.exec(&events(true, 20_000));
+    tgt.exec(&events(true, 20_000));
+    tgt.exec(PLANTED);
+    compare_modes(&src.url, &tgt.url);
+}
+
+#[test]
+fn checksums_find_what_the_full_compare_finds_mariadb_to_postgres() {
+    let (Some(src), Some(tgt)) = (TestDb::mariadb("cksrc"), TestDb::postgres("cktgt")) else {
+        return;
+    };
+    src.exec(&events(false, 20_000));
+    tgt.exec(&events(true, 20_000));
+    tgt.exec(PLANTED);
+    compare_modes(&src.url, &tgt.url);
+}
+
+#[test]
+fn equal_tables_match_by_checksums_without_streaming_a_row() {
+    let (Some(src), Some(tgt)) = (TestDb::mariadb("ckeq"), TestDb::postgres("ckeq")) else {
+        return;
+    };
+    src.exec(&events(false, 3_000));
+    tgt.exec(&events(true, 3_000));
+    let mut t = table("events", None);
+    t.mode = Some(CompareMode::Checksum);
+    let o = check(&src.url, &tgt.url, vec![t]);
+    let c = checked(&o, 0);
+    let stats = c.compared.checksum.as_ref().expect("by checksums");
+    assert!(c.diff.is_match());
+    assert_eq!((c.diff.source.rows, c.diff.matched), (3_000, 3_000));
+    assert_eq!(stats.rows_streamed, [0, 0]);
+    assert_eq!(stats.differing_buckets, 0);
+    assert!(o.is_go());
+}
+
+#[test]
+fn a_table_checksums_cannot_take_is_compared_in_full_and_says_why() {
+    let (Some(src), Some(tgt)) = (TestDb::postgres("ckwhy"), TestDb::postgres("ckwhy")) else {
+        return;
+    };
+    let ddl = "CREATE TABLE m (id int PRIMARY KEY, x double precision);
+               INSERT INTO m VALUES (1, 0.5), (2, 1.5);
+               CREATE TABLE nokey (id int, v text); INSERT INTO nokey VALUES (1, 'a'), (1, 'a');";
+    src.exec(ddl);
+    tgt.exec(ddl);
+    tgt.exec("UPDATE m SET x = 2.5 WHERE id = 2");
+    let mut m = table("m", None);
+    m.mode = Some(CompareMode::Checksum);
+    let mut nokey = table("nokey", Some(&["id"]));
+    nokey.mode = Some(CompareMode::Checksum);
+    let mut auto = table("m", None);
+    auto.mode = Some(CompareMode::Auto);
+    let o = check(&src.url, &tgt.url, vec![m, nokey, auto]);
+    let m = checked(&o, 0);
+    let note = m.compared.note.as_deref().unwrap_or("");
+    assert!(m.compared.checksum.is_none());
+    assert!(
+        note.contains("column x") && note.contains("float"),
+        "{note}"
+    );
+    assert_eq!(m.diff.changed, 1);
+    let nokey = checked(&o, 1);
+    let note = nokey.compared.note.as_deref().unwrap_or("");
+    assert!(note.contains("declare unique"), "{note}");
+    assert_eq!(
+        nokey.diff.source.duplicate_keys, 1,
+        "duplicates are still found"
+    );
+    // auto streams small or local tables without a note.
+    let auto = checked(&o, 2);
+    assert_eq!(auto.compared, Default::default());
+    assert!(!o.is_go());
+}
+
+#[test]
+fn the_cli_compares_by_checksums_and_every_report_says_so() {
+    let (Some(src), Some(tgt)) = (TestDb::postgres("ckcli"), TestDb::postgres("ckcli")) else {
+        return;
+    };
+    src.exec(&events(true, 5_000));
+    tgt.exec(&events(true, 5_000));
+    tgt.exec("UPDATE events SET b = 'changed' WHERE id = 2500");
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("cutover.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[source]\nurl = \"{}\"\n[target]\nurl = \"{}\"\n[run]\nmode = \"checksum\"\n[[table]]\nname = \"events\"\n",
+            src.url, tgt.url
+        ),
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let run = crate::cli::cutover()
+        .args(["check", "--no-history", "-c"])
+        .arg(&config)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert_eq!(run.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("events: Compared by checksums in both databases: 1 of 5 key ranges"),
+        "{stdout}"
+    );
+    let report = crate::cli::validate_report(&out.join("report.json"));
+    let t = &report["tables"][0];
+    assert_eq!(t["compared"]["mode"], "checksum");
+    assert_eq!(
+        t["compared"]["checksum"]["rows_checksummed"]["source"],
+        5_000
+    );
+    assert_eq!(t["counts"]["changed"], 1);
+    assert_eq!(t["fingerprint"], serde_json::Value::Null);
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(
+        md.contains("Compared by checksums in both databases"),
+        "{md}"
+    );
+    // --mode overrides the config: the same check in full reads every row.
+    let full = crate::cli::cutover()
+        .args(["check", "--no-history", "--mode", "full", "-c"])
+        .arg(&config)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(full.status.code(), Some(1));
+    let report = crate::cli::validate_report(&out.join("report.json"));
+    assert_eq!(report["tables"][0]["compared"]["mode"], "full");
+    assert_eq!(report["tables"][0]["counts"]["changed"], 1);
+}
