@@ -6,12 +6,15 @@
 //! of that CSV against the PostgreSQL target (the file is sorted within `--memory-limit`).
 //! Baseline (a): `COPY (SELECT …) TO STDOUT` of both tables into /dev/null, one after the other,
 //! through psql. Measured (b): `cutover check` on the pair. Prints b/a, rows/s and peak RSS.
-//! With `--reladiff`, the target table is also copied into a second database and (d) reladiff
-//! (`reladiff`, hashdiff across two databases: `-j 2 --skip-sort-results -c '%'`) and (e)
-//! `cutover check` compare src in the first with tgt in the second, in the same run, so both
-//! pay the same two connections; it prints e/d and the differing keys each found.
+//! With `--reladiff`, the target table is also copied into a second database and reladiff
+//! (`reladiff`, hashdiff across two databases: `-j 2 --skip-sort-results -c '%'`), `cutover
+//! check --mode full` and `cutover check --mode checksum` (all `-j 2`) compare src in the first
+//! with tgt in the second, one after the other in the same run, so all pay the same two
+//! connections; it prints their times, ratios, rows streamed and the differing keys each found.
 //! With `--mariadb` as well, the source table is also loaded into MariaDB (`CUTOVER_BENCH_MYSQL`,
-//! default mysql://root@127.0.0.1:3306) and (f) reladiff and (g) cutover compare MariaDB → PostgreSQL.
+//! default mysql://root@127.0.0.1:3306) and the three compare MariaDB → PostgreSQL.
+//! With `--link MBIT` as well, every pair is run again through a TCP proxy on loopback whose
+//! connections share MBIT megabits per second each way, like a network link to remote servers.
 //! Needs the local PostgreSQL (`CUTOVER_BENCH_PG`, default postgres://postgres@127.0.0.1/postgres),
 //! psql and GNU time (/usr/bin/time); reladiff on the PATH for `--reladiff`, the mariadb client
 //! for `--mariadb`.
@@ -48,9 +51,9 @@ fn main() {
         &url,
         &format!(
             "CREATE TABLE src (id bigint PRIMARY KEY, qty int, name text, amount numeric(14,2), created timestamp,
-                 active boolean, score double precision, note varchar(40));
+                 active boolean, score numeric(20,6), note varchar(40));
              INSERT INTO src SELECT g, g % 1000, 'name ' || g, (g % 100000) / 100.0,
-                 timestamp '2020-01-01' + g * interval '1 second', g % 2 = 0, g / 3.0,
+                 timestamp '2020-01-01' + g * interval '1 second', g % 2 = 0, round(g / 3.0, 6),
                  CASE WHEN g % 5 = 0 THEN NULL ELSE 'note ' || (g % 777) END
              FROM generate_series(1, {rows}) g;
              CREATE TABLE tgt AS TABLE src; ALTER TABLE tgt ADD PRIMARY KEY (id);
@@ -184,30 +187,31 @@ fn main() {
         );
         println!("    found:           {found}");
     }
-    if let Some((pg, my)) = peer_run {
-        print_peer("PostgreSQL → PostgreSQL, 2 dbs", "d", "e", &pg);
-        if let Some(my) = my {
-            print_peer("MariaDB → PostgreSQL", "f", "g", &my);
-        }
+    for (pair, run) in peer_run.unwrap_or_default() {
+        print_peer(&pair, &run);
     }
 }
 
-fn print_peer(pair: &str, a: &str, b: &str, p: &PeerRun) {
+fn print_peer(pair: &str, p: &PeerRun) {
     println!("{pair}:");
     println!(
-        "({a}) reladiff:        {:.2} s, {} differing keys (exit {:?})",
+        "  reladiff:           {:>8.2} s, {} differing keys (exit {:?})",
         p.reladiff_secs, p.reladiff_keys, p.reladiff_code
     );
-    println!(
-        "({b}) cutover:         {:.2} s, {} differing keys, peak RSS {:.0} MiB",
-        p.cutover_secs,
-        p.cutover_keys,
-        p.cutover_kib as f64 / 1024.0
-    );
-    println!(
-        "speed-up {a}/{b}:       {:.2}x",
-        p.reladiff_secs / p.cutover_secs
-    );
+    for (what, c) in [
+        ("cutover full:", &p.full),
+        ("cutover checksum:", &p.checksum),
+    ] {
+        println!(
+            "  {what:<19} {:>8.2} s, {} differing keys, rows streamed {} + {}, peak RSS {:.0} MiB, {:.2}x reladiff",
+            c.secs,
+            c.keys,
+            c.streamed.0,
+            c.streamed.1,
+            c.kib as f64 / 1024.0,
+            p.reladiff_secs / c.secs
+        );
+    }
 }
 
 /// Both tools on the same pair across two databases, measured in this run.
@@ -215,27 +219,98 @@ struct PeerRun {
     reladiff_secs: f64,
     reladiff_keys: usize,
     reladiff_code: Option<i32>,
-    cutover_secs: f64,
-    cutover_keys: u64,
-    cutover_kib: u64,
+    full: CutoverRun,
+    checksum: CutoverRun,
+}
+
+/// One `cutover check`: wall time, differing keys found, rows streamed per side, peak RSS.
+struct CutoverRun {
+    secs: f64,
+    keys: u64,
+    streamed: (u64, u64),
+    kib: u64,
+}
+
+/// Per direction (to the servers, from the servers): the time from which the next bytes may
+/// cross the link.
+type LinkClocks = std::sync::Arc<[std::sync::Mutex<Instant>; 2]>;
+
+/// A TCP proxy on loopback to `127.0.0.1:port` whose connections share `mbit` megabits per
+/// second in each direction with every other proxy of `clocks`, like one network link between
+/// cutover and the servers. Returns the proxy's port.
+fn throttled_link(port: u16, mbit: f64, clocks: &LinkClocks) -> u16 {
+    use std::sync::Arc;
+    let clocks = Arc::clone(clocks);
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a loopback port");
+    let proxy = listener.local_addr().expect("its address").port();
+    let bytes_per_sec = mbit * 1e6 / 8.0;
+    std::thread::spawn(move || {
+        for client in listener.incoming().flatten() {
+            let Ok(server) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+                continue;
+            };
+            let _ = (client.set_nodelay(true), server.set_nodelay(true));
+            let pairs = [
+                (client.try_clone(), server.try_clone(), 0),
+                (server.try_clone(), client.try_clone(), 1),
+            ];
+            for (from, to, dir) in pairs {
+                let (Ok(mut from), Ok(mut to)) = (from, to) else {
+                    continue;
+                };
+                let clocks = Arc::clone(&clocks);
+                std::thread::spawn(move || {
+                    use std::io::{Read, Write};
+                    let mut buf = vec![0u8; 16 * 1024];
+                    loop {
+                        let n = match from.read(&mut buf) {
+                            Ok(0) | Err(_) => break,
+                            Ok(n) => n,
+                        };
+                        let at = {
+                            let mut next = clocks[dir].lock().expect("link clock");
+                            let at = (*next).max(Instant::now());
+                            *next =
+                                at + std::time::Duration::from_secs_f64(n as f64 / bytes_per_sec);
+                            at
+                        };
+                        if let Some(wait) = at.checked_duration_since(Instant::now()) {
+                            std::thread::sleep(wait);
+                        }
+                        if to.write_all(&buf[..n]).is_err() {
+                            break;
+                        }
+                    }
+                    let _ = to.shutdown(std::net::Shutdown::Write);
+                });
+            }
+        }
+    });
+    proxy
+}
+
+/// `url` with its port replaced (`…@127.0.0.1:5432/db` → `…@127.0.0.1:PORT/db`).
+fn via(url: &str, from: u16, to: u16) -> String {
+    url.replacen(&format!(":{from}/"), &format!(":{to}/"), 1)
 }
 
 /// Copies tgt into a database of its own, then runs reladiff and cutover on src ↔ tgt; with
-/// `--mariadb`, also from a MariaDB copy of src.
+/// `--mariadb`, also from a MariaDB copy of src; with `--link MBIT`, each pair also through a
+/// link of that bandwidth.
 fn against_reladiff(
     admin: &str,
     url: &str,
     db: &str,
     cols: &str,
     dir: &std::path::Path,
-) -> (PeerRun, Option<PeerRun>) {
+) -> Vec<(String, PeerRun)> {
     let db2 = format!("{db}_t");
     let url2 = format!("{}/{db2}", admin.rsplit_once('/').expect("a URL").0);
     psql(admin, &format!("CREATE DATABASE {db2}"));
     psql(
         &url2,
         "CREATE TABLE tgt (id bigint PRIMARY KEY, qty int, name text, amount numeric(14,2), created timestamp,
-             active boolean, score double precision, note varchar(40))",
+             active boolean, score numeric(20,6), note varchar(40))",
     );
     let copy = format!(
         "psql '{url}' -q -c 'COPY (SELECT {cols} FROM tgt) TO STDOUT' | psql '{url2}' -q -c 'COPY tgt FROM STDIN'"
@@ -248,10 +323,35 @@ fn against_reladiff(
             .success()
     );
     psql(&url2, "VACUUM ANALYZE tgt");
-    // reladiff speaks postgresql:// and takes no password here (trust auth).
-    let pg = |u: &str| u.replacen("postgres://", "postgresql://", 1);
-    let from_pg = peer_pair(&pg(url), url, &pg(&url2), &url2, dir, "pg");
-    let from_mariadb = std::env::args().any(|a| a == "--mariadb").then(|| {
+    let args: Vec<String> = std::env::args().collect();
+    let link: Option<f64> = args
+        .iter()
+        .position(|a| a == "--link")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|m| m.parse().ok());
+    let links = link.map(|mbit| {
+        let clocks: LinkClocks = std::sync::Arc::new([
+            std::sync::Mutex::new(Instant::now()),
+            std::sync::Mutex::new(Instant::now()),
+        ]);
+        (
+            mbit,
+            throttled_link(5432, mbit, &clocks),
+            throttled_link(3306, mbit, &clocks),
+        )
+    });
+    let mut runs = Vec::new();
+    let mut pair = |name: &str, label: &str, source: &str, target: &str| {
+        runs.push((label.to_string(), peer_pair(source, target, dir, name)));
+        if let Some((mbit, pg_port, my_port)) = links {
+            let source = via(&via(source, 5432, pg_port), 3306, my_port);
+            let target = via(target, 5432, pg_port);
+            let run = peer_pair(&source, &target, dir, &format!("{name}-link"));
+            runs.push((format!("{label}, through a {mbit} Mbit/s link"), run));
+        }
+    };
+    pair("pg", "PostgreSQL → PostgreSQL, 2 dbs", url, &url2);
+    if args.iter().any(|a| a == "--mariadb") {
         let my_admin = std::env::var("CUTOVER_BENCH_MYSQL")
             .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306".into());
         let my_url = format!("{my_admin}/{db}");
@@ -264,43 +364,46 @@ fn against_reladiff(
         };
         mariadb(&format!(
             "CREATE DATABASE {db}; CREATE TABLE {db}.src (id bigint PRIMARY KEY, qty int, name text,
-             amount decimal(14,2), created datetime(6), active boolean, score double, note varchar(40))"
+             amount decimal(14,2), created datetime(6), active boolean, score decimal(20,6), note varchar(40))"
         ));
         let tsv = dir.join("src.tsv");
         let export = format!(
             "psql '{url}' -q -c \"COPY (SELECT id, qty, name, amount, created, CASE WHEN active THEN 1 ELSE 0 END, score, note FROM src) TO STDOUT\" > '{}'",
             tsv.display()
         );
-        assert!(Command::new("sh").args(["-c", &export]).status().expect("sh").success());
+        assert!(
+            Command::new("sh")
+                .args(["-c", &export])
+                .status()
+                .expect("sh")
+                .success()
+        );
         mariadb(&format!(
             "LOAD DATA LOCAL INFILE '{}' INTO TABLE {db}.src; ANALYZE TABLE {db}.src",
             tsv.display()
         ));
-        let run = peer_pair(&my_url, &my_url, &pg(&url2), &url2, dir, "my");
+        pair("my", "MariaDB → PostgreSQL", &my_url, &url2);
         mariadb(&format!("DROP DATABASE {db}"));
-        run
-    });
+    }
     psql(admin, &format!("DROP DATABASE {db2} WITH (FORCE)"));
-    (from_pg, from_mariadb)
+    runs
 }
 
-/// reladiff, then cutover, on src at `source` against tgt at `target` (each URL as the tool
-/// takes it).
-fn peer_pair(
-    source_peer: &str,
-    source: &str,
-    target_peer: &str,
-    target: &str,
-    dir: &std::path::Path,
-    name: &str,
-) -> PeerRun {
+/// reladiff, then cutover in full, then cutover by checksums, on src at `source` against tgt
+/// at `target`.
+fn peer_pair(source: &str, target: &str, dir: &std::path::Path, name: &str) -> PeerRun {
     // reladiff speaks postgresql:// and takes no password here (trust auth).
+    let peer = |u: &str| {
+        u.replacen("postgres://", "postgresql://", 1)
+            .trim_end_matches('/')
+            .to_string()
+    };
     let t = Instant::now();
-    let out = Command::new("reladiff")
-        .args([source_peer, "src", target_peer, "tgt"])
+    let out = Command::new(reladiff())
+        .args([&peer(source), "src", &peer(target), "tgt"])
         .args(["-k", "id", "-c", "%", "-j", "2", "--skip-sort-results"])
         .output()
-        .expect("reladiff on the PATH (pip install 'reladiff[postgresql]')");
+        .expect("reladiff on the PATH (pip install 'reladiff[postgresql,mysql]')");
     let reladiff_secs = t.elapsed().as_secs_f64();
     // Lines are `- id, …` and `+ id, …`; a changed row gives both.
     let mut keys: Vec<String> = String::from_utf8_lossy(&out.stdout)
@@ -315,9 +418,55 @@ fn peer_pair(
     let config = dir.join(format!("{name}.toml"));
     std::fs::write(
         &config,
-        format!("[source]\nurl = \"{source}\"\n[target]\nurl = \"{target}\"\n[[table]]\nname = \"tgt\"\nsource_name = \"src\"\n"),
+        format!(
+            "[source]\nurl = \"{}\"\n[target]\nurl = \"{target}\"\n[[table]]\nname = \"tgt\"\nsource_name = \"src\"\n",
+            source.trim_end_matches('/')
+        ),
     )
     .expect("config written");
+    let full = cutover(&config, &dir.join(format!("{name}-full")), "full");
+    let checksum = cutover(&config, &dir.join(format!("{name}-checksum")), "checksum");
+    PeerRun {
+        reladiff_secs,
+        reladiff_keys: keys.len(),
+        reladiff_code: out.status.code(),
+        full,
+        checksum,
+    }
+}
+
+/// The reladiff command: the one on the PATH, else one installed from PyPI into a virtual
+/// environment under the target folder (once).
+fn reladiff() -> String {
+    let works = |bin: &str| {
+        Command::new(bin)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if works("reladiff") {
+        return "reladiff".into();
+    }
+    let venv = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("reladiff-venv");
+    let bin = venv.join("bin/reladiff").display().to_string();
+    if !works(&bin) {
+        eprintln!("installing reladiff from PyPI into {} …", venv.display());
+        let ok = Command::new("python3")
+            .args(["-m", "venv"])
+            .arg(&venv)
+            .status()
+            .is_ok_and(|s| s.success())
+            && Command::new(venv.join("bin/pip"))
+                .args(["install", "-q", "reladiff[postgresql,mysql]>=0.6,<0.7"])
+                .status()
+                .is_ok_and(|s| s.success());
+        assert!(ok, "reladiff could not be installed (python3 -m venv, pip)");
+    }
+    bin
+}
+
+/// `cutover check --mode MODE -j 2` with a config, its report in `out`.
+fn cutover(config: &std::path::Path, out: &std::path::Path, mode: &str) -> CutoverRun {
     // CUTOVER_BENCH_BIN measures another build (an A/B of two versions on the same pair).
     let bin = std::env::var("CUTOVER_BENCH_BIN")
         .unwrap_or_else(|_| env!("CARGO_BIN_EXE_cutover").to_string());
@@ -325,31 +474,44 @@ fn peer_pair(
     let run = Command::new("/usr/bin/time")
         .args(["-f", "%M"])
         .arg(&bin)
-        .args(["check", "--quiet", "--no-history", "-j", "2", "--config"])
-        .arg(&config)
+        .args([
+            "check",
+            "--quiet",
+            "--no-history",
+            "-j",
+            "2",
+            "--mode",
+            mode,
+            "--config",
+        ])
+        .arg(config)
         .arg("--out")
-        .arg(dir.join(format!("{name}-report")))
+        .arg(out)
         .env_remove("RUST_BACKTRACE")
         .output()
         .expect("cutover runs");
-    let cutover_secs = t.elapsed().as_secs_f64();
+    let secs = t.elapsed().as_secs_f64();
     let kib = String::from_utf8_lossy(&run.stderr)
         .lines()
         .last()
         .and_then(|l| l.trim().parse().ok())
         .unwrap_or(0);
-    let report =
-        std::fs::read_to_string(dir.join(format!("{name}-report/report.json"))).unwrap_or_default();
-    let counts = serde_json::from_str::<serde_json::Value>(&report)
-        .map(|r| r["tables"][0]["counts"].clone())
+    let report = std::fs::read_to_string(out.join("report.json")).unwrap_or_default();
+    let table = serde_json::from_str::<serde_json::Value>(&report)
+        .map(|r| r["tables"][0].clone())
         .unwrap_or_default();
-    let n = |k: &str| counts[k].as_u64().unwrap_or(0);
-    PeerRun {
-        reladiff_secs,
-        reladiff_keys: keys.len(),
-        reladiff_code: out.status.code(),
-        cutover_secs,
-        cutover_keys: n("missing") + n("extra") + n("changed"),
-        cutover_kib: kib,
+    let n = |k: &str| table["counts"][k].as_u64().unwrap_or(0);
+    let streamed = match &table["compared"]["checksum"] {
+        serde_json::Value::Null => (n("source_rows"), n("target_rows")),
+        c => (
+            c["rows_streamed"]["source"].as_u64().unwrap_or(0),
+            c["rows_streamed"]["target"].as_u64().unwrap_or(0),
+        ),
+    };
+    CutoverRun {
+        secs,
+        keys: n("missing") + n("extra") + n("changed"),
+        streamed,
+        kib,
     }
 }

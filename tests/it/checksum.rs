@@ -71,6 +71,7 @@ fn renderings(url: &str, table: &str) -> (Vec<String>, Vec<String>) {
         filter: None,
         key: &columns[0],
         columns: columns.iter().map(|c| (c, c.kind)).collect(),
+        native_hash: false,
     };
     let row = source.row_sql(d).unwrap();
     let sql = format!(
@@ -186,7 +187,7 @@ const PLANTED: &str = "
     UPDATE events SET a = '<null>' WHERE id = 5001;
 ";
 
-fn compare_modes(source: &str, target: &str) {
+fn compare_modes(source: &str, target: &str, hash: &str) {
     let mut full = table("events", None);
     full.source_where = Some("id <= 15000".into());
     full.target_where = Some("id <= 15000 OR id >= 30000".into());
@@ -220,6 +221,7 @@ fn compare_modes(source: &str, target: &str) {
     assert_eq!(cd.samples, fd.samples);
     assert_eq!(cd.diagnosis, fd.diagnosis);
     assert_eq!(stats.rows_checksummed, [fd.source.rows, fd.target.rows]);
+    assert_eq!(stats.hash, hash);
     // Buckets of 1024 source keys: [..1024) holds 1, 500, 800 and 801; then 4000, 5000-5001,
     // 7000, 9999, and the last bucket the extra 30000-30001.
     assert_eq!((stats.buckets, stats.differing_buckets), (15, 6));
@@ -237,7 +239,8 @@ fn checksums_find_what_the_full_compare_finds_postgres_to_postgres() {
     src.exec(&events(true, 20_000));
     tgt.exec(&events(true, 20_000));
     tgt.exec(PLANTED);
-    compare_modes(&src.url, &tgt.url);
+    // The same major version on both sides: PostgreSQL's own text hash.
+    compare_modes(&src.url, &tgt.url, "hashtextextended");
 }
 
 #[test]
@@ -248,7 +251,7 @@ fn checksums_find_what_the_full_compare_finds_mariadb_to_postgres() {
     src.exec(&events(false, 20_000));
     tgt.exec(&events(true, 20_000));
     tgt.exec(PLANTED);
-    compare_modes(&src.url, &tgt.url);
+    compare_modes(&src.url, &tgt.url, "md5");
 }
 
 #[test]
@@ -338,12 +341,13 @@ fn the_cli_compares_by_checksums_and_every_report_says_so() {
     let stdout = String::from_utf8_lossy(&run.stdout);
     assert_eq!(run.status.code(), Some(1), "{stdout}");
     assert!(
-        stdout.contains("events: Compared by checksums in both databases: 1 of 5 key ranges"),
+        stdout.contains("events: Compared by checksums (hashtextextended)"),
         "{stdout}"
     );
     let report = crate::cli::validate_report(&out.join("report.json"));
     let t = &report["tables"][0];
     assert_eq!(t["compared"]["mode"], "checksum");
+    assert_eq!(t["compared"]["checksum"]["differing_buckets"], 1);
     assert_eq!(
         t["compared"]["checksum"]["rows_checksummed"]["source"],
         5_000
@@ -352,7 +356,7 @@ fn the_cli_compares_by_checksums_and_every_report_says_so() {
     assert_eq!(t["fingerprint"], serde_json::Value::Null);
     let md = std::fs::read_to_string(out.join("report.md")).unwrap();
     assert!(
-        md.contains("Compared by checksums in both databases"),
+        md.contains("in both databases: 1 of 5 key ranges differed"),
         "{md}"
     );
     // --mode overrides the config: the same check in full reads every row.

@@ -245,6 +245,7 @@ fn compared(c: &cutover_run::checksum::Compared) -> ComparedReport {
                 target: s.rows_streamed[1],
             },
             streamed_all: s.streamed_all,
+            hash: s.hash.to_string(),
         }),
     }
 }

@@ -230,7 +230,8 @@ impl ComparedReport {
         match (&self.checksum, &self.note) {
             (Some(c), note) => {
                 let mut s = format!(
-                    "Compared by checksums in both databases: {} of {} key ranges differed; rows streamed: source {} of {}, target {} of {}",
+                    "Compared by checksums ({}) in both databases: {} of {} key ranges differed; rows streamed: source {} of {}, target {} of {}",
+                    c.hash,
                     c.differing_buckets,
                     c.buckets,
                     c.rows_streamed.source,
@@ -264,6 +265,9 @@ pub struct ChecksumReport {
     pub rows_streamed: SidePair<u64>,
     /// True when so many buckets differed that the whole table was streamed.
     pub streamed_all: bool,
+    /// The hash of the row texts: `md5`, or `hashtextextended` (PostgreSQL on both sides, same
+    /// major version).
+    pub hash: String,
 }
 
 /// One diagnosis of a column's changed values.

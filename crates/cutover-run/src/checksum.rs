@@ -4,9 +4,11 @@
 //! are the differing buckets' only.
 //!
 //! Key ranges come from quantiles of the source's keys, so every bucket holds about the same
-//! number of rows whatever the key's spread. One statement per chunk of [`BUCKETS_PER_CHUNK`]
-//! buckets returns all their checksums at once (`GROUP BY` bucket), so no range is scanned twice,
-//! and chunks run on several sessions per side at a time.
+//! number of rows whatever the key's spread. One statement per chunk of buckets returns all
+//! their checksums at once (`GROUP BY` bucket), so no range is scanned twice, and chunks run on
+//! several sessions per side at a time. Chunks are sized to a time target, as pt-table-checksum
+//! does: each statement takes about [`STATEMENT_SECS`] on the slower side, so no statement holds
+//! a production server for long, and fast servers are not slowed by many small statements.
 
 use crate::{TableJob, TableResult};
 use cutover_check::{Kind, Side};
@@ -19,8 +21,12 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 /// Rows per bucket: the most rows streamed again for one differing row.
 pub const BUCKET_ROWS: u64 = 1024;
-/// Buckets whose checksums one statement returns.
-pub const BUCKETS_PER_CHUNK: usize = 64;
+/// Buckets whose checksums the first statement returns; later ones follow the time target.
+const FIRST_CHUNK_BUCKETS: usize = 16;
+/// The most buckets of one statement.
+const MAX_CHUNK_BUCKETS: usize = 1024;
+/// The time one checksum statement aims at, in seconds.
+pub const STATEMENT_SECS: f64 = 0.5;
 /// More differing ranges than this are not worth a filter: the whole table is streamed.
 const MAX_RANGES: usize = 256;
 /// The size from which `mode = "auto"` uses checksums on a remote server.
@@ -29,7 +35,7 @@ pub const AUTO_ROWS: u64 = 1_000_000;
 /// What a checksum compare did.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ChecksumStats {
-    /// Statements per side.
+    /// Checksum statements per side.
     pub chunks: usize,
     /// Key-range buckets.
     pub buckets: usize,
@@ -41,6 +47,9 @@ pub struct ChecksumStats {
     pub rows_streamed: [u64; 2],
     /// True when so many buckets differed that the whole table was streamed.
     pub streamed_all: bool,
+    /// The hash of the row texts: `md5`, or `hashtextextended` between PostgreSQL servers of
+    /// the same major version.
+    pub hash: &'static str,
 }
 
 /// How a table's rows were compared.
@@ -71,7 +80,12 @@ pub(crate) struct Sources {
 }
 
 impl Sources {
-    fn side<'a>(&'a self, i: usize, plan: &'a crate::TablePlan) -> ChecksumSource<'a> {
+    fn side<'a>(
+        &'a self,
+        i: usize,
+        plan: &'a crate::TablePlan,
+        native_hash: bool,
+    ) -> ChecksumSource<'a> {
         ChecksumSource {
             table: if i == 0 {
                 &plan.source_name
@@ -85,6 +99,7 @@ impl Sources {
             },
             key: &self.key[i],
             columns: self.columns[i].iter().map(|(c, k)| (c, *k)).collect(),
+            native_hash,
         }
     }
 }
@@ -221,7 +236,7 @@ fn integer_key(c: &ColumnInfo, engine: Engine) -> bool {
 }
 
 /// One bucket's result on one side: rows and the two sums.
-type BucketSum = (u64, u128, u128);
+type BucketSum = (u64, i128, i128);
 
 /// Compares a table by checksums; falls back to streaming it in full when a checksum statement
 /// fails (the report says why).
@@ -250,10 +265,29 @@ fn checksums(job: &TableJob<'_>, sources: &Sources) -> Result<Option<TableResult
     let open = |i: usize| -> Result<Box<dyn Connector>, String> {
         cutover_source::open(job.endpoints[i]).map_err(side_err(i))
     };
+    // PostgreSQL's own text hash is several times cheaper than md5, but it may change between
+    // major versions: both sides must run the same one.
+    let native_hash = sources.engines == [Engine::Postgres; 2] && {
+        let mut majors = Vec::new();
+        for i in 0..2 {
+            let mut s = open(i)?;
+            let rows = s
+                .require_sql("compute checksums")
+                .and_then(|q| q.text_rows("SELECT current_setting('server_version_num')", None))
+                .map_err(side_err(i))?;
+            let num: u64 = rows
+                .first()
+                .and_then(|r| r.first().cloned().flatten())
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
+            majors.push(num / 10_000);
+        }
+        majors[0] == majors[1] && majors[0] >= 11
+    };
     // Bucket bounds: every BUCKET_ROWS-th source key.
     let bounds: Vec<KeyBound> = {
         let mut src = open(0)?;
-        let source = sources.side(0, plan);
+        let source = sources.side(0, plan, native_hash);
         let sql = source.quantiles_sql(dialects[0], BUCKET_ROWS);
         let rows = src
             .require_sql("compute checksums")
@@ -271,7 +305,8 @@ fn checksums(job: &TableJob<'_>, sources: &Sources) -> Result<Option<TableResult
     let buckets = bounds.len() + 1;
     let range_of =
         |i: usize| -> KeyRange { (i.checked_sub(1).map(|j| bounds[j]), bounds.get(i).copied()) };
-    let chunks = buckets.div_ceil(BUCKETS_PER_CHUNK);
+    let statements = AtomicUsize::new(0);
+    let per_statement = AtomicUsize::new(FIRST_CHUNK_BUCKETS);
     let sums: [Mutex<Vec<Option<BucketSum>>>; 2] = [
         Mutex::new(vec![None; buckets]),
         Mutex::new(vec![None; buckets]),
@@ -279,7 +314,11 @@ fn checksums(job: &TableJob<'_>, sources: &Sources) -> Result<Option<TableResult
     let next = AtomicUsize::new(0);
     let checksummed = [AtomicU64::new(0), AtomicU64::new(0)];
     let failed: Mutex<Option<String>> = Mutex::new(None);
-    let workers = job.settings.jobs.clamp(1, 4).min(chunks);
+    let workers = job
+        .settings
+        .jobs
+        .clamp(1, 4)
+        .min(buckets.div_ceil(FIRST_CHUNK_BUCKETS));
     std::thread::scope(|scope| {
         for _ in 0..workers {
             scope.spawn(|| {
@@ -294,15 +333,17 @@ fn checksums(job: &TableJob<'_>, sources: &Sources) -> Result<Option<TableResult
                     }
                 }
                 loop {
-                    let c = next.fetch_add(1, Ordering::SeqCst);
-                    if c >= chunks
+                    let size = per_statement.load(Ordering::Relaxed);
+                    let first = next.fetch_add(size, Ordering::SeqCst);
+                    if first >= buckets
                         || job.cancel.load(Ordering::Relaxed)
                         || failed.lock().expect("failure slot").is_some()
                     {
                         return;
                     }
-                    let first = c * BUCKETS_PER_CHUNK;
-                    let last = (first + BUCKETS_PER_CHUNK).min(buckets) - 1;
+                    statements.fetch_add(1, Ordering::Relaxed);
+                    let last = (first + size).min(buckets) - 1;
+                    let started = std::time::Instant::now();
                     let range = (range_of(first).0, range_of(last).1);
                     let inner = &bounds[first..last];
                     let results: Vec<Result<Vec<(usize, BucketSum)>, String>> =
@@ -311,7 +352,7 @@ fn checksums(job: &TableJob<'_>, sources: &Sources) -> Result<Option<TableResult
                                 .iter_mut()
                                 .enumerate()
                                 .map(|(i, session)| {
-                                    let source = sources.side(i, plan);
+                                    let source = sources.side(i, plan, native_hash);
                                     let snapshot = job.snapshots[i].as_deref();
                                     let d = dialects[i];
                                     s.spawn(move || {
@@ -333,6 +374,8 @@ fn checksums(job: &TableJob<'_>, sources: &Sources) -> Result<Option<TableResult
                                 })
                                 .collect()
                         });
+                    let secs = started.elapsed().as_secs_f64().max(1e-3);
+                    let mut most = 0;
                     for (i, r) in results.into_iter().enumerate() {
                         match r {
                             Ok(found) => {
@@ -342,6 +385,7 @@ fn checksums(job: &TableJob<'_>, sources: &Sources) -> Result<Option<TableResult
                                     rows += sum.0;
                                     slots[first + b] = Some(sum);
                                 }
+                                most = most.max(rows);
                                 let total =
                                     checksummed[i].fetch_add(rows, Ordering::Relaxed) + rows;
                                 job.progress.rows_read(&plan.name, Side::ALL[i], total);
@@ -351,6 +395,10 @@ fn checksums(job: &TableJob<'_>, sources: &Sources) -> Result<Option<TableResult
                             }
                         }
                     }
+                    // The next statements aim at the time target, at the rate just measured.
+                    let rate = most as f64 / secs;
+                    let want = (STATEMENT_SECS * rate / BUCKET_ROWS as f64).round() as usize;
+                    per_statement.store(want.clamp(1, MAX_CHUNK_BUCKETS), Ordering::Relaxed);
                 }
             });
         }
@@ -380,12 +428,17 @@ fn checksums(job: &TableJob<'_>, sources: &Sources) -> Result<Option<TableResult
     }
     let streamed_all = ranges.len() > MAX_RANGES;
     let mut stats = ChecksumStats {
-        chunks,
+        chunks: statements.into_inner(),
         buckets,
         differing_buckets: differing.len(),
         rows_checksummed: totals,
         rows_streamed: [0, 0],
         streamed_all,
+        hash: if native_hash {
+            "hashtextextended"
+        } else {
+            "md5"
+        },
     };
     let (mut src_req, mut tgt_req) = job.requests();
     if !streamed_all {
@@ -446,8 +499,8 @@ fn parse_buckets(
                 return Err(bad());
             }
             let count: u64 = field(1).trim().parse().map_err(|_| bad())?;
-            let a: u128 = field(2).trim().parse().map_err(|_| bad())?;
-            let b: u128 = field(3).trim().parse().map_err(|_| bad())?;
+            let a: i128 = field(2).trim().parse().map_err(|_| bad())?;
+            let b: i128 = field(3).trim().parse().map_err(|_| bad())?;
             Ok((bucket, (count, a, b)))
         })
         .collect()
@@ -469,6 +522,8 @@ mod tests {
         )
         .unwrap();
         assert_eq!(parsed[1], (2, (1, 1 << 70, 7)));
+        let negative = parse_buckets(vec![row(["0", "2", "-9223372036854775809", "-1"])], 0);
+        assert_eq!(negative.unwrap()[0].1, (2, -9223372036854775809, -1));
         assert!(parse_buckets(vec![row(["3", "1", "1", "1"])], 2).is_err());
         assert!(parse_buckets(vec![row(["0", "1", "1.5", "1"])], 2).is_err());
     }

@@ -180,6 +180,9 @@ pub struct ChecksumSource<'a> {
     pub key: &'a ColumnInfo,
     /// Every compared column, key first, with the kind it is compared as.
     pub columns: Vec<(&'a ColumnInfo, Kind)>,
+    /// Hash the row texts with the engine's own 64-bit text hash instead of md5 (PostgreSQL's
+    /// `hashtextextended`, when both sides run the same major version).
+    pub native_hash: bool,
 }
 
 /// The parts of a bucket statement: the table, ` WHERE …` (or nothing), the quoted key, the
@@ -196,6 +199,8 @@ pub struct BucketSql {
     pub bounds: Vec<String>,
     /// The row text.
     pub row: String,
+    /// Hash with the engine's own text hash (see [`ChecksumSource::native_hash`]).
+    pub native_hash: bool,
 }
 
 /// An integer key bound, validated so that it enters SQL only as digits.
@@ -278,6 +283,7 @@ impl ChecksumSource<'_> {
             key,
             bounds: inner.iter().map(|b| b.0.to_string()).collect(),
             row,
+            native_hash: self.native_hash,
         };
         d.checksum_buckets(&q)
             .ok_or_else(|| format!("{} has no md5 function in SQL", d.engine().name()))
@@ -315,7 +321,8 @@ pub fn ranges_sql(d: &dyn Dialect, key: &ColumnInfo, ranges: &[KeyRange]) -> Opt
 }
 
 /// PostgreSQL's bucket statement: the md5 is fenced in a subquery (`OFFSET 0`) so each slice
-/// does not compute it again.
+/// does not compute it again. With the native hash, two seeds of `hashtextextended` over the
+/// row text in the "C" collation (a nondeterministic collation would hash `a` and `A` alike).
 pub(crate) fn postgres_buckets(q: &BucketSql) -> String {
     let BucketSql {
         from,
@@ -323,12 +330,21 @@ pub(crate) fn postgres_buckets(q: &BucketSql) -> String {
         key,
         bounds,
         row,
+        native_hash,
     } = q;
     let bucket = if bounds.is_empty() {
         "0".to_string()
     } else {
         format!("width_bucket({key}, ARRAY[{}]::bigint[])", bounds.join(","))
     };
+    if *native_hash {
+        return format!(
+            "SELECT b::text, count(*)::text, sum(hashtextextended(r, 0))::text, \
+             sum(hashtextextended(r, 1))::text \
+             FROM (SELECT {bucket} AS b, ({row}) COLLATE \"C\" AS r FROM {from}{filter} OFFSET 0) AS cutover_rows \
+             GROUP BY b ORDER BY b"
+        );
+    }
     format!(
         "SELECT b::text, count(*)::text, \
          sum(('x' || substr(h, 1, 15))::bit(60)::bigint)::text, \
@@ -347,6 +363,7 @@ pub(crate) fn mysql_buckets(q: &BucketSql) -> String {
         key,
         bounds,
         row,
+        ..
     } = q;
     let bucket = if bounds.is_empty() {
         "0".to_string()
