@@ -4,7 +4,7 @@
 
 use crate::common::*;
 use cutover_config::CompareMode;
-use cutover_source::checksum::ChecksumSource;
+use cutover_source::checksum::{ChecksumSource, declared_scale};
 use cutover_source::{Endpoint, ReadRequest};
 
 const PG_VALUES: &str = r#"
@@ -60,17 +60,26 @@ INSERT INTO t VALUES
 "#;
 
 /// Each row of `table` as the engine renders its checksum text, and as the canonical layer
-/// renders the values the connector read.
-fn renderings(url: &str, table: &str) -> (Vec<String>, Vec<String>) {
+/// renders the values the connector read; with `scaled`, decimals of a declared scale are
+/// printed with it.
+fn renderings(url: &str, table: &str, scaled: bool) -> (Vec<String>, Vec<String>) {
     let mut conn = cutover_source::open(&Endpoint::new(url)).unwrap();
     let schema = conn.describe(table).unwrap().expect("the table");
     let columns = schema.columns.clone();
     let d = conn.sql().unwrap().dialect();
+    let scales: Vec<Option<u32>> = columns
+        .iter()
+        .map(|c| scaled.then(|| declared_scale(&c.type_name)).flatten())
+        .collect();
     let source = ChecksumSource {
         table,
         filter: None,
         key: &columns[0],
-        columns: columns.iter().map(|c| (c, c.kind)).collect(),
+        columns: columns
+            .iter()
+            .zip(&scales)
+            .map(|(c, s)| (c, c.kind, *s))
+            .collect(),
         native_hash: false,
     };
     let row = source.row_sql(d).unwrap();
@@ -91,9 +100,10 @@ fn renderings(url: &str, table: &str) -> (Vec<String>, Vec<String>) {
     conn.read(&ReadRequest::new(table, columns.clone(), 1), &mut |batch| {
         for r in 0..batch.len() {
             let mut text = Vec::new();
-            for c in 0..batch.ncols() {
-                assert!(cutover_check::canonical::checksum_text(
+            for (c, scale) in scales.iter().enumerate() {
+                assert!(cutover_check::canonical::checksum_text_scaled(
                     batch.cell(r, c),
+                    *scale,
                     &mut text
                 ));
             }
@@ -113,12 +123,22 @@ fn every_engine_renders_checksum_text_byte_for_byte_as_cutover_does() {
     pg.exec(PG_VALUES);
     my.exec(MY_VALUES);
     let lite = TestSqlite::new(SQLITE_VALUES);
-    let (pg_sql, pg_rust) = renderings(&pg.url, "t");
-    assert_eq!(pg_sql, pg_rust, "PostgreSQL");
-    let (my_sql, my_rust) = renderings(&my.url, "t");
-    assert_eq!(my_sql, my_rust, "MariaDB");
-    let (lite_sql, lite_rust) = renderings(&lite.url, "t");
-    assert_eq!(lite_sql, lite_rust, "SQLite");
+    for scaled in [true, false] {
+        let (pg_sql, pg_rust) = renderings(&pg.url, "t", scaled);
+        assert_eq!(pg_sql, pg_rust, "PostgreSQL");
+        let (my_sql, my_rust) = renderings(&my.url, "t", scaled);
+        assert_eq!(my_sql, my_rust, "MariaDB");
+        let (lite_sql, lite_rust) = renderings(&lite.url, "t", scaled);
+        assert_eq!(lite_sql, lite_rust, "SQLite");
+    }
+    let (pg_sql, _) = renderings(&pg.url, "t", false);
+    let (my_sql, _) = renderings(&my.url, "t", false);
+    let (pg_scaled, _) = renderings(&pg.url, "t", true);
+    assert!(
+        pg_scaled[0].starts_with("1,42,12.50,1.5,"),
+        "{}",
+        pg_scaled[0]
+    );
     // The same values on PostgreSQL and MariaDB give the same text, except the one timestamp
     // that differs on purpose (1970-01-01 00:00:00 vs 00:00:01, in row 2).
     assert_eq!(pg_sql.len(), 5);

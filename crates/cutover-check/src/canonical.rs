@@ -832,6 +832,13 @@ pub fn display(cell: &[u8]) -> Option<String> {
 /// with different values never give the same text. False for floats and JSON, whose renderings
 /// differ between engines: those columns are not checksummed.
 pub fn checksum_text(cell: &[u8], out: &mut Vec<u8>) -> bool {
+    checksum_text_scaled(cell, None, out)
+}
+
+/// [`checksum_text`], with numbers written with at least `scale` fraction digits (`1.5` as
+/// `1.50` for a scale of 2), as engines print a decimal column of that declared scale, when
+/// both sides declare it: the engines then print their values without trimming zeros.
+pub fn checksum_text_scaled(cell: &[u8], scale: Option<u32>, out: &mut Vec<u8>) -> bool {
     let (tag, payload) = split(cell);
     match tag {
         tag::NULL => out.push(b'N'),
@@ -856,10 +863,22 @@ pub fn checksum_text(cell: &[u8], out: &mut Vec<u8>) -> bool {
             out.push(b',');
         }
         tag::NUMBER | tag::DATE | tag::TIME | tag::TIMESTAMP | tag::UUID => {
-            match display(cell) {
-                Some(text) => out.extend_from_slice(text.as_bytes()),
-                None => return false,
+            let Some(mut text) = display(cell) else {
+                return false;
+            };
+            if let (tag::NUMBER, Some(scale)) = (tag, scale.filter(|s| *s > 0))
+                && !text.contains('e')
+            {
+                let have = text.find('.').map_or(0, |p| text.len() - p - 1) as u32;
+                if have == 0 {
+                    text.push('.');
+                }
+                text.extend(std::iter::repeat_n(
+                    '0',
+                    scale.saturating_sub(have) as usize,
+                ));
             }
+            out.extend_from_slice(text.as_bytes());
             out.push(b',');
         }
         _ => return false,
@@ -1046,6 +1065,40 @@ mod tests {
             Kind::Number,
             Kind::Number,
         )
+    }
+
+    #[test]
+    fn checksum_text_reads_back_one_cell_at_a_time() {
+        let text = |cell: Vec<u8>, scale: Option<u32>| {
+            let mut out = Vec::new();
+            assert!(checksum_text_scaled(&cell, scale, &mut out));
+            String::from_utf8(out).unwrap()
+        };
+        assert_eq!(text(num("1.50"), None), "1.5,");
+        assert_eq!(text(num("1.5"), Some(2)), "1.50,");
+        assert_eq!(text(num("7"), Some(2)), "7.00,");
+        assert_eq!(text(num("-0.5"), Some(2)), "-0.50,");
+        assert_eq!(text(num("1.505"), Some(2)), "1.505,", "never cut");
+        assert_eq!(text(num("0"), Some(2)), "0.00,");
+        let t = |s: &str| enc(Cell::Text(s.as_bytes()), Kind::Text, Kind::Text);
+        assert_eq!(text(t("a|b"), None), "3:a|b");
+        assert_eq!(text(t(""), None), "0:");
+        assert_eq!(text(enc(Cell::Null, Kind::Text, Kind::Text), None), "N");
+        assert_eq!(
+            text(enc(Cell::Bool(true), Kind::Bool, Kind::Bool), None),
+            "1,"
+        );
+        let ts = Cell::Timestamp {
+            secs: 86_400,
+            nanos: 500_000_000,
+        };
+        assert_eq!(
+            text(enc(ts, Kind::Timestamp, Kind::Timestamp), None),
+            "1970-01-02 00:00:00.5,"
+        );
+        let mut out = Vec::new();
+        let f = enc(Cell::Float(0.5), Kind::Float, Kind::Float);
+        assert!(!checksum_text(&f, &mut out), "floats are not checksummed");
     }
 
     #[test]

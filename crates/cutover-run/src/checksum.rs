@@ -13,7 +13,7 @@
 use crate::{TableJob, TableResult};
 use cutover_check::{Kind, Side};
 use cutover_config::CompareMode;
-use cutover_source::checksum::{ChecksumSource, KeyBound, KeyRange, ranges_sql};
+use cutover_source::checksum::{ChecksumSource, KeyBound, KeyRange, declared_scale, ranges_sql};
 use cutover_source::dialect::Condition;
 use cutover_source::{ColumnInfo, Connector, Endpoint, Engine, SourceError};
 use std::sync::Mutex;
@@ -75,7 +75,7 @@ impl Compared {
 /// The checksum statements' ingredients of both sides.
 pub(crate) struct Sources {
     key: [ColumnInfo; 2],
-    columns: [Vec<(ColumnInfo, Kind)>; 2],
+    columns: [Vec<(ColumnInfo, Kind, Option<u32>)>; 2],
     engines: [Engine; 2],
 }
 
@@ -98,7 +98,10 @@ impl Sources {
                 plan.target_where.as_ref()
             },
             key: &self.key[i],
-            columns: self.columns[i].iter().map(|(c, k)| (c, *k)).collect(),
+            columns: self.columns[i]
+                .iter()
+                .map(|(c, k, s)| (c, *k, *s))
+                .collect(),
             native_hash,
         }
     }
@@ -198,9 +201,20 @@ fn eligible(plan: &crate::TablePlan, endpoints: [&Endpoint; 2]) -> Result<Source
         }
     }
     let dialects = engines.map(cutover_source::dialect::of);
-    for c in &plan.columns {
+    // A decimal scale both sides declare is printed as it is, with no trimming of zeros.
+    let scales: Vec<Option<u32>> = plan
+        .columns
+        .iter()
+        .map(|c| {
+            let s = declared_scale(&c.source.type_name);
+            (c.compare == Kind::Number && s.is_some() && s == declared_scale(&c.target.type_name))
+                .then_some(s)
+                .flatten()
+        })
+        .collect();
+    for (c, scale) in plan.columns.iter().zip(&scales) {
         for (i, col) in [&c.source, &c.target].into_iter().enumerate() {
-            dialects[i].checksum_value(col, c.compare)?;
+            dialects[i].checksum_value(col, c.compare, *scale)?;
         }
     }
     Ok(Sources {
@@ -208,11 +222,13 @@ fn eligible(plan: &crate::TablePlan, endpoints: [&Endpoint; 2]) -> Result<Source
         columns: [
             plan.columns
                 .iter()
-                .map(|c| (c.source.clone(), c.compare))
+                .zip(&scales)
+                .map(|(c, s)| (c.source.clone(), c.compare, *s))
                 .collect(),
             plan.columns
                 .iter()
-                .map(|c| (c.target.clone(), c.compare))
+                .zip(&scales)
+                .map(|(c, s)| (c.target.clone(), c.compare, *s))
                 .collect(),
         ],
         engines,

@@ -27,6 +27,16 @@ fn base_type(type_name: &str) -> (String, Vec<u32>) {
     }
 }
 
+/// The scale a `numeric(p,s)` / `decimal(p,s)` type declares.
+pub fn declared_scale(type_name: &str) -> Option<u32> {
+    let (base, mods) = base_type(type_name);
+    let base = base.split_whitespace().next().unwrap_or("");
+    match (base, mods.as_slice()) {
+        ("numeric" | "decimal", [_, scale]) => Some(*scale),
+        _ => None,
+    }
+}
+
 /// The rendering of one non-NULL value: its SQL, and whether it is text (prefixed by its byte
 /// length) rather than a value followed by `,`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,12 +71,17 @@ pub(crate) fn postgres_value(
     d: &dyn Dialect,
     c: &ColumnInfo,
     compare: Kind,
+    scale: Option<u32>,
 ) -> Result<ValueSql, String> {
     let col = d.quote_ident(&c.name);
     let (base, _) = base_type(&c.type_name);
     let integer = matches!(base.as_str(), "smallint" | "integer" | "bigint");
     match (c.kind, compare) {
         (Kind::Number, Kind::Number | Kind::Bool) if integer => value(format!("{col}::text")),
+        // A declared scale both sides share prints fixed digits, with no trimming.
+        (Kind::Number, Kind::Number) if base == "numeric" && scale.is_some() => {
+            value(format!("{col}::text"))
+        }
         (Kind::Number, Kind::Number) if base == "numeric" => {
             value(format!("trim_scale({col})::text"))
         }
@@ -100,6 +115,7 @@ pub(crate) fn mysql_value(
     d: &dyn Dialect,
     c: &ColumnInfo,
     compare: Kind,
+    scale: Option<u32>,
 ) -> Result<ValueSql, String> {
     let col = d.quote_ident(&c.name);
     let (base, mods) = base_type(&c.type_name);
@@ -115,7 +131,7 @@ pub(crate) fn mysql_value(
     match (c.kind, compare) {
         (Kind::Number | Kind::Bool, Kind::Number | Kind::Bool) if integer => value(cast),
         (Kind::Number, Kind::Number) if matches!(base.as_str(), "decimal" | "numeric") => {
-            if mods.get(1).copied().unwrap_or(0) > 0 {
+            if mods.get(1).copied().unwrap_or(0) > 0 && scale.is_none() {
                 value(trimmed(cast))
             } else {
                 value(cast)
@@ -155,7 +171,9 @@ pub(crate) fn sqlite_value(
     d: &dyn Dialect,
     c: &ColumnInfo,
     compare: Kind,
+    scale: Option<u32>,
 ) -> Result<ValueSql, String> {
+    let _ = scale;
     let col = d.quote_ident(&c.name);
     let (base, _) = base_type(&c.type_name);
     match (c.kind, compare) {
@@ -178,8 +196,9 @@ pub struct ChecksumSource<'a> {
     pub filter: Option<&'a Fragment>,
     /// The key column (a single integer column).
     pub key: &'a ColumnInfo,
-    /// Every compared column, key first, with the kind it is compared as.
-    pub columns: Vec<(&'a ColumnInfo, Kind)>,
+    /// Every compared column, key first, with the kind it is compared as and the decimal
+    /// scale both sides declare, if they declare the same one.
+    pub columns: Vec<(&'a ColumnInfo, Kind, Option<u32>)>,
     /// Hash the row texts with the engine's own 64-bit text hash instead of md5 (PostgreSQL's
     /// `hashtextextended`, when both sides run the same major version).
     pub native_hash: bool,
@@ -221,11 +240,11 @@ impl ChecksumSource<'_> {
     /// The SQL of a row's checksum text: every cell rendered, `N` for NULL, joined.
     pub fn row_sql(&self, d: &dyn Dialect) -> Result<String, String> {
         let mut parts = Vec::with_capacity(self.columns.len());
-        for (c, compare) in &self.columns {
+        for (c, compare, scale) in &self.columns {
             if c.expr.is_some() {
                 return Err(format!("column {} is an expression", c.name));
             }
-            let v = d.checksum_value(c, *compare)?;
+            let v = d.checksum_value(c, *compare, *scale)?;
             let col = d.quote_ident(&c.name);
             let rendered = if v.text {
                 d.checksum_concat(&[d.checksum_length(&v.sql), "':'".into(), v.sql])

@@ -319,7 +319,14 @@ pub trait Dialect: Send + Sync {
     /// The SQL text of a non-NULL value of stored column `c` compared as `compare`, equal byte
     /// for byte to [`cutover_check::canonical::checksum_text`] (without its length prefix or
     /// `,`), or why this engine cannot render it so.
-    fn checksum_value(&self, c: &ColumnInfo, compare: Kind) -> Result<ValueSql, String>;
+    /// `scale`: the decimal scale both sides declare, printed as it is (see
+    /// [`cutover_check::canonical::checksum_text_scaled`]).
+    fn checksum_value(
+        &self,
+        c: &ColumnInfo,
+        compare: Kind,
+        scale: Option<u32>,
+    ) -> Result<ValueSql, String>;
 
     /// Texts joined into one (each part is never NULL).
     fn checksum_concat(&self, parts: &[String]) -> String {
@@ -454,8 +461,13 @@ impl Dialect for Postgres {
         }
         Ok(out)
     }
-    fn checksum_value(&self, c: &ColumnInfo, compare: Kind) -> Result<ValueSql, String> {
-        checksum::postgres_value(self, c, compare)
+    fn checksum_value(
+        &self,
+        c: &ColumnInfo,
+        compare: Kind,
+        scale: Option<u32>,
+    ) -> Result<ValueSql, String> {
+        checksum::postgres_value(self, c, compare, scale)
     }
     fn checksum_buckets(&self, q: &BucketSql) -> Option<String> {
         Some(checksum::postgres_buckets(q))
@@ -534,8 +546,13 @@ impl Dialect for MySql {
             "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY".into(),
         ])
     }
-    fn checksum_value(&self, c: &ColumnInfo, compare: Kind) -> Result<ValueSql, String> {
-        checksum::mysql_value(self, c, compare)
+    fn checksum_value(
+        &self,
+        c: &ColumnInfo,
+        compare: Kind,
+        scale: Option<u32>,
+    ) -> Result<ValueSql, String> {
+        checksum::mysql_value(self, c, compare, scale)
     }
     fn checksum_concat(&self, parts: &[String]) -> String {
         format!("CONCAT({})", parts.join(", "))
@@ -572,8 +589,13 @@ impl Dialect for Sqlite {
     fn begin_read(&self, _snapshot: Option<&str>) -> Result<Vec<String>, SourceError> {
         Ok(vec!["BEGIN DEFERRED".into()])
     }
-    fn checksum_value(&self, c: &ColumnInfo, compare: Kind) -> Result<ValueSql, String> {
-        checksum::sqlite_value(self, c, compare)
+    fn checksum_value(
+        &self,
+        c: &ColumnInfo,
+        compare: Kind,
+        scale: Option<u32>,
+    ) -> Result<ValueSql, String> {
+        checksum::sqlite_value(self, c, compare, scale)
     }
     fn checksum_length(&self, text: &str) -> String {
         format!("CAST(length(CAST({text} AS BLOB)) AS TEXT)")
