@@ -282,6 +282,16 @@ impl ChecksumSource<'_> {
         d.checksum_quantiles(&key, &d.quote_name(self.table), &filter, every.max(1))
     }
 
+    /// The smallest and the largest key, as text.
+    pub fn key_span_sql(&self, d: &dyn Dialect) -> String {
+        let key = d.quote_ident(&self.key.name);
+        let filter = self
+            .condition(d, &[])
+            .map(|c| format!(" WHERE {}", c.render()))
+            .unwrap_or_default();
+        d.checksum_key_span(&key, &d.quote_name(self.table), &filter)
+    }
+
     /// One statement that returns, for the rows in `range` split at `inner` bounds, one line
     /// per bucket: bucket number, rows, and two sums of 60-bit slices of the rows' md5.
     pub fn buckets_sql(

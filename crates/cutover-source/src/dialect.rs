@@ -350,6 +350,11 @@ pub trait Dialect: Send + Sync {
         checksum::quantiles(key, from, filter, every, "CAST(k AS TEXT)")
     }
 
+    /// The statement that returns the smallest and the largest key, as text.
+    fn checksum_key_span(&self, key: &str, from: &str, filter: &str) -> String {
+        format!("SELECT CAST(MIN({key}) AS TEXT), CAST(MAX({key}) AS TEXT) FROM {from}{filter}")
+    }
+
     /// A table name, `schema.table` quoted part by part.
     fn quote_name(&self, name: &str) -> String {
         match split_name(name) {
@@ -565,6 +570,9 @@ impl Dialect for MySql {
     }
     fn checksum_quantiles(&self, key: &str, from: &str, filter: &str, every: u64) -> String {
         checksum::quantiles(key, from, filter, every, "CAST(k AS CHAR)")
+    }
+    fn checksum_key_span(&self, key: &str, from: &str, filter: &str) -> String {
+        format!("SELECT CAST(MIN({key}) AS CHAR), CAST(MAX({key}) AS CHAR) FROM {from}{filter}")
     }
 }
 
