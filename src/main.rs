@@ -596,6 +596,9 @@ fn plan(config_path: &Path, common: &CommonArgs) -> anyhow::Result<u8> {
                         }
                     );
                 }
+                if let Some(how) = cutover_run::checksum::planned_mode(&resolved.settings, p) {
+                    println!("  {how}");
+                }
                 if !p.ignored.is_empty() {
                     println!("  ignored target columns: {}", p.ignored.join(", "));
                 }

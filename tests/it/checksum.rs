@@ -363,6 +363,16 @@ fn the_cli_compares_by_checksums_and_every_report_says_so() {
         ),
     )
     .unwrap();
+    let plan = crate::cli::cutover()
+        .args(["plan", "-c"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    let shown = String::from_utf8_lossy(&plan.stdout);
+    assert!(
+        shown.contains("compared by checksums in both databases"),
+        "{shown}"
+    );
     let out = dir.path().join("out");
     let run = crate::cli::cutover()
         .args(["check", "--no-history", "-c"])

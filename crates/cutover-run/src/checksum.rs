@@ -115,12 +115,37 @@ pub(crate) enum Choice {
 
 /// Chooses how a table is compared from its `mode`, its columns and its sides.
 pub(crate) fn choose(job: &TableJob<'_>) -> Choice {
-    let plan = job.plan;
+    choose_for(job.plan, job.endpoints)
+}
+
+/// How `cutover plan` says a table will be compared, for a table whose mode is not `full`.
+pub fn planned_mode(settings: &crate::Settings, plan: &crate::TablePlan) -> Option<String> {
+    let mode = plan.mode.filter(|m| *m != CompareMode::Full)?;
+    let source = settings.endpoint(Side::Source);
+    let source = match &plan.source_url {
+        Some(u) => source.with_url(u),
+        None => source,
+    };
+    let target = settings.endpoint(Side::Target);
+    Some(match choose_for(plan, [&source, &target]) {
+        Choice::Checksum(_) => {
+            "compared by checksums in both databases; only differing key ranges are streamed"
+                .to_string()
+        }
+        Choice::Full(Some(note)) => note,
+        Choice::Full(None) => format!(
+            "{}: compared in full (checksums are for tables of {AUTO_ROWS} rows or more on a server that is not on this machine)",
+            mode.name()
+        ),
+    })
+}
+
+fn choose_for(plan: &crate::TablePlan, endpoints: [&Endpoint; 2]) -> Choice {
     let mode = plan.mode.unwrap_or(CompareMode::Full);
     if mode == CompareMode::Full {
         return Choice::Full(None);
     }
-    let sources = match eligible(plan, job.endpoints) {
+    let sources = match eligible(plan, endpoints) {
         Ok(s) => s,
         // auto stays silent: streaming is its answer for any table checksums cannot take.
         Err(_) if mode == CompareMode::Auto => return Choice::Full(None),
@@ -130,10 +155,7 @@ pub(crate) fn choose(job: &TableJob<'_>) -> Choice {
     };
     if mode == CompareMode::Auto {
         let rows = plan.estimated_rows.unwrap_or(0);
-        let remote = job
-            .endpoints
-            .iter()
-            .any(|e| !cutover_source::is_local(&e.url));
+        let remote = endpoints.iter().any(|e| !cutover_source::is_local(&e.url));
         if rows < AUTO_ROWS || !remote {
             return Choice::Full(None);
         }
