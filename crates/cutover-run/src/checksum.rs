@@ -194,7 +194,7 @@ fn eligible(plan: &crate::TablePlan, endpoints: [&Endpoint; 2]) -> Result<Source
     }
     let key = &plan.columns[0];
     for (c, engine) in [(&key.source, engines[0]), (&key.target, engines[1])] {
-        if !integer_key(c, engine) {
+        if !cutover_source::checksum::integer_key(c, engine) {
             return Err(format!(
                 "checksums need a single integer key column; {} is {}",
                 c.name, c.type_name
@@ -257,22 +257,6 @@ fn eligible(plan: &crate::TablePlan, endpoints: [&Endpoint; 2]) -> Result<Source
     })
 }
 
-/// True for a column of an integer type (what the bucket and range statements take).
-fn integer_key(c: &ColumnInfo, engine: Engine) -> bool {
-    if c.expr.is_some() || c.kind != Kind::Number {
-        return false;
-    }
-    let t = c.type_name.to_ascii_lowercase();
-    let base = t.split(['(', ' ']).next().unwrap_or("");
-    match engine {
-        Engine::Postgres => matches!(base, "smallint" | "integer" | "bigint"),
-        _ => matches!(
-            base,
-            "tinyint" | "smallint" | "mediumint" | "int" | "integer" | "bigint"
-        ),
-    }
-}
-
 /// One bucket's result on one side: rows and the two sums.
 type BucketSum = (u64, i128, i128);
 
@@ -303,12 +287,13 @@ fn checksums(job: &TableJob<'_>, sources: &Sources) -> Result<Option<TableResult
     let open = |i: usize| -> Result<Box<dyn Connector>, String> {
         cutover_source::open(job.endpoints[i]).map_err(side_err(i))
     };
+    // One pair of sessions asks the versions and the bounds, then serves the first worker.
+    let mut first: Vec<Box<dyn Connector>> = vec![open(0)?, open(1)?];
     // PostgreSQL's own text hash is several times cheaper than md5, but it may change between
     // major versions: both sides must run the same one.
     let native_hash = sources.engines == [Engine::Postgres; 2] && {
         let mut majors = Vec::new();
-        for i in 0..2 {
-            let mut s = open(i)?;
+        for (i, s) in first.iter_mut().enumerate() {
             let rows = s
                 .require_sql("compute checksums")
                 .and_then(|q| q.text_rows("SELECT current_setting('server_version_num')", None))
@@ -322,7 +307,7 @@ fn checksums(job: &TableJob<'_>, sources: &Sources) -> Result<Option<TableResult
         }
         majors[0] == majors[1] && majors[0] >= 11
     };
-    let bounds = bucket_bounds(job, sources, native_hash)?;
+    let bounds = bucket_bounds(job, sources, native_hash, first[0].as_mut())?;
     let buckets = bounds.len() + 1;
     let range_of =
         |i: usize| -> KeyRange { (i.checked_sub(1).map(|j| bounds[j]), bounds.get(i).copied()) };
@@ -335,6 +320,7 @@ fn checksums(job: &TableJob<'_>, sources: &Sources) -> Result<Option<TableResult
     let next = AtomicUsize::new(0);
     let checksummed = [AtomicU64::new(0), AtomicU64::new(0)];
     let failed: Mutex<Option<String>> = Mutex::new(None);
+    let first = Mutex::new(Some(first));
     let workers = job
         .settings
         .jobs
@@ -343,16 +329,14 @@ fn checksums(job: &TableJob<'_>, sources: &Sources) -> Result<Option<TableResult
     std::thread::scope(|scope| {
         for _ in 0..workers {
             scope.spawn(|| {
-                let mut sessions = Vec::new();
-                for i in 0..2 {
-                    match open(i) {
-                        Ok(s) => sessions.push(s),
-                        Err(e) => {
-                            failed.lock().expect("failure slot").get_or_insert(e);
-                            return;
-                        }
+                let opened = first.lock().expect("first sessions").take();
+                let mut sessions = match opened.map_or_else(|| Ok(vec![open(0)?, open(1)?]), Ok) {
+                    Ok(s) => s,
+                    Err(e) => {
+                        failed.lock().expect("failure slot").get_or_insert(e);
+                        return;
                     }
-                }
+                };
                 loop {
                     let size = per_statement.load(Ordering::Relaxed);
                     let first = next.fetch_add(size, Ordering::SeqCst);
@@ -514,10 +498,9 @@ fn bucket_bounds(
     job: &TableJob<'_>,
     sources: &Sources,
     native_hash: bool,
+    src: &mut dyn Connector,
 ) -> Result<Vec<KeyBound>, String> {
     let d = cutover_source::dialect::of(sources.engines[0]);
-    let mut src =
-        cutover_source::open(job.endpoints[0]).map_err(|e| format!("source side: {e}"))?;
     let source = sources.side(0, job.plan, native_hash);
     let mut query = |sql: &str| {
         src.require_sql("compute checksums")

@@ -27,6 +27,22 @@ fn base_type(type_name: &str) -> (String, Vec<u32>) {
     }
 }
 
+/// True for a stored column of an integer type: what key ranges and buckets take.
+pub fn integer_key(c: &ColumnInfo, engine: Engine) -> bool {
+    if c.expr.is_some() || c.kind != Kind::Number {
+        return false;
+    }
+    let (base, _) = base_type(&c.type_name);
+    let base = base.split_whitespace().next().unwrap_or("");
+    match engine {
+        Engine::Postgres => matches!(base, "smallint" | "integer" | "bigint"),
+        _ => matches!(
+            base,
+            "tinyint" | "smallint" | "mediumint" | "int" | "integer" | "bigint"
+        ),
+    }
+}
+
 /// The scale a `numeric(p,s)` / `decimal(p,s)` type declares.
 pub fn declared_scale(type_name: &str) -> Option<u32> {
     let (base, mods) = base_type(type_name);
