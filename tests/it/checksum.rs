@@ -313,17 +313,22 @@ fn a_table_checksums_cannot_take_is_compared_in_full_and_says_why() {
     };
     let ddl = "CREATE TABLE m (id int PRIMARY KEY, x double precision);
                INSERT INTO m VALUES (1, 0.5), (2, 1.5);
-               CREATE TABLE nokey (id int, v text); INSERT INTO nokey VALUES (1, 'a'), (1, 'a');";
+               CREATE TABLE nokey (id int, v text); INSERT INTO nokey VALUES (1, 'a'), (1, 'a');
+               CREATE TABLE nullkey (id int UNIQUE, v text); INSERT INTO nullkey VALUES (1, 'a');";
     src.exec(ddl);
     tgt.exec(ddl);
     tgt.exec("UPDATE m SET x = 2.5 WHERE id = 2");
+    // A unique index admits NULL keys, which no key range holds: such a key is not enough.
+    tgt.exec("INSERT INTO nullkey VALUES (NULL, 'b')");
     let mut m = table("m", None);
     m.mode = Some(CompareMode::Checksum);
     let mut nokey = table("nokey", Some(&["id"]));
     nokey.mode = Some(CompareMode::Checksum);
     let mut auto = table("m", None);
     auto.mode = Some(CompareMode::Auto);
-    let o = check(&src.url, &tgt.url, vec![m, nokey, auto]);
+    let mut nullkey = table("nullkey", Some(&["id"]));
+    nullkey.mode = Some(CompareMode::Checksum);
+    let o = check(&src.url, &tgt.url, vec![m, nokey, auto, nullkey]);
     let m = checked(&o, 0);
     let note = m.compared.note.as_deref().unwrap_or("");
     assert!(m.compared.checksum.is_none());
@@ -342,6 +347,10 @@ fn a_table_checksums_cannot_take_is_compared_in_full_and_says_why() {
     // auto streams small or local tables without a note.
     let auto = checked(&o, 2);
     assert_eq!(auto.compared, Default::default());
+    let nullkey = checked(&o, 3);
+    let note = nullkey.compared.note.as_deref().unwrap_or("");
+    assert!(note.contains("declare unique"), "{note}");
+    assert_eq!(nullkey.diff.extra, 1, "the NULL-key row is found");
     assert!(!o.is_go());
 }
 

@@ -176,8 +176,9 @@ pub(crate) fn findings(
     (found, estimate, key_unique)
 }
 
-/// True when `columns` are the catalogue's primary key or one of its unique indexes (in any
-/// order, compared case-insensitively).
+/// True when `columns` are the catalogue's primary key, or one of its unique indexes over
+/// NOT NULL columns (in any order, compared case-insensitively). A unique index admits any
+/// number of NULLs, and a NULL key falls in no key range.
 fn unique<'a>(catalog: &TableCatalog, columns: impl Iterator<Item = &'a str>) -> bool {
     let mut want: Vec<String> = columns.map(str::to_ascii_lowercase).collect();
     want.sort();
@@ -186,5 +187,12 @@ fn unique<'a>(catalog: &TableCatalog, columns: impl Iterator<Item = &'a str>) ->
         have.sort();
         have == want
     };
-    same(&catalog.primary_key) || catalog.indexes.iter().any(|i| i.unique && same(&i.columns))
+    let not_null = want.iter().all(|w| {
+        catalog
+            .columns
+            .iter()
+            .any(|c| c.name.eq_ignore_ascii_case(w) && !c.nullable)
+    });
+    same(&catalog.primary_key)
+        || not_null && catalog.indexes.iter().any(|i| i.unique && same(&i.columns))
 }
