@@ -258,6 +258,7 @@ pub fn table(name: &str, key: Option<&[&str]>) -> cutover_config::TableConfig {
         normalize: Default::default(),
         target_where: None,
         mode: None,
+        csv: None,
         checklist: None,
     }
 }

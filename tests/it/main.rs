@@ -8,6 +8,7 @@ mod checksum;
 mod cli;
 mod common;
 mod engines;
+mod exports;
 mod false_go;
 mod files;
 mod golden;

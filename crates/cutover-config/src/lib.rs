@@ -126,6 +126,10 @@ pub struct CsvOptions {
     pub date_format: Option<String>,
     /// chrono format of timestamps, e.g. `%d.%m.%Y %H:%M:%S` (default ISO).
     pub timestamp_format: Option<String>,
+    /// Per file: a glob of file names (case-insensitive; `.csv` may be left out) and the keys
+    /// that differ for those files: `[source.csv.files."CUST*"] encoding = "utf-8"`.
+    #[serde(default)]
+    pub files: BTreeMap<String, CsvOptions>,
 }
 
 /// The encodings a CSV side may declare.
@@ -210,6 +214,9 @@ pub struct TableConfig {
     /// (checksums computed in both databases over key ranges; only differing ranges are
     /// streamed) or `auto` (checksums for large tables on a remote server).
     pub mode: Option<CompareMode>,
+    /// How this table's files are read when a side is a folder of CSV exports: the keys that
+    /// differ from the side's `[source.csv]` (or `[target.csv]`).
+    pub csv: Option<CsvOptions>,
 }
 
 /// How a table's rows are compared.
@@ -903,25 +910,59 @@ impl Config {
                 // resolved (`cutover-source` holds the only list of schemes).
                 (Some(_), None) | (None, Some(_)) => {}
             }
-            let csv = &ep.csv;
-            for (key, value) in [("delimiter", &csv.delimiter), ("quote", &csv.quote)] {
-                if let Some(v) = value
-                    && csv_char(v).is_none()
-                {
+            ep.csv.check(file, &format!("[{side}.csv]"))?;
+            for (pattern, o) in &ep.csv.files {
+                let place = format!("[{side}.csv.files.{pattern:?}]");
+                o.check(file, &place)?;
+                if !o.files.is_empty() {
                     return Err(invalid(
-                        format!("[{side}.csv] {key} = {v:?} is not a single ASCII character"),
-                        "write one character, such as \";\" or \"\\t\" for tab",
+                        format!("{place} has files of its own"),
+                        "list every file's options under the side's [source.csv.files]",
                     ));
                 }
             }
-            if let Some(e) = &csv.encoding
-                && !CSV_ENCODINGS.contains(&e.to_ascii_lowercase().as_str())
+        }
+        for t in &self.tables {
+            if let Some(o) = &t.csv {
+                let place = format!("table {}: csv", t.name);
+                o.check(file, &place)?;
+                if !o.files.is_empty() {
+                    return Err(invalid(
+                        format!("{place} has files of its own"),
+                        "a table's csv options apply to all of its files; list per-file options under [source.csv.files]",
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl CsvOptions {
+    /// Checks the delimiter, the quote and the encoding; `place` names the section in errors.
+    fn check(&self, file: &str, place: &str) -> Result<(), ConfigError> {
+        let invalid = |message: String, hint: &str| ConfigError::Invalid {
+            file: file.to_string(),
+            message,
+            hint: hint.to_string(),
+        };
+        for (key, value) in [("delimiter", &self.delimiter), ("quote", &self.quote)] {
+            if let Some(v) = value
+                && csv_char(v).is_none()
             {
                 return Err(invalid(
-                    format!("[{side}.csv] unknown encoding {e:?}"),
-                    "use utf-8, latin-1, windows-1252 or windows-1251",
+                    format!("{place} {key} = {v:?} is not a single ASCII character"),
+                    "write one character, such as \";\" or \"\\t\" for tab",
                 ));
             }
+        }
+        if let Some(e) = &self.encoding
+            && !CSV_ENCODINGS.contains(&e.to_ascii_lowercase().as_str())
+        {
+            return Err(invalid(
+                format!("{place} unknown encoding {e:?}"),
+                "use utf-8, latin-1, windows-1252 or windows-1251",
+            ));
         }
         Ok(())
     }

@@ -54,40 +54,67 @@ pub struct Settings {
 /// The default of `--memory-limit`: 1 GiB.
 pub const DEFAULT_MEMORY_LIMIT: usize = 1 << 30;
 
-/// How CSV files are read, from the config's options (validated when the config was parsed).
+/// How CSV files are read, from the config's options (validated when the config was parsed),
+/// with their per-file options.
 pub fn csv_format(o: &cutover_config::CsvOptions) -> CsvFormat {
     let d = CsvFormat::default();
-    let char_of = |v: &Option<String>, default: u8| {
-        v.as_deref()
-            .and_then(cutover_config::csv_char)
-            .unwrap_or(default)
-    };
+    let over = csv_override(o);
     CsvFormat {
-        delimiter: char_of(&o.delimiter, d.delimiter),
-        quote: char_of(&o.quote, d.quote),
-        header: o.header.unwrap_or(d.header),
+        delimiter: over.delimiter.unwrap_or(d.delimiter),
+        quote: over.quote.unwrap_or(d.quote),
+        header: over.header.unwrap_or(d.header),
+        encoding: over.encoding,
+        decimal_comma: over.decimal_comma.unwrap_or(false),
+        null: over.null.unwrap_or(d.null),
+        date_format: over.date_format,
+        timestamp_format: over.timestamp_format,
+        files: o
+            .files
+            .iter()
+            .map(|(pattern, f)| (pattern.clone(), csv_override(f)))
+            .collect(),
+    }
+}
+
+/// The keys a CSV section sets, as an override of another's.
+fn csv_override(o: &cutover_config::CsvOptions) -> cutover_source::CsvOverride {
+    let char_of = |v: &Option<String>| v.as_deref().and_then(cutover_config::csv_char);
+    cutover_source::CsvOverride {
+        delimiter: char_of(&o.delimiter),
+        quote: char_of(&o.quote),
+        header: o.header,
         encoding: o.encoding.clone(),
-        decimal_comma: o.decimal_comma.unwrap_or(false),
-        null: o.null.clone().unwrap_or(d.null),
+        decimal_comma: o.decimal_comma,
+        null: o.null.clone(),
         date_format: o.date_format.clone(),
         timestamp_format: o.timestamp_format.clone(),
     }
 }
 
 impl Settings {
-    /// Where a side is.
+    /// Where a side is. A table's own CSV options apply to its files (its source name, or
+    /// its name on the target) over the side's.
     pub fn endpoint(&self, side: Side) -> Endpoint {
-        match side {
-            Side::Source => Endpoint {
-                url: self.source_url.clone(),
-                csv: csv_format(&self.source_csv),
-                session: self.session,
-            },
-            Side::Target => Endpoint {
-                url: self.target_url.clone(),
-                csv: csv_format(&self.target_csv),
-                session: self.session,
-            },
+        let (url, options) = match side {
+            Side::Source => (&self.source_url, &self.source_csv),
+            Side::Target => (&self.target_url, &self.target_csv),
+        };
+        let mut csv = csv_format(options);
+        for t in &self.tables {
+            let files = match side {
+                Side::Source if t.source_query.is_none() => t.source_table(),
+                Side::Source => continue,
+                Side::Target => &t.name,
+            };
+            if let Some(o) = &t.csv {
+                csv.files.push((files.to_string(), csv_override(o)));
+            }
+        }
+        Endpoint {
+            url: url.clone(),
+            csv,
+            session: self.session,
+            memory_budget: self.memory_budget(),
         }
     }
 
@@ -735,11 +762,31 @@ mod tests {
             null: Some(vec!["\\N".into()]),
             date_format: Some("%d.%m.%Y".into()),
             timestamp_format: None,
+            files: [(
+                "CUST*".to_string(),
+                cutover_config::CsvOptions {
+                    encoding: Some("utf-8".into()),
+                    delimiter: Some(",".into()),
+                    ..Default::default()
+                },
+            )]
+            .into(),
         });
         assert_eq!((f.delimiter, f.quote, f.header), (b'\t', b'\'', false));
         assert_eq!(f.encoding.as_deref(), Some("latin-1"));
         assert!(f.decimal_comma);
         assert_eq!(f.null, ["\\N"]);
+        // A file's own options replace the side's keys they set, and only for its files.
+        let cust = f.for_file("Customers.CSV");
+        assert_eq!(
+            (cust.encoding.as_deref(), cust.delimiter),
+            (Some("utf-8"), b',')
+        );
+        assert_eq!((cust.quote, cust.decimal_comma), (b'\'', true));
+        assert_eq!(
+            f.for_file("orders.csv").encoding.as_deref(),
+            Some("latin-1")
+        );
     }
 
     #[test]
@@ -782,6 +829,7 @@ mod tests {
             source_where: None,
             target_where: None,
             mode: None,
+            csv: None,
         };
         let failed = TableResult::Failed(FailedTable::of(&t, "gone".into(), None));
         assert_eq!(failed.status(), TableStatus::Error);

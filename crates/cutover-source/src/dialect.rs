@@ -364,12 +364,14 @@ pub trait Dialect: Send + Sync {
     }
 }
 
-/// The dialect of a database engine (SQLite's for anything that is not PostgreSQL or MySQL).
+/// The dialect of an engine.
 pub fn of(engine: Engine) -> &'static dyn Dialect {
     match engine {
         Engine::Postgres => &Postgres,
         Engine::MySql => &MySql,
-        _ => &Sqlite,
+        Engine::Csv => &Files(Engine::Csv),
+        Engine::Parquet => &Files(Engine::Parquet),
+        Engine::Sqlite => &Sqlite,
     }
 }
 
@@ -610,6 +612,39 @@ impl Dialect for Sqlite {
     }
 }
 
+/// Folders of exports, queried by DataFusion (close to PostgreSQL's dialect). A table's name
+/// is one identifier, dots and globs included (`"ORD_*.csv"`).
+pub struct Files(Engine);
+
+impl Dialect for Files {
+    fn engine(&self) -> Engine {
+        self.0
+    }
+    fn quote_ident(&self, ident: &str) -> String {
+        quote_double(ident)
+    }
+    fn quote_name(&self, name: &str) -> String {
+        quote_double(name)
+    }
+    fn order_column(&self, c: &ColumnInfo) -> String {
+        format!("{} NULLS FIRST", column_sql(self, c))
+    }
+    fn session_setup(&self, _limits: &SessionLimits) -> Vec<String> {
+        vec![]
+    }
+    fn begin_read(&self, _snapshot: Option<&str>) -> Result<Vec<String>, SourceError> {
+        Ok(vec![])
+    }
+    fn checksum_value(
+        &self,
+        _c: &ColumnInfo,
+        _compare: Kind,
+        _scale: Option<u32>,
+    ) -> Result<ValueSql, String> {
+        Err("a folder of exports computes no checksums; its rows are streamed".into())
+    }
+}
+
 /// The table or the configured query a statement reads from.
 fn from_sql(d: &dyn Dialect, table: &str, query: Option<&Fragment>) -> String {
     match query {
@@ -618,8 +653,9 @@ fn from_sql(d: &dyn Dialect, table: &str, query: Option<&Fragment>) -> String {
     }
 }
 
-/// The SELECT a read runs: its columns, its filter, its rows in binary key order.
-pub fn select_sql(d: &dyn Dialect, req: &ReadRequest) -> String {
+/// The SELECT of a read without its order: its columns and its filter (a reader that sorts
+/// the rows itself runs it).
+pub fn unordered_select_sql(d: &dyn Dialect, req: &ReadRequest) -> String {
     let cols: Vec<String> = req.columns.iter().map(|c| d.select_column(c)).collect();
     let mut sql = format!(
         "SELECT {} FROM {}",
@@ -629,6 +665,12 @@ pub fn select_sql(d: &dyn Dialect, req: &ReadRequest) -> String {
     if let Some(f) = &req.filter {
         sql.push_str(&format!(" WHERE ({})", f.render()));
     }
+    sql
+}
+
+/// The SELECT a read runs: its columns, its filter, its rows in binary key order.
+pub fn select_sql(d: &dyn Dialect, req: &ReadRequest) -> String {
+    let mut sql = unordered_select_sql(d, req);
     let order: Vec<String> = req.columns[..req.key_columns]
         .iter()
         .map(|c| d.order_column(c))

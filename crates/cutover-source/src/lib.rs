@@ -21,7 +21,7 @@ pub use catalog::TableCatalog;
 use cutover_check::{Batch, Cell, ColumnCodec, Kind};
 pub use dialect::{Condition, Dialect, Fragment, FragmentError, FragmentKind};
 pub use error::SourceError;
-pub use files::{CsvFormat, sniff_csv};
+pub use files::{CsvFormat, CsvOverride, sniff_csv};
 pub use url_util::{is_local, redact};
 
 /// The engines cutover reads.
@@ -102,6 +102,9 @@ pub struct Endpoint {
     pub csv: CsvFormat,
     /// Timeouts of every database session.
     pub session: SessionLimits,
+    /// Memory the SQL engine of a file side may use for joins, sorts and aggregates before it
+    /// spills to disk; 0 is 256 MiB.
+    pub memory_budget: usize,
 }
 
 /// Timeouts set on every database session, so a check never queues the migration's writers

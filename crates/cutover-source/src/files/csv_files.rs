@@ -12,16 +12,17 @@ use cutover_check::{Batch, Cell, Kind};
 use encoding_rs::Encoding;
 use std::path::{Path, PathBuf};
 
-/// A folder of delimited text files, read with one format.
+/// A folder of delimited text files, read with the side's format and its per-file overrides.
 pub(crate) struct Conn {
     dir: PathBuf,
     opts: CsvFormat,
-    encoding: Option<&'static Encoding>,
+    /// SQL over the folder (its engine starts when a read or a rule first needs it).
+    query: super::query::Exports,
 }
 
 /// Opens a `csv://folder` side.
 pub(crate) fn open(e: &Endpoint) -> Result<Box<dyn Connector>, SourceError> {
-    Ok(Box::new(Conn::connect(&e.url, &e.csv)?))
+    Ok(Box::new(Conn::connect(&e.url, &e.csv, e.memory_budget)?))
 }
 
 /// The encoding of a configured name; `None` for UTF-8.
@@ -37,42 +38,52 @@ pub fn encoding_of(name: Option<&str>) -> Result<Option<&'static Encoding>, Stri
     }
 }
 
-impl Conn {
-    fn connect(url: &str, opts: &CsvFormat) -> Result<Conn, SourceError> {
-        let dir = folder(url, "csv")?;
-        let encoding = match encoding_of(opts.encoding.as_deref()) {
-            Ok(e) => e,
-            Err(message) => {
-                return Err(SourceError::Connect {
-                    url: crate::redact(url),
-                    message,
-                    hint: "use utf-8, latin-1, windows-1252 or windows-1251".into(),
-                });
-            }
-        };
-        Ok(Conn {
-            dir,
-            opts: opts.clone(),
+/// One delimited text file and the format it is read with.
+pub(crate) struct CsvFile {
+    pub(crate) path: PathBuf,
+    pub(crate) format: CsvFormat,
+    encoding: Option<&'static Encoding>,
+}
+
+impl CsvFile {
+    /// The file at `path`, read with the side's `format` and the overrides matching its name.
+    pub(crate) fn new(path: &Path, side: &CsvFormat) -> Result<CsvFile, SourceError> {
+        let name = path.file_name().unwrap_or_default().to_string_lossy();
+        let format = side.for_file(&name);
+        let encoding = encoding_of(format.encoding.as_deref()).map_err(|m| SourceError::File {
+            path: path.display().to_string(),
+            message: m,
+            hint: Some("use utf-8, latin-1, windows-1252 or windows-1251".into()),
+        })?;
+        Ok(CsvFile {
+            path: path.to_path_buf(),
+            format,
             encoding,
         })
     }
 
-    /// The files of a table: `name` (adding `.csv` when it has no extension) or a glob.
-    fn files(&self, table: &str) -> Result<Vec<PathBuf>, SourceError> {
-        matching_files(&self.dir, table, "csv")
+    /// The file's name, for located problems.
+    pub(crate) fn name(&self) -> String {
+        self.path
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned()
     }
 
-    fn reader(&self, path: &Path) -> Result<csv::Reader<std::fs::File>, SourceError> {
-        let file = std::fs::File::open(path).map_err(|e| file_error(path, e))?;
+    /// A reader of the file's records (the header line included).
+    pub(crate) fn reader(&self) -> Result<csv::Reader<std::fs::File>, SourceError> {
+        let file = std::fs::File::open(&self.path).map_err(|e| file_error(&self.path, e))?;
         Ok(csv::ReaderBuilder::new()
-            .delimiter(self.opts.delimiter)
-            .quote(self.opts.quote)
+            .delimiter(self.format.delimiter)
+            .quote(self.format.quote)
             .has_headers(false)
             .flexible(true)
             .from_reader(file))
     }
 
-    fn decode<'a>(&self, bytes: &'a [u8]) -> std::borrow::Cow<'a, [u8]> {
+    /// A field's bytes as UTF-8 (transcoded from the file's encoding; UTF-8 files as they are).
+    pub(crate) fn decode<'a>(&self, bytes: &'a [u8]) -> std::borrow::Cow<'a, [u8]> {
         match self.encoding {
             None => std::borrow::Cow::Borrowed(bytes),
             Some(enc) => match enc.decode_without_bom_handling(bytes).0 {
@@ -82,15 +93,20 @@ impl Conn {
         }
     }
 
-    /// Column names from the header of the first file (or `column_1`, … without a header).
-    fn header(&self, path: &Path) -> Result<Vec<String>, SourceError> {
-        let mut rdr = self.reader(path)?;
+    /// Whether a decoded field is one of the texts that mean NULL.
+    pub(crate) fn is_null(&self, field: &[u8]) -> bool {
+        self.format.null.iter().any(|n| n.as_bytes() == field)
+    }
+
+    /// Column names from the header (or `column_1`, … without a header).
+    pub(crate) fn header(&self) -> Result<Vec<String>, SourceError> {
+        let mut rdr = self.reader()?;
         let mut rec = csv::ByteRecord::new();
         if !rdr
             .read_byte_record(&mut rec)
-            .map_err(|e| file_error(path, e))?
+            .map_err(|e| file_error(&self.path, e))?
         {
-            return Err(file_error(path, "the file is empty: no header line"));
+            return Err(file_error(&self.path, "the file is empty: no header line"));
         }
         let mut names: Vec<String> = rec
             .iter()
@@ -99,10 +115,37 @@ impl Conn {
         if let Some(first) = names.first_mut() {
             *first = first.trim_start_matches('\u{feff}').to_string();
         }
-        if !self.opts.header {
+        if !self.format.header {
             names = (1..=names.len()).map(|i| format!("column_{i}")).collect();
         }
         Ok(names)
+    }
+}
+
+impl Conn {
+    fn connect(url: &str, opts: &CsvFormat, budget: usize) -> Result<Conn, SourceError> {
+        let dir = folder(url, "csv")?;
+        let encodings = std::iter::once(opts.encoding.as_deref())
+            .chain(opts.files.iter().map(|(_, o)| o.encoding.as_deref()));
+        for e in encodings {
+            if let Err(message) = encoding_of(e) {
+                return Err(SourceError::Connect {
+                    url: crate::redact(url),
+                    message,
+                    hint: "use utf-8, latin-1, windows-1252 or windows-1251".into(),
+                });
+            }
+        }
+        Ok(Conn {
+            query: super::query::Exports::new(&dir, Engine::Csv, opts, budget),
+            dir,
+            opts: opts.clone(),
+        })
+    }
+
+    /// The files of a table: `name` (adding `.csv` when it has no extension) or a glob.
+    fn files(&self, table: &str) -> Result<Vec<PathBuf>, SourceError> {
+        matching_files(&self.dir, table, "csv")
     }
 }
 
@@ -129,7 +172,9 @@ impl Connector for Conn {
                 .ok()?;
             let lines = head.iter().filter(|&&b| b == b'\n').count().max(1) as u64;
             let estimate = size * lines / (head.len().max(1) as u64);
-            rows += estimate.saturating_sub(u64::from(self.opts.header));
+            let name = f.file_name().unwrap_or_default().to_string_lossy();
+            let header = self.opts.for_file(&name).header;
+            rows += estimate.saturating_sub(u64::from(header));
         }
         Some(rows)
     }
@@ -139,8 +184,8 @@ impl Connector for Conn {
         let Some(first) = files.first() else {
             return Ok(None);
         };
-        let columns = self
-            .header(first)?
+        let columns = CsvFile::new(first, &self.opts)?
+            .header()?
             .into_iter()
             .map(|name| ColumnInfo::stored(name, "csv text", Kind::Text))
             .collect();
@@ -151,14 +196,29 @@ impl Connector for Conn {
     }
 
     fn read_sql(&self, req: &ReadRequest) -> String {
+        if super::needs_sql(req) {
+            return super::query::read_sql(req);
+        }
+        let files = self.files(&req.table).unwrap_or_default();
+        let format = files.first().map_or_else(
+            || self.opts.clone(),
+            |f| {
+                self.opts
+                    .for_file(&f.file_name().unwrap_or_default().to_string_lossy())
+            },
+        );
         format!(
             "read {} in {} ({}, delimiter {:?}), sorted by key within {} KiB of memory",
             shown_files(&self.dir, &req.table, "csv"),
             self.dir.display(),
-            self.opts.encoding.as_deref().unwrap_or("utf-8"),
-            (self.opts.delimiter as char).to_string(),
+            format.encoding.as_deref().unwrap_or("utf-8"),
+            (format.delimiter as char).to_string(),
             req.memory_budget >> 10
         )
+    }
+
+    fn sql(&mut self) -> Option<&mut dyn crate::SqlConnector> {
+        Some(&mut self.query)
     }
 
     fn read(
@@ -166,10 +226,10 @@ impl Connector for Conn {
         req: &ReadRequest,
         sink: &mut dyn FnMut(Batch) -> bool,
     ) -> Result<(), SourceError> {
-        super::refuse_sql(Engine::Csv, req)?;
+        if super::needs_sql(req) {
+            return self.query.read(req, sink);
+        }
         let files = self.files(&req.table)?;
-        let nulls: Vec<&[u8]> = self.opts.null.iter().map(|n| n.as_bytes()).collect();
-        let decimal_comma = self.opts.decimal_comma;
         let mut sorter = Sorter::new(
             req.columns.len(),
             req.key_columns,
@@ -179,12 +239,9 @@ impl Connector for Conn {
         );
         let mut scratch = Vec::new();
         for path in &files {
-            let file_name = path
-                .file_name()
-                .unwrap_or_default()
-                .to_string_lossy()
-                .into_owned();
-            let header = self.header(path)?;
+            let file = CsvFile::new(path, &self.opts)?;
+            let file_name = file.name();
+            let header = file.header()?;
             let index: Vec<usize> = req
                 .columns
                 .iter()
@@ -204,10 +261,10 @@ impl Connector for Conn {
                         })
                 })
                 .collect::<Result<_, _>>()?;
-            let mut rdr = self.reader(path)?;
+            let mut rdr = file.reader()?;
             let mut rec = csv::ByteRecord::new();
             let mut batch = req.new_batch();
-            let mut first = self.opts.header;
+            let mut first = file.format.header;
             while rdr
                 .read_byte_record(&mut rec)
                 .map_err(|e| file_error(path, e))?
@@ -227,11 +284,11 @@ impl Connector for Conn {
                     ));
                 }
                 for (i, codec) in req.codecs.iter().enumerate() {
-                    let raw = self.decode(&rec[index[i]]);
-                    let cell = if nulls.iter().any(|n| *n == raw.as_ref()) {
+                    let raw = file.decode(&rec[index[i]]);
+                    let cell = if file.is_null(&raw) {
                         Cell::Null
                     } else {
-                        field_cell(&raw, codec.compare, decimal_comma, &self.opts, &mut scratch)
+                        field_cell(&raw, codec.compare, &file.format, &mut scratch)
                     };
                     if req.push(&mut batch, i, cell) == Some(EncodeNote::NotConvertible)
                         && req.problems_left.take_one()
@@ -260,12 +317,11 @@ impl Connector for Conn {
 fn field_cell<'a>(
     raw: &'a [u8],
     kind: Kind,
-    decimal_comma: bool,
     opts: &CsvFormat,
     scratch: &'a mut Vec<u8>,
 ) -> Cell<'a> {
     match kind {
-        Kind::Number | Kind::Float if decimal_comma && raw.contains(&b',') => {
+        Kind::Number | Kind::Float if opts.decimal_comma && raw.contains(&b',') => {
             scratch.clear();
             scratch.extend(raw.iter().map(|&b| if b == b',' { b'.' } else { b }));
             Cell::Text(scratch)
@@ -318,7 +374,6 @@ mod format_tests {
         let c = field_cell(
             b"01.03.2024 10:00:00.654321",
             Kind::Timestamp,
-            false,
             &opts,
             &mut scratch,
         );
@@ -332,7 +387,7 @@ mod format_tests {
             ),
             "{c:?}"
         );
-        let c = field_cell(b"29.02.2024", Kind::Date, false, &opts, &mut scratch);
+        let c = field_cell(b"29.02.2024", Kind::Date, &opts, &mut scratch);
         assert!(matches!(c, Cell::Date(_)), "{c:?}");
     }
 }

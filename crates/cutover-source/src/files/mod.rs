@@ -3,7 +3,9 @@
 //! into the key-ordered stream every connector delivers.
 
 pub(crate) mod csv_files;
+pub(crate) mod csv_table;
 pub(crate) mod parquet_files;
+pub(crate) mod query;
 pub(crate) mod sort;
 
 use crate::SourceError;
@@ -30,6 +32,75 @@ pub struct CsvFormat {
     pub date_format: Option<String>,
     /// chrono format of timestamps (default ISO).
     pub timestamp_format: Option<String>,
+    /// Per file: a glob of file names (case-insensitive) and what differs for those files;
+    /// later entries win. A table's own options are an entry for its files.
+    pub files: Vec<(String, CsvOverride)>,
+}
+
+/// What differs for some files of a `csv://` side from the side's [`CsvFormat`]: every field
+/// that is set replaces the side's.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CsvOverride {
+    /// Field separator.
+    pub delimiter: Option<u8>,
+    /// Quote character.
+    pub quote: Option<u8>,
+    /// Whether the first line holds the column names.
+    pub header: Option<bool>,
+    /// The encoding's name.
+    pub encoding: Option<String>,
+    /// Numbers are written with a decimal comma.
+    pub decimal_comma: Option<bool>,
+    /// Field texts that mean NULL.
+    pub null: Option<Vec<String>>,
+    /// chrono format of dates.
+    pub date_format: Option<String>,
+    /// chrono format of timestamps.
+    pub timestamp_format: Option<String>,
+}
+
+impl CsvFormat {
+    /// The format of the file named `file_name`: the side's, with every override whose glob
+    /// matches the name applied in order.
+    pub fn for_file(&self, file_name: &str) -> CsvFormat {
+        let mut f = self.clone();
+        f.files.clear();
+        let name = file_name.to_lowercase();
+        for (pattern, o) in &self.files {
+            let pattern = pattern.to_lowercase();
+            let matches = glob_match(&pattern, &name)
+                || (Path::new(&pattern).extension().is_none()
+                    && glob_match(&format!("{pattern}.csv"), &name));
+            if !matches {
+                continue;
+            }
+            if let Some(v) = o.delimiter {
+                f.delimiter = v;
+            }
+            if let Some(v) = o.quote {
+                f.quote = v;
+            }
+            if let Some(v) = o.header {
+                f.header = v;
+            }
+            if let Some(v) = &o.encoding {
+                f.encoding = Some(v.clone());
+            }
+            if let Some(v) = o.decimal_comma {
+                f.decimal_comma = v;
+            }
+            if let Some(v) = &o.null {
+                f.null = v.clone();
+            }
+            if let Some(v) = &o.date_format {
+                f.date_format = Some(v.clone());
+            }
+            if let Some(v) = &o.timestamp_format {
+                f.timestamp_format = Some(v.clone());
+            }
+        }
+        f
+    }
 }
 
 impl Default for CsvFormat {
@@ -43,6 +114,7 @@ impl Default for CsvFormat {
             null: vec![String::new()],
             date_format: None,
             timestamp_format: None,
+            files: Vec::new(),
         }
     }
 }
@@ -82,27 +154,10 @@ pub fn sniff_csv(url: &str) -> Option<CsvFormat> {
     })
 }
 
-/// Refuses a read that needs SQL (a condition, an expression or a query): a folder of files
-/// has no SQL engine.
-pub(crate) fn refuse_sql(
-    engine: crate::Engine,
-    req: &crate::ReadRequest,
-) -> Result<(), SourceError> {
-    let what = if req.filter.is_some() {
-        "apply an SQL condition (source_where, target_where or a rule's filter)"
-    } else if req.query.is_some() {
-        "run a source_query"
-    } else if req.columns.iter().any(|c| c.expr.is_some()) {
-        "compute a column expression (expr)"
-    } else {
-        return Ok(());
-    };
-    Err(SourceError::Unsupported {
-        what: format!("a {} side cannot {what}", engine.name()),
-        hint:
-            "filter or compute it when the export is made, or read that table from a database side"
-                .into(),
-    })
+/// Whether a read needs SQL over the files (a condition, an expression or a query), which
+/// [`query::Exports`] runs; plain reads stream the files directly.
+pub(crate) fn needs_sql(req: &crate::ReadRequest) -> bool {
+    req.filter.is_some() || req.query.is_some() || req.columns.iter().any(|c| c.expr.is_some())
 }
 
 /// An error about a file, naming it.
@@ -197,37 +252,6 @@ pub(crate) fn shown_files(dir: &Path, table: &str, ext: &str) -> String {
 #[cfg(test)]
 mod tests {
     use cutover_check::names::glob_match;
-
-    #[test]
-    fn a_file_side_refuses_what_needs_sql_and_says_so() {
-        use crate::{ColumnInfo, Condition, Engine, Fragment, ReadRequest};
-        use cutover_check::Kind;
-        let plain = ReadRequest::new(
-            "t",
-            vec![ColumnInfo::stored("a", "csv text", Kind::Text)],
-            1,
-        );
-        assert!(super::refuse_sql(Engine::Csv, &plain).is_ok());
-        let mut filtered = plain.clone();
-        filtered.filter = Some(Condition::Configured(Fragment::new("a > 1")));
-        let e = super::refuse_sql(Engine::Csv, &filtered).unwrap_err();
-        assert!(
-            e.to_string()
-                .contains("a CSV side cannot apply an SQL condition"),
-            "{e}"
-        );
-        assert!(e.hint().is_some());
-        let mut computed = plain.clone();
-        computed
-            .columns
-            .push(ColumnInfo::computed("b", Fragment::new("a || a")));
-        let e = super::refuse_sql(Engine::Parquet, &computed).unwrap_err();
-        assert!(
-            e.to_string()
-                .contains("a Parquet side cannot compute a column expression"),
-            "{e}"
-        );
-    }
 
     #[test]
     fn wildcards() {

@@ -16,17 +16,21 @@ use std::path::{Path, PathBuf};
 /// A folder of Parquet files.
 pub(crate) struct Conn {
     dir: PathBuf,
+    /// SQL over the folder (its engine starts when a read or a rule first needs it).
+    query: super::query::Exports,
 }
 
 /// Opens a `parquet://folder` side.
 pub(crate) fn open(e: &Endpoint) -> Result<Box<dyn Connector>, SourceError> {
+    let dir = folder(&e.url, "parquet")?;
     Ok(Box::new(Conn {
-        dir: folder(&e.url, "parquet")?,
+        query: super::query::Exports::new(&dir, Engine::Parquet, &e.csv, e.memory_budget),
+        dir,
     }))
 }
 
 /// The kind of an Arrow type.
-fn kind_of(t: &DataType) -> Kind {
+pub(crate) fn kind_of(t: &DataType) -> Kind {
     match t {
         DataType::Boolean => Kind::Bool,
         DataType::Int8 | DataType::Int16 | DataType::Int32 | DataType::Int64 => Kind::Number,
@@ -103,7 +107,14 @@ impl Connector for Conn {
         }))
     }
 
+    fn sql(&mut self) -> Option<&mut dyn crate::SqlConnector> {
+        Some(&mut self.query)
+    }
+
     fn read_sql(&self, req: &ReadRequest) -> String {
+        if super::needs_sql(req) {
+            return super::query::read_sql(req);
+        }
         format!(
             "read columns {} of {} in {}, sorted by key within {} KiB of memory",
             req.columns
@@ -122,7 +133,9 @@ impl Connector for Conn {
         req: &ReadRequest,
         sink: &mut dyn FnMut(Batch) -> bool,
     ) -> Result<(), SourceError> {
-        super::refuse_sql(Engine::Parquet, req)?;
+        if super::needs_sql(req) {
+            return self.query.read(req, sink);
+        }
         let mut sorter = Sorter::new(
             req.columns.len(),
             req.key_columns,
@@ -170,7 +183,9 @@ impl Connector for Conn {
     }
 }
 
-fn builder(path: &Path) -> Result<ParquetRecordBatchReaderBuilder<std::fs::File>, SourceError> {
+pub(crate) fn builder(
+    path: &Path,
+) -> Result<ParquetRecordBatchReaderBuilder<std::fs::File>, SourceError> {
     let file = std::fs::File::open(path).map_err(|e| file_error(path, e))?;
     ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| file_error(path, e))
 }
@@ -220,7 +235,7 @@ fn split_time(v: i64, per_second: i64) -> (i64, u32) {
 }
 
 /// The cell of one Arrow value. `scratch` and `text` hold digits and rendered values.
-fn cell_at<'a>(
+pub(crate) fn cell_at<'a>(
     a: &'a ArrayRef,
     row: usize,
     scratch: &'a mut Vec<u8>,
@@ -306,4 +321,76 @@ fn cell_at<'a>(
             Cell::Text(text.as_bytes())
         }
     })
+}
+
+/// The DataFusion table of a Parquet table's files (all with the same columns): one partition
+/// per file, read by arrow-rs.
+pub(crate) fn provider(
+    files: &[PathBuf],
+) -> Result<std::sync::Arc<dyn datafusion::catalog::TableProvider>, SourceError> {
+    use std::sync::Arc;
+    let first = builder(&files[0])?;
+    let schema = Arc::new(arrow_schema::Schema::new(first.schema().fields().clone()));
+    drop(first);
+    let mut partitions: Vec<Arc<dyn datafusion::physical_plan::streaming::PartitionStream>> =
+        Vec::new();
+    for path in files {
+        let fields = builder(path)?.schema().fields().clone();
+        if fields != *schema.fields() {
+            return Err(file_error(
+                path,
+                format!(
+                    "its columns are not those of {}: the files of one table must have the same schema",
+                    files[0].display()
+                ),
+            ));
+        }
+        partitions.push(Arc::new(Partition {
+            path: path.clone(),
+            schema: schema.clone(),
+        }));
+    }
+    let table = datafusion::catalog::streaming::StreamingTable::try_new(schema, partitions)
+        .map_err(|e| file_error(&files[0], e))?;
+    Ok(Arc::new(table))
+}
+
+/// One Parquet file of a table.
+#[derive(Debug)]
+struct Partition {
+    path: PathBuf,
+    schema: arrow_schema::SchemaRef,
+}
+
+impl datafusion::physical_plan::streaming::PartitionStream for Partition {
+    fn schema(&self) -> &arrow_schema::SchemaRef {
+        &self.schema
+    }
+
+    fn execute(
+        &self,
+        _ctx: std::sync::Arc<datafusion::execution::TaskContext>,
+    ) -> datafusion::physical_plan::SendableRecordBatchStream {
+        use datafusion::error::DataFusionError;
+        let schema = self.schema.clone();
+        let batches: Box<dyn Iterator<Item = Result<RecordBatch, DataFusionError>> + Send> =
+            match builder(&self.path).and_then(|b| b.build().map_err(|e| file_error(&self.path, e)))
+            {
+                Ok(reader) => {
+                    let schema = schema.clone();
+                    Box::new(reader.map(move |rb| {
+                        let rb = rb.map_err(|e| DataFusionError::ArrowError(Box::new(e), None))?;
+                        RecordBatch::try_new(schema.clone(), rb.columns().to_vec())
+                            .map_err(|e| DataFusionError::ArrowError(Box::new(e), None))
+                    }))
+                }
+                Err(e) => Box::new(std::iter::once(Err(DataFusionError::External(Box::new(e))))),
+            };
+        Box::pin(
+            datafusion::physical_plan::stream::RecordBatchStreamAdapter::new(
+                schema,
+                futures_util::stream::iter(batches),
+            ),
+        )
+    }
 }

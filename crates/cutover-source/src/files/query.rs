@@ -1,0 +1,314 @@
+//! SQL over a folder of exports, by Apache DataFusion: a `csv://` or `parquet://` side runs the
+//! same conditions, column expressions, source queries and rule statements as a database side.
+//!
+//! A table is registered the first time a statement names it: its name (or glob) matches files
+//! as for a plain read, and our own providers read them ([`super::csv_table`] with the files'
+//! encodings and formats, Parquet through arrow-rs), so undecodable bytes stay located
+//! problems. Rows read for a comparison are sorted by key by the same external sort as a plain
+//! read ([`super::sort`]); DataFusion's own operators (joins, aggregates) spill under a memory
+//! pool of the side's budget. Statements are planned with DDL, DML and `SET` refused: the
+//! engine can only read the files.
+
+use super::sort::Sorter;
+use super::{file_error, matching_files};
+use crate::dialect::{self, Fragment};
+use crate::runtime::Runtime;
+use crate::{ColumnInfo, CsvFormat, Engine, ReadRequest, SourceError, SqlConnector, TableSchema};
+use arrow_array::{Array, RecordBatch};
+use cutover_check::Batch;
+use datafusion::execution::context::{SQLOptions, SessionConfig, SessionContext};
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::physical_plan::SendableRecordBatchStream;
+use futures_util::StreamExt as _;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// The memory DataFusion may use for joins, sorts and aggregates when the side sets none.
+const DEFAULT_BUDGET: usize = 256 << 20;
+
+/// SQL over one folder of exports. The engine starts on first use.
+pub(crate) struct Exports {
+    dir: PathBuf,
+    engine: Engine,
+    csv: CsvFormat,
+    budget: usize,
+    started: Option<Started>,
+}
+
+struct Started {
+    runtime: Runtime,
+    ctx: SessionContext,
+    problems: Arc<super::csv_table::Problems>,
+}
+
+/// What a plain read would have done instead, for reports: the statement run over the files.
+pub(crate) fn read_sql(req: &ReadRequest) -> String {
+    format!(
+        "{} (DataFusion over the files, sorted by key within {} KiB of memory)",
+        dialect::unordered_select_sql(dialect::of(Engine::Csv), req),
+        req.memory_budget >> 10
+    )
+}
+
+impl Exports {
+    /// SQL over the files of `dir` (a `csv://` side reads them with `csv`).
+    pub(crate) fn new(dir: &Path, engine: Engine, csv: &CsvFormat, budget: usize) -> Exports {
+        Exports {
+            dir: dir.to_path_buf(),
+            engine,
+            csv: csv.clone(),
+            budget: if budget == 0 { DEFAULT_BUDGET } else { budget },
+            started: None,
+        }
+    }
+
+    fn start(&mut self) -> Result<&mut Started, SourceError> {
+        if let Some(s) = self.started.take() {
+            return Ok(self.started.insert(s));
+        }
+        let runtime = Runtime::new()?;
+        let env = RuntimeEnvBuilder::new()
+            .with_memory_limit(self.budget, 1.0)
+            .build_arc()
+            .map_err(|e| engine_error(&self.dir, e))?;
+        let mut config = SessionConfig::new()
+            .with_target_partitions(1)
+            .with_information_schema(false);
+        let options = config.options_mut();
+        // Names are as the files write them (`ORD_ID`), as on a database side that quotes them.
+        options.sql_parser.enable_ident_normalization = false;
+        options.sql_parser.dialect = datafusion::config::Dialect::PostgreSQL;
+        let ctx = SessionContext::new_with_config_rt(config, env);
+        Ok(self.started.insert(Started {
+            runtime,
+            ctx,
+            problems: Arc::new(super::csv_table::Problems::default()),
+        }))
+    }
+
+    /// Plans `sql`, registering the tables it names, and starts it.
+    fn stream(&mut self, sql: &str) -> Result<SendableRecordBatchStream, SourceError> {
+        let (dir, engine, csv) = (self.dir.clone(), self.engine, self.csv.clone());
+        let s = self.start()?;
+        let ctx = s.ctx.clone();
+        let problems = s.problems.clone();
+        s.runtime.block_on(async move {
+            let state = ctx.state();
+            let fail = |e: datafusion::error::DataFusionError| engine_error(&dir, e);
+            let dialect = state.config().options().sql_parser.dialect;
+            let statement = state.sql_to_statement(sql, &dialect).map_err(fail)?;
+            for reference in state.resolve_table_references(&statement).map_err(fail)? {
+                // As written: a `&str` would be parsed again, and lowercased.
+                let bare = datafusion::common::TableReference::bare(reference.table());
+                if !ctx.table_exist(bare.clone()).map_err(fail)? {
+                    let provider = table(&dir, engine, &csv, reference.table(), &problems)?;
+                    ctx.register_table(bare, provider).map_err(fail)?;
+                }
+            }
+            let plan = state.statement_to_plan(statement).await.map_err(fail)?;
+            SQLOptions::new()
+                .with_allow_ddl(false)
+                .with_allow_dml(false)
+                .with_allow_statements(false)
+                .verify_plan(&plan)
+                .map_err(fail)?;
+            let frame = ctx.execute_logical_plan(plan).await.map_err(fail)?;
+            frame.execute_stream().await.map_err(fail)
+        })
+    }
+
+    /// Runs `sql` and hands each result batch to `each`.
+    fn each_batch(
+        &mut self,
+        sql: &str,
+        each: &mut dyn FnMut(&RecordBatch) -> Result<(), SourceError>,
+    ) -> Result<(), SourceError> {
+        let mut stream = self.stream(sql)?;
+        let dir = self.dir.clone();
+        let s = self.start()?;
+        s.runtime.block_on(async {
+            while let Some(batch) = stream.next().await {
+                each(&batch.map_err(|e| engine_error(&dir, e))?)?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Reads a request that needs SQL (a condition, expressions or a query) through the engine
+    /// and sorts its rows by key.
+    pub(crate) fn read(
+        &mut self,
+        req: &ReadRequest,
+        sink: &mut dyn FnMut(Batch) -> bool,
+    ) -> Result<(), SourceError> {
+        let sql = dialect::unordered_select_sql(self.dialect(), req);
+        // Half the reader's budget sorts, half is the engine's (set when it started).
+        let mut sorter = Sorter::new(
+            req.columns.len(),
+            req.key_columns,
+            req.batch_rows,
+            (req.memory_budget / 2).max(1 << 20),
+            None,
+        );
+        let mut scratch = Vec::new();
+        let mut text = String::new();
+        let label = req
+            .query
+            .as_ref()
+            .map_or(req.table.as_str(), |_| "source_query");
+        let dir = self.dir.clone();
+        self.each_batch(&sql, &mut |rb| {
+            let mut batch = Batch::new(req.columns.len());
+            for row in 0..rb.num_rows() {
+                for i in 0..req.columns.len() {
+                    let array = rb.column(i);
+                    let cell = super::parquet_files::cell_at(array, row, &mut scratch, &mut text)
+                        .map_err(|m| {
+                        file_error(
+                            &dir,
+                            format!("{label}, column {}: {m}", req.columns[i].name),
+                        )
+                    })?;
+                    req.push(&mut batch, i, cell);
+                }
+            }
+            sorter.push(batch)
+        })?;
+        let mut last = Batch::new(req.columns.len());
+        if let Some(s) = &self.started {
+            for p in s.problems.take() {
+                if req.problems_left.take_one() {
+                    last.add_problem(p);
+                }
+            }
+        }
+        sorter.push(last)?;
+        sorter.finish(sink)
+    }
+}
+
+/// The provider of table `name`: its files in `dir`, read by our readers.
+fn table(
+    dir: &Path,
+    engine: Engine,
+    csv: &CsvFormat,
+    name: &str,
+    problems: &Arc<super::csv_table::Problems>,
+) -> Result<Arc<dyn datafusion::catalog::TableProvider>, SourceError> {
+    let ext = if engine == Engine::Csv {
+        "csv"
+    } else {
+        "parquet"
+    };
+    let files = matching_files(dir, name, ext)?;
+    if files.is_empty() {
+        let known = super::table_names(dir, ext).unwrap_or_default();
+        return Err(SourceError::File {
+            path: dir.display().to_string(),
+            message: format!("no .{ext} file matches table {name}"),
+            hint: Some(format!(
+                "the folder's tables are: {}; a name matches name.{ext} or a glob such as {name}_*.{ext}, case-insensitively",
+                if known.is_empty() {
+                    "(none)".to_string()
+                } else {
+                    known.join(", ")
+                }
+            )),
+        });
+    }
+    match engine {
+        Engine::Csv => super::csv_table::provider(&files, csv, problems.clone()),
+        _ => super::parquet_files::provider(&files),
+    }
+}
+
+/// A DataFusion error, in the words of a file side.
+fn engine_error(dir: &Path, e: impl std::fmt::Display) -> SourceError {
+    let message = e.to_string();
+    // Errors from our own readers arrive wrapped; show them as they were raised.
+    let message = message
+        .strip_prefix("External error: ")
+        .unwrap_or(&message)
+        .to_string();
+    SourceError::File {
+        path: dir.display().to_string(),
+        message,
+        hint: Some(
+            "SQL over exports is DataFusion's dialect (close to PostgreSQL's; names as the files write them, double-quoted when they are not plain lowercase); see docs/exports-sql.md"
+                .into(),
+        ),
+    }
+}
+
+/// Text of a cell of a result column (`None` is NULL).
+fn text_at(array: &dyn Array, row: usize) -> Result<Option<String>, String> {
+    if array.is_null(row) {
+        return Ok(None);
+    }
+    let formatter = arrow_cast::display::ArrayFormatter::try_new(array, &Default::default())
+        .map_err(|e| e.to_string())?;
+    Ok(Some(formatter.value(row).to_string()))
+}
+
+impl SqlConnector for Exports {
+    fn dialect(&self) -> &'static dyn dialect::Dialect {
+        dialect::of(self.engine)
+    }
+
+    fn describe_query(&mut self, query: &Fragment) -> Result<TableSchema, SourceError> {
+        let sql = format!("SELECT * FROM ({}) AS q LIMIT 0", query.as_str());
+        let stream = self.stream(&sql)?;
+        let columns = stream
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| {
+                ColumnInfo::stored(
+                    f.name().clone(),
+                    f.data_type().to_string(),
+                    super::parquet_files::kind_of(f.data_type()),
+                )
+            })
+            .collect();
+        Ok(TableSchema {
+            columns,
+            primary_key: vec![],
+        })
+    }
+
+    fn count(&mut self, sql: &str) -> Result<u64, SourceError> {
+        let rows = self.text_rows(sql, None)?;
+        let dir = self.dir.clone();
+        rows.first()
+            .and_then(|r| r.first())
+            .cloned()
+            .flatten()
+            .and_then(|v| v.parse::<u64>().ok())
+            .ok_or_else(|| file_error(&dir, format!("the count of `{sql}` is not a number")))
+    }
+
+    fn export_snapshot(&mut self) -> Result<Option<String>, SourceError> {
+        Ok(None)
+    }
+
+    fn text_rows(
+        &mut self,
+        sql: &str,
+        _snapshot: Option<&str>,
+    ) -> Result<Vec<Vec<Option<String>>>, SourceError> {
+        let mut rows = Vec::new();
+        let dir = self.dir.clone();
+        self.each_batch(sql, &mut |rb| {
+            for row in 0..rb.num_rows() {
+                let cells = rb
+                    .columns()
+                    .iter()
+                    .map(|a| text_at(a.as_ref(), row).map_err(|m| file_error(&dir, m)))
+                    .collect::<Result<Vec<_>, _>>()?;
+                rows.push(cells);
+            }
+            Ok(())
+        })?;
+        Ok(rows)
+    }
+}
