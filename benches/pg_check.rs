@@ -3,7 +3,8 @@
 //!
 //! Run: `cargo bench --bench pg_check -- 1000000` (the row count; up to 10,000,000).
 //! With `--csv`, it also exports the source table to a CSV file and measures (c) `cutover check`
-//! of that CSV against the PostgreSQL target (the file is sorted within `--memory-limit`).
+//! of that CSV against the PostgreSQL target (the file is sorted within `--memory-limit`), and
+//! (d) the same through SQL over the export (DataFusion, with a `source_where` every row meets).
 //! Baseline (a): `COPY (SELECT …) TO STDOUT` of both tables into /dev/null, one after the other,
 //! through psql. Measured (b): `cutover check` on the pair. Prints b/a, rows/s and peak RSS.
 //! With `--reladiff`, the target table is also copied into a second database and reladiff
@@ -127,34 +128,42 @@ fn main() {
             .expect("psql runs");
         assert!(st.success());
         eprintln!("exported src to CSV (shuffled) in {:.1} s", t.elapsed().as_secs_f64());
-        let config = dir.path().join("csv.toml");
-        std::fs::write(
-            &config,
-            format!(
-                "[source]\nurl = \"csv://{}\"\n[target]\nurl = \"{url}\"\n[[table]]\nname = \"tgt\"\nsource_name = \"src\"\n",
-                csv_dir.display()
-            ),
-        )
-        .expect("config written");
-        let t = Instant::now();
-        let run = Command::new("/usr/bin/time")
-            .args(["-f", "%M"])
-            .arg(env!("CARGO_BIN_EXE_cutover"))
-            .args(["check", "--quiet", "--config"])
-            .arg(&config)
-            .arg("--out")
-            .arg(dir.path().join("csv-report"))
-            .env_remove("RUST_BACKTRACE")
-            .output()
-            .expect("cutover runs");
-        let secs = t.elapsed().as_secs_f64();
-        let stderr = String::from_utf8_lossy(&run.stderr).to_string();
-        let kib: u64 = stderr.lines().last().and_then(|l| l.trim().parse().ok()).unwrap_or(0);
-        let report = std::fs::read_to_string(dir.path().join("csv-report/report.json")).unwrap_or_default();
-        let found = serde_json::from_str::<serde_json::Value>(&report)
-            .map(|r| r["tables"][0]["counts"].to_string())
-            .unwrap_or_else(|_| format!("no report: {stderr}"));
-        (secs, kib, found)
+        // The plain read (files streamed and sorted by cutover), then the same rows through
+        // SQL over the exports (a condition every row meets sends the read through DataFusion).
+        let check_csv = |name: &str, extra: &str| {
+            let config = dir.path().join(format!("{name}.toml"));
+            std::fs::write(
+                &config,
+                format!(
+                    "[source]\nurl = \"csv://{}\"\n[target]\nurl = \"{url}\"\n[[table]]\nname = \"tgt\"\nsource_name = \"src\"\n{extra}",
+                    csv_dir.display()
+                ),
+            )
+            .expect("config written");
+            let out = dir.path().join(format!("{name}-report"));
+            let t = Instant::now();
+            let run = Command::new("/usr/bin/time")
+                .args(["-f", "%M"])
+                .arg(env!("CARGO_BIN_EXE_cutover"))
+                .args(["check", "--quiet", "--config"])
+                .arg(&config)
+                .arg("--out")
+                .arg(&out)
+                .env_remove("RUST_BACKTRACE")
+                .output()
+                .expect("cutover runs");
+            let secs = t.elapsed().as_secs_f64();
+            let stderr = String::from_utf8_lossy(&run.stderr).to_string();
+            let kib: u64 = stderr.lines().last().and_then(|l| l.trim().parse().ok()).unwrap_or(0);
+            let report = std::fs::read_to_string(out.join("report.json")).unwrap_or_default();
+            let found = serde_json::from_str::<serde_json::Value>(&report)
+                .map(|r| r["tables"][0]["counts"].to_string())
+                .unwrap_or_else(|_| format!("no report: {stderr}"));
+            (secs, kib, found)
+        };
+        let plain = check_csv("csv", "");
+        let sql = check_csv("csv-sql", "source_where = \"id >= 0\"\n");
+        (plain, sql)
     });
     let args: Vec<String> = std::env::args().collect();
     let peer_run = args
@@ -179,13 +188,18 @@ fn main() {
     );
     println!("ratio b/a:           {:.2}", measured / baseline);
     println!("peak RSS (cutover):  {:.0} MiB", peak_kib as f64 / 1024.0);
-    if let Some((secs, kib, found)) = csv_run {
-        println!(
-            "(c) CSV vs PostgreSQL: {secs:.2} s  ({:.0} rows/s), peak RSS {:.0} MiB (memory limit 1 GiB)",
-            2.0 * rows as f64 / secs,
-            kib as f64 / 1024.0
-        );
-        println!("    found:           {found}");
+    if let Some((plain, sql)) = csv_run {
+        for (label, (secs, kib, found)) in [
+            ("(c) CSV vs PostgreSQL", plain),
+            ("(d) same, through SQL over the export (source_where)", sql),
+        ] {
+            println!(
+                "{label}: {secs:.2} s  ({:.0} rows/s), peak RSS {:.0} MiB (memory limit 1 GiB)",
+                2.0 * rows as f64 / secs,
+                kib as f64 / 1024.0
+            );
+            println!("    found:           {found}");
+        }
     }
     for (pair, run) in peer_run.unwrap_or_default() {
         print_peer(&pair, &run);
