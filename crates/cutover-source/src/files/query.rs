@@ -68,7 +68,8 @@ impl Exports {
         }
         let runtime = Runtime::new()?;
         let env = RuntimeEnvBuilder::new()
-            .with_memory_limit(self.budget, 1.0)
+            // Half the reader's budget; the other half sorts the rows it reads.
+            .with_memory_limit((self.budget / 2).max(16 << 20), 1.0)
             .build_arc()
             .map_err(|e| engine_error(&self.dir, e))?;
         let mut config = SessionConfig::new()
@@ -310,5 +311,162 @@ impl SqlConnector for Exports {
             Ok(())
         })?;
         Ok(rows)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{ColumnInfo, Condition, Endpoint, Fragment, ReadRequest, SqlConnector as _};
+    use cutover_check::Kind;
+
+    fn folder() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("ORD.csv"),
+            "ID,AMOUNT,ORDERED,CODE,NOTE\n1,12.50,2020-03-05,007,a\n2,-0.01,2021-12-31,010,\n3,100,2019-06-30,123,b\n",
+        )
+        .unwrap();
+        // Not UTF-8: Latin-1 bytes in a file read as UTF-8.
+        std::fs::write(
+            dir.path().join("BAD.csv"),
+            b"ID,NAME\n1,M\xfcller\n".as_slice(),
+        )
+        .unwrap();
+        dir
+    }
+
+    fn exports(dir: &tempfile::TempDir) -> super::Exports {
+        super::Exports::new(
+            dir.path(),
+            crate::Engine::Csv,
+            &crate::CsvFormat::default(),
+            0,
+        )
+    }
+
+    #[test]
+    fn typed_csv_columns_answer_sql_as_a_database_would() {
+        let dir = folder();
+        let mut e = exports(&dir);
+        let one = |e: &mut super::Exports, sql: &str| {
+            e.text_rows(sql, None).unwrap()[0][0]
+                .clone()
+                .unwrap_or_default()
+        };
+        assert_eq!(
+            one(&mut e, r#"SELECT COUNT(*) FROM "ORD" WHERE "AMOUNT" > 12"#),
+            "2"
+        );
+        assert_eq!(
+            one(
+                &mut e,
+                r#"SELECT SUM("AMOUNT") FROM "ORD" WHERE "ORDERED" >= '2020-01-01'"#
+            ),
+            "12.49"
+        );
+        // Leading zeros keep a column text, so codes keep their digits.
+        assert_eq!(one(&mut e, r#"SELECT MIN("CODE") FROM "ORD""#), "007");
+        assert_eq!(
+            one(
+                &mut e,
+                r#"SELECT substr(CAST("ORDERED" AS TEXT), 1, 7) FROM "ORD" WHERE "ID" = 1"#
+            ),
+            "2020-03"
+        );
+        assert_eq!(
+            e.count(r#"SELECT COUNT(*) FROM "ORD" WHERE "NOTE" IS NULL"#)
+                .unwrap(),
+            1
+        );
+        // The functions docs/exports-sql.md names.
+        for (sql, want) in [
+            (
+                r#"SELECT "ORDERED"::text FROM "ORD" WHERE "ID" = 1"#,
+                "2020-03-05",
+            ),
+            (
+                r#"SELECT CAST(date_trunc('month', "ORDERED") AS DATE) FROM "ORD" WHERE "ID" = 1"#,
+                "2020-03-01",
+            ),
+            (
+                r#"SELECT EXTRACT(YEAR FROM "ORDERED") FROM "ORD" WHERE "ID" = 1"#,
+                "2020",
+            ),
+            (
+                r#"SELECT to_char("ORDERED", '%Y-%m') FROM "ORD" WHERE "ID" = 1"#,
+                "2020-03",
+            ),
+            (
+                r#"SELECT upper("NOTE") || '-' || "CODE" FROM "ORD" WHERE "NOTE" LIKE 'a%'"#,
+                "A-007",
+            ),
+            (
+                r#"SELECT COALESCE("NOTE", 'none') FROM "ORD" WHERE "ID" = 2"#,
+                "none",
+            ),
+            (
+                r#"SELECT CASE WHEN "AMOUNT" < 0 THEN 'neg' ELSE 'pos' END FROM "ORD" WHERE "ID" = 2"#,
+                "neg",
+            ),
+        ] {
+            assert_eq!(one(&mut e, sql), want, "{sql}");
+        }
+        // Unquoted names are taken as written, and a table matches its file case-insensitively.
+        assert_eq!(one(&mut e, "SELECT MAX(ID) FROM ord"), "3");
+        let schema = e
+            .describe_query(&Fragment::new("SELECT ID, AMOUNT * 2 AS twice FROM ORD"))
+            .unwrap();
+        assert_eq!(schema.columns[0].kind, Kind::Number);
+    }
+
+    #[test]
+    fn the_engine_only_reads() {
+        let dir = folder();
+        let mut e = exports(&dir);
+        for sql in [
+            "CREATE TABLE x AS SELECT 1",
+            "COPY (SELECT 1) TO '/tmp/cutover-should-not-exist.csv'",
+            "SET datafusion.execution.batch_size = 1",
+            "INSERT INTO \"ORD\" VALUES (4, 1, '2020-01-01', '1', 'x')",
+        ] {
+            assert!(e.text_rows(sql, None).is_err(), "{sql}");
+        }
+        assert!(!std::path::Path::new("/tmp/cutover-should-not-exist.csv").exists());
+        let err = e.text_rows("SELECT * FROM nowhere", None).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("no .csv file matches table nowhere"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn undecodable_bytes_are_located_problems() {
+        let dir = folder();
+        let mut conn =
+            crate::open(&Endpoint::new(format!("csv://{}", dir.path().display()))).unwrap();
+        let mut req = ReadRequest::new(
+            "BAD",
+            vec![
+                ColumnInfo::stored("ID", "csv text", Kind::Number),
+                ColumnInfo::stored("NAME", "csv text", Kind::Text),
+            ],
+            1,
+        );
+        req.filter = Some(Condition::Configured(Fragment::new("\"ID\" > 0")));
+        req.problems_left = crate::ProblemBudget::new(10);
+        let (mut rows, mut problems) = (0, Vec::new());
+        conn.read(&req, &mut |mut b| {
+            rows += b.len();
+            problems.extend(b.take_problems());
+            true
+        })
+        .unwrap();
+        assert_eq!(rows, 1);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(
+            problems[0].starts_with("BAD.csv line 2, column NAME: bytes that are not utf-8"),
+            "{problems:?}"
+        );
     }
 }
