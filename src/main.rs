@@ -371,6 +371,22 @@ fn validate(args: &ValidateArgs) -> anyhow::Result<u8> {
                 .into());
             }
         }
+        let (source, target) = (
+            config.source.resolve("source", base, env)?,
+            config.target.resolve("target", base, env)?,
+        );
+        let problems = inspect_files(&config, base, &source, &target);
+        if !problems.is_empty() {
+            return Err(hinted(
+                format!(
+                    "{}: the exports do not hold what the config reads:\n  {}",
+                    path.display(),
+                    problems.join("\n  ")
+                ),
+                "fix the table's source_name (a file name or glob) or its column names, or the folder's [source.csv] options",
+            )
+            .into());
+        }
         println!(
             "{}: valid ({} tables, {} rules)",
             path.display(),
@@ -385,6 +401,107 @@ fn validate(args: &ValidateArgs) -> anyhow::Result<u8> {
         println!("{}: valid ({} rules)", path.display(), rf.rules.len());
     }
     Ok(EXIT_GO)
+}
+
+/// What `validate` can know of a folder of exports without reading a row: for each table read
+/// from one, the files its name matches and their columns, the mapped columns the files lack,
+/// and what it runs through SQL over the exports. Prints what it found; returns the problems.
+fn inspect_files(
+    config: &cutover_config::Config,
+    base: &Path,
+    source: &str,
+    target: &str,
+) -> Vec<String> {
+    let mut problems = Vec::new();
+    for t in &config.tables {
+        let source_url = t.source_url.as_deref().map_or_else(
+            || source.to_string(),
+            |u| cutover_config::absolutise_path(u, base),
+        );
+        use cutover_config::RuleSide;
+        let sides = [
+            (
+                RuleSide::Source,
+                source_url,
+                &config.source.csv,
+                t.source_table(),
+            ),
+            (
+                RuleSide::Target,
+                target.to_string(),
+                &config.target.csv,
+                t.name.as_str(),
+            ),
+        ];
+        for (which, url, csv, name) in sides {
+            let side = if which == RuleSide::Source {
+                "source"
+            } else {
+                "target"
+            };
+            let mut endpoint = cutover_source::Endpoint::new(url.clone());
+            endpoint.csv = cutover_run::csv_format(csv);
+            if let Some(o) = &t.csv {
+                endpoint
+                    .csv
+                    .files
+                    .push((name.to_string(), cutover_run::csv_override(o)));
+            }
+            let sql: Vec<String> = t
+                .configured_sql()
+                .into_iter()
+                .filter(|p| p.side == which)
+                .map(|p| p.place.rsplit(": ").next().unwrap_or("SQL").to_string())
+                .collect();
+            if which == RuleSide::Source && t.source_query.is_some() {
+                if cutover_source::Engine::from_url(&url).is_some_and(|e| e.is_file()) {
+                    println!(
+                        "table {}: {side} {}: source_query runs through SQL over the exports",
+                        t.name,
+                        cutover_source::redact(&url)
+                    );
+                }
+                continue;
+            }
+            let Some(found) = cutover_source::file_table(&endpoint, name) else {
+                continue;
+            };
+            let (files, columns) = match found {
+                Ok(f) => f,
+                Err(e) => {
+                    problems.push(format!("table {}: {side}: {e}", t.name));
+                    continue;
+                }
+            };
+            let mut line = format!(
+                "table {}: {side} reads {} ({} columns)",
+                t.name,
+                files.join(", "),
+                columns.len()
+            );
+            if !sql.is_empty() {
+                line.push_str(&format!(
+                    "; runs {} through SQL over the exports",
+                    sql.join(", ")
+                ));
+            }
+            println!("{line}");
+            if which == RuleSide::Source {
+                for (target_column, spec) in &t.columns {
+                    let Some(wanted) = spec.name() else { continue };
+                    if !columns.iter().any(|c| c.eq_ignore_ascii_case(wanted)) {
+                        problems.push(format!(
+                            "table {}, column {target_column}: {} has no column {wanted} (its columns: {})",
+                            t.name,
+                            files[0],
+                            columns.join(", ")
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    problems
 }
 
 /// Now, as RFC 3339 UTC (seconds).

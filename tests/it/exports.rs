@@ -516,3 +516,60 @@ fn one_spec_gives_one_answer_from_sqlite_csv_and_parquet() {
         "Parquet exports and SQLite agree"
     );
 }
+
+#[test]
+fn validate_knows_what_a_folder_of_exports_holds_without_reading_rows() {
+    let l = legacy();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("csv")).unwrap();
+    csv_legacy(&l, &dir.path().join("csv"));
+    let config = dir.path().join("cutover.toml");
+    std::fs::write(
+        &config,
+        spec("csv://csv", "postgres://nobody@127.0.0.1:1/none", "ORD_*"),
+    )
+    .unwrap();
+    let out = cutover()
+        .arg("validate")
+        .arg("--config")
+        .arg(&config)
+        .assert()
+        .success();
+    let stdout = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(
+        stdout.contains(
+            "table orders: source reads ORD_2019.csv, ORD_2020.csv (5 columns); runs source_where through SQL over the exports"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("table employees: source reads EMP.csv (5 columns); runs expr through SQL"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("table contacts: source csv://"), "{stdout}");
+
+    // A glob that matches nothing and a mapped column the file lacks, both in one answer.
+    let broken = spec(
+        "csv://csv",
+        "postgres://nobody@127.0.0.1:1/none",
+        "ORDERS_*",
+    )
+    .replace("dept_id = \"DEPT_ID\"", "dept_id = \"DEPARTMENT\"");
+    std::fs::write(&config, broken).unwrap();
+    let out = cutover()
+        .arg("validate")
+        .arg("--config")
+        .arg(&config)
+        .assert()
+        .failure();
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(
+        stderr.contains("table orders: source:")
+            && stderr.contains("no .csv file matches table ORDERS_*"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("table employees, column dept_id: EMP.csv has no column DEPARTMENT"),
+        "{stderr}"
+    );
+}

@@ -77,7 +77,7 @@ pub fn csv_format(o: &cutover_config::CsvOptions) -> CsvFormat {
 }
 
 /// The keys a CSV section sets, as an override of another's.
-fn csv_override(o: &cutover_config::CsvOptions) -> cutover_source::CsvOverride {
+pub fn csv_override(o: &cutover_config::CsvOptions) -> cutover_source::CsvOverride {
     let char_of = |v: &Option<String>| v.as_deref().and_then(cutover_config::csv_char);
     cutover_source::CsvOverride {
         delimiter: char_of(&o.delimiter),

@@ -21,7 +21,7 @@ pub use catalog::TableCatalog;
 use cutover_check::{Batch, Cell, ColumnCodec, Kind};
 pub use dialect::{Condition, Dialect, Fragment, FragmentError, FragmentKind};
 pub use error::SourceError;
-pub use files::{CsvFormat, CsvOverride, sniff_csv};
+pub use files::{CsvFormat, CsvOverride, file_table, sniff_csv};
 pub use url_util::{is_local, redact};
 
 /// The engines cutover reads.

@@ -154,6 +154,54 @@ pub fn sniff_csv(url: &str) -> Option<CsvFormat> {
     })
 }
 
+/// A table of a file side as the folder tells it, without reading a row: the names of the files
+/// its name or glob matches, and their columns (the first file's header or schema). `None` when
+/// the endpoint is not a folder of exports.
+pub fn file_table(
+    endpoint: &crate::Endpoint,
+    table: &str,
+) -> Option<Result<(Vec<String>, Vec<String>), SourceError>> {
+    let engine = crate::Engine::from_url(&endpoint.url).filter(|e| e.is_file())?;
+    let ext = if engine == crate::Engine::Csv {
+        "csv"
+    } else {
+        "parquet"
+    };
+    let found = (|| {
+        let dir = folder(&endpoint.url, ext)?;
+        let files: Vec<String> = matching_files(&dir, table, ext)?
+            .iter()
+            .map(|f| {
+                f.file_name()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .collect();
+        if files.is_empty() {
+            let known = table_names(&dir, ext).unwrap_or_default();
+            return Err(SourceError::File {
+                path: dir.display().to_string(),
+                message: format!("no .{ext} file matches table {table}"),
+                hint: Some(format!(
+                    "the folder's tables are: {}",
+                    if known.is_empty() {
+                        "(none)".to_string()
+                    } else {
+                        known.join(", ")
+                    }
+                )),
+            });
+        }
+        let columns = crate::open(endpoint)?
+            .describe(table)?
+            .map(|s| s.columns.into_iter().map(|c| c.name).collect())
+            .unwrap_or_default();
+        Ok((files, columns))
+    })();
+    Some(found)
+}
+
 /// Whether a read needs SQL over the files (a condition, an expression or a query), which
 /// [`query::Exports`] runs; plain reads stream the files directly.
 pub(crate) fn needs_sql(req: &crate::ReadRequest) -> bool {
