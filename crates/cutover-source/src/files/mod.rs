@@ -154,13 +154,16 @@ pub fn sniff_csv(url: &str) -> Option<CsvFormat> {
     })
 }
 
+/// The names of a table's files, and their columns.
+pub type FileTable = (Vec<String>, Vec<String>);
+
 /// A table of a file side as the folder tells it, without reading a row: the names of the files
 /// its name or glob matches, and their columns (the first file's header or schema). `None` when
 /// the endpoint is not a folder of exports.
 pub fn file_table(
     endpoint: &crate::Endpoint,
     table: &str,
-) -> Option<Result<(Vec<String>, Vec<String>), SourceError>> {
+) -> Option<Result<FileTable, SourceError>> {
     let engine = crate::Engine::from_url(&endpoint.url).filter(|e| e.is_file())?;
     let ext = if engine == crate::Engine::Csv {
         "csv"
