@@ -158,6 +158,7 @@ impl Exports {
             .as_ref()
             .map_or(req.table.as_str(), |_| "source_query");
         let dir = self.dir.clone();
+        let mut rows_seen = 0u64;
         self.each_batch(&sql, &mut |rb| {
             let mut batch = Batch::new(req.columns.len());
             for row in 0..rb.num_rows() {
@@ -170,9 +171,22 @@ impl Exports {
                             format!("{label}, column {}: {m}", req.columns[i].name),
                         )
                     })?;
-                    req.push(&mut batch, i, cell);
+                    let note = req.push(&mut batch, i, cell);
+                    if note == Some(cutover_check::canonical::EncodeNote::NotConvertible)
+                        && req.problems_left.take_one()
+                    {
+                        let shown = text_at(array.as_ref(), row).ok().flatten();
+                        batch.add_problem(format!(
+                            "{label} (through SQL), result row {}, column {}: {:?} is not a {}",
+                            rows_seen + row as u64 + 1,
+                            req.columns[i].name,
+                            shown.unwrap_or_default(),
+                            req.codecs[i].compare.name()
+                        ));
+                    }
                 }
             }
+            rows_seen += rb.num_rows() as u64;
             sorter.push(batch)
         })?;
         let mut last = Batch::new(req.columns.len());
@@ -326,6 +340,7 @@ mod tests {
             "ID,AMOUNT,ORDERED,CODE,NOTE\n1,12.50,2020-03-05,007,a\n2,-0.01,2021-12-31,010,\n3,100,2019-06-30,123,b\n",
         )
         .unwrap();
+        std::fs::write(dir.path().join("NUM.csv"), "ID,AMOUNT\n1,12x5\n2,3\n").unwrap();
         // Not UTF-8: Latin-1 bytes in a file read as UTF-8.
         std::fs::write(
             dir.path().join("BAD.csv"),
@@ -467,6 +482,34 @@ mod tests {
         assert!(
             problems[0].starts_with("BAD.csv line 2, column NAME: bytes that are not utf-8"),
             "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn values_that_are_not_of_the_compared_kind_are_located_problems() {
+        let dir = folder();
+        let mut conn =
+            crate::open(&Endpoint::new(format!("csv://{}", dir.path().display()))).unwrap();
+        let mut req = ReadRequest::new(
+            "NUM",
+            vec![
+                ColumnInfo::stored("ID", "csv text", Kind::Number),
+                ColumnInfo::stored("AMOUNT", "csv text", Kind::Text),
+            ],
+            1,
+        );
+        req.codecs[1] = cutover_check::ColumnCodec::new(Kind::Text, Kind::Number);
+        req.filter = Some(Condition::Configured(Fragment::new("\"ID\" > 0")));
+        req.problems_left = crate::ProblemBudget::new(10);
+        let mut problems = Vec::new();
+        conn.read(&req, &mut |mut b| {
+            problems.extend(b.take_problems());
+            true
+        })
+        .unwrap();
+        assert_eq!(
+            problems,
+            ["NUM (through SQL), result row 1, column AMOUNT: \"12x5\" is not a number"]
         );
     }
 }
