@@ -49,7 +49,7 @@ pub enum SourceError {
         /// What to do, when known.
         hint: Option<String>,
     },
-    /// This kind of side cannot do what was asked (a file side has no SQL).
+    /// This kind of side cannot do what was asked.
     #[error("{what}")]
     Unsupported {
         /// What was asked, and of which side.

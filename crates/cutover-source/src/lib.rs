@@ -86,7 +86,7 @@ impl Engine {
         }
     }
 
-    /// True for folders of exported files (no SQL).
+    /// True for folders of exported files (their SQL is DataFusion's, over the files).
     pub fn is_file(self) -> bool {
         matches!(self, Engine::Csv | Engine::Parquet)
     }
