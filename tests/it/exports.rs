@@ -374,6 +374,47 @@ id = "high-salaries"
 type = "sql"
 side = "source"
 query = "SELECT ID FROM EMP WHERE SALARY > 4000"
+
+[[rule]]
+id = "order-ids-unique"
+type = "unique"
+side = "source"
+table = "{orders_source}"
+columns = ["ID"]
+
+[[rule]]
+id = "employees-have-departments"
+type = "not_null"
+side = "source"
+table = "EMP"
+columns = ["DEPT_ID"]
+
+[[rule]]
+id = "known-status-codes"
+type = "accepted_values"
+side = "source"
+table = "{orders_source}"
+columns = ["STAT"]
+values = ["A", "C"]
+filter = "ORDERED >= '2020-01-01'"
+
+[[rule]]
+id = "departments-book-complete"
+type = "reference_complete"
+table = "departments"
+source_table = "DEPT"
+key = ["id"]
+source_key = ["ID"]
+
+[[rule]]
+id = "departments-tree-moved"
+type = "hierarchy_match"
+table = "departments"
+parent = "parent_id"
+source_table = "DEPT"
+key = ["id"]
+source_key = ["ID"]
+source_parent = "PARENT_ID"
 "#
     )
 }
@@ -509,6 +550,35 @@ fn one_spec_gives_one_answer_from_sqlite_csv_and_parquet() {
         "{from_sqlite:#}"
     );
     assert_eq!(rule("high-salaries")["violations"], 1, "{from_sqlite:#}");
+    assert_eq!(
+        rule("order-ids-unique")["status"],
+        "pass",
+        "{from_sqlite:#}"
+    );
+    assert_eq!(
+        rule("employees-have-departments")["status"],
+        "pass",
+        "{from_sqlite:#}"
+    );
+    // Orders 21..=60 in depth; every third (id % 3 = 2) has the code X.
+    assert_eq!(
+        rule("known-status-codes")["violations"],
+        13,
+        "{from_sqlite:#}"
+    );
+    assert_eq!(
+        rule("departments-book-complete")["status"],
+        "pass",
+        "{from_sqlite:#}"
+    );
+    assert_eq!(
+        rule("departments-tree-moved")["status"],
+        "pass",
+        "{from_sqlite:#}"
+    );
+    for r in from_sqlite["rules"].as_array().unwrap() {
+        assert_ne!(r["status"], "error", "{r:#}");
+    }
 
     assert_eq!(from_csv, from_sqlite, "CSV exports and SQLite agree");
     assert_eq!(
