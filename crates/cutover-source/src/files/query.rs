@@ -46,7 +46,7 @@ pub(crate) fn read_sql(req: &ReadRequest) -> String {
     format!(
         "{} (DataFusion over the files, sorted by key within {} KiB of memory)",
         dialect::unordered_select_sql(dialect::of(Engine::Csv), req),
-        req.memory_budget >> 10
+        (req.memory_budget / 2).max(1 << 20) >> 10
     )
 }
 
