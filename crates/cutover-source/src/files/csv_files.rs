@@ -64,11 +64,7 @@ impl CsvFile {
 
     /// The file's name, for located problems.
     pub(crate) fn name(&self) -> String {
-        self.path
-            .file_name()
-            .unwrap_or_default()
-            .to_string_lossy()
-            .into_owned()
+        super::file_name(&self.path)
     }
 
     /// A reader of the file's records (the header line included).

@@ -165,37 +165,13 @@ pub fn file_table(
     table: &str,
 ) -> Option<Result<FileTable, SourceError>> {
     let engine = crate::Engine::from_url(&endpoint.url).filter(|e| e.is_file())?;
-    let ext = if engine == crate::Engine::Csv {
-        "csv"
-    } else {
-        "parquet"
-    };
+    let ext = extension(engine);
     let found = (|| {
         let dir = folder(&endpoint.url, ext)?;
-        let files: Vec<String> = matching_files(&dir, table, ext)?
+        let files: Vec<String> = table_files(&dir, table, ext)?
             .iter()
-            .map(|f| {
-                f.file_name()
-                    .unwrap_or_default()
-                    .to_string_lossy()
-                    .into_owned()
-            })
+            .map(|f| file_name(f))
             .collect();
-        if files.is_empty() {
-            let known = table_names(&dir, ext).unwrap_or_default();
-            return Err(SourceError::File {
-                path: dir.display().to_string(),
-                message: format!("no .{ext} file matches table {table}"),
-                hint: Some(format!(
-                    "the folder's tables are: {}",
-                    if known.is_empty() {
-                        "(none)".to_string()
-                    } else {
-                        known.join(", ")
-                    }
-                )),
-            });
-        }
         let columns = crate::open(endpoint)?
             .describe(table)?
             .map(|s| s.columns.into_iter().map(|c| c.name).collect())
@@ -281,17 +257,50 @@ pub(crate) fn table_names(dir: &Path, ext: &str) -> Result<Vec<String>, SourceEr
     Ok(names)
 }
 
+/// The file extension of a file engine's tables.
+pub(crate) fn extension(engine: crate::Engine) -> &'static str {
+    if engine == crate::Engine::Csv {
+        "csv"
+    } else {
+        "parquet"
+    }
+}
+
+/// A path's file name, as text.
+pub(crate) fn file_name(path: &Path) -> String {
+    path.file_name()
+        .unwrap_or_default()
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// The files of a table, or an error that names the folder's tables when none matches.
+pub(crate) fn table_files(dir: &Path, table: &str, ext: &str) -> Result<Vec<PathBuf>, SourceError> {
+    let files = matching_files(dir, table, ext)?;
+    if files.is_empty() {
+        let known = table_names(dir, ext).unwrap_or_default();
+        return Err(SourceError::File {
+            path: dir.display().to_string(),
+            message: format!("no .{ext} file matches table {table}"),
+            hint: Some(format!(
+                "the folder's tables are: {}; a name matches name.{ext} or a glob such as {table}_*.{ext}, case-insensitively",
+                if known.is_empty() {
+                    "(none)".to_string()
+                } else {
+                    known.join(", ")
+                }
+            )),
+        });
+    }
+    Ok(files)
+}
+
 /// The names of a table's files, for reports (the table's name when none matches).
 pub(crate) fn shown_files(dir: &Path, table: &str, ext: &str) -> String {
     let names: Vec<String> = matching_files(dir, table, ext)
         .unwrap_or_default()
         .iter()
-        .map(|f| {
-            f.file_name()
-                .unwrap_or_default()
-                .to_string_lossy()
-                .into_owned()
-        })
+        .map(|f| file_name(f))
         .collect();
     if names.is_empty() {
         table.to_string()

@@ -9,8 +9,8 @@
 //! pool of the side's budget. Statements are planned with DDL, DML and `SET` refused: the
 //! engine can only read the files.
 
+use super::file_error;
 use super::sort::Sorter;
-use super::{file_error, matching_files};
 use crate::dialect::{self, Fragment};
 use crate::runtime::Runtime;
 use crate::{ColumnInfo, CsvFormat, Engine, ReadRequest, SourceError, SqlConnector, TableSchema};
@@ -210,27 +210,7 @@ fn table(
     name: &str,
     problems: &Arc<super::csv_table::Problems>,
 ) -> Result<Arc<dyn datafusion::catalog::TableProvider>, SourceError> {
-    let ext = if engine == Engine::Csv {
-        "csv"
-    } else {
-        "parquet"
-    };
-    let files = matching_files(dir, name, ext)?;
-    if files.is_empty() {
-        let known = super::table_names(dir, ext).unwrap_or_default();
-        return Err(SourceError::File {
-            path: dir.display().to_string(),
-            message: format!("no .{ext} file matches table {name}"),
-            hint: Some(format!(
-                "the folder's tables are: {}; a name matches name.{ext} or a glob such as {name}_*.{ext}, case-insensitively",
-                if known.is_empty() {
-                    "(none)".to_string()
-                } else {
-                    known.join(", ")
-                }
-            )),
-        });
-    }
+    let files = super::table_files(dir, name, super::extension(engine))?;
     match engine {
         Engine::Csv => super::csv_table::provider(&files, csv, problems.clone()),
         _ => super::parquet_files::provider(&files),
