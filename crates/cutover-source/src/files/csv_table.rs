@@ -388,7 +388,7 @@ impl Column {
     }
 
     /// Appends a value; false when it is not of the column's type (the file changed since its
-    /// types were read).
+    /// types were read), and then appends nothing.
     fn value(&mut self, v: &str, f: &CsvFormat) -> bool {
         match self {
             Column::Int(b) => match v.parse::<i64>() {
@@ -494,14 +494,17 @@ impl Batches {
                     }
                 };
                 if !column.value(&text, &file.format) {
-                    self.problems.add(format!(
-                        "{} line {line}, column {}: {:?} is not a {} (the file changed while it was read; read as NULL)",
-                        file.name(),
-                        fields[i].name(),
-                        text,
-                        fields[i].data_type()
+                    // Its type was read from every value: the file changed since. A NULL in its
+                    // place could match a NULL on the other side, so the read stops.
+                    return Err(super::file_error(
+                        &file.path,
+                        format!(
+                            "line {line}, column {}: {:?} is not a {}, although every value was when the file's types were read; the file changed during the check, run it again",
+                            fields[i].name(),
+                            text,
+                            fields[i].data_type()
+                        ),
                     ));
-                    column.null();
                 }
             }
             rows += 1;
@@ -563,5 +566,26 @@ mod tests {
             }
         );
         assert_eq!(Guess::Empty.merge(Guess::Date), Guess::Date);
+    }
+
+    #[test]
+    fn a_value_that_no_longer_fits_its_type_stops_the_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.csv");
+        std::fs::write(&path, "ID\n1\nx\n").unwrap();
+        let mut batches = Batches {
+            file: Arc::new(CsvFile::new(&path, &CsvFormat::default()).unwrap()),
+            schema: Arc::new(Schema::new(vec![Field::new("ID", DataType::Int64, true)])),
+            problems: Arc::default(),
+            reader: None,
+            done: false,
+        };
+        let err = batches.next().unwrap().unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("the file changed during the check"),
+            "{err}"
+        );
+        assert!(batches.next().is_none());
     }
 }
