@@ -481,19 +481,9 @@ impl ReadRequest {
     /// kind it is compared as (a text key holding numbers or mixed-case UUIDs): such a side is
     /// sorted by cutover, within the memory budget, instead of trusting the engine's order.
     pub fn needs_sort(&self) -> bool {
-        self.codecs[..self.key_columns].iter().any(|c| {
-            use Kind::*;
-            let same_order = c.native == c.compare
-                || matches!(
-                    (c.native, c.compare),
-                    (Char, Text)
-                        | (Text, Char)
-                        | (Float, Number)
-                        | (Number, Float)
-                        | (Date, Timestamp)
-                );
-            !same_order
-        })
+        self.codecs[..self.key_columns]
+            .iter()
+            .any(|c| !orders_as(c.native, c.compare))
     }
 
     fn new_batch(&self) -> Batch {
@@ -538,6 +528,17 @@ impl ReadRequest {
             }
         }
     }
+}
+
+/// True when values of kind `native`, in their engine's order, are in the binary key order of
+/// kind `compare` (an integer column compared as a number; not one compared as text).
+pub(crate) fn orders_as(native: Kind, compare: Kind) -> bool {
+    use Kind::*;
+    native == compare
+        || matches!(
+            (native, compare),
+            (Char, Text) | (Text, Char) | (Float, Number) | (Number, Float) | (Date, Timestamp)
+        )
 }
 
 /// Fills batches from rows and hands them to the consumer: the one read loop every connector
