@@ -182,6 +182,10 @@ struct CommonArgs {
     /// Do not read or record the rehearsal history.
     #[arg(long)]
     no_history: bool,
+    /// Continue an interrupted run: tables compared by checksums keep the key ranges it
+    /// finished (its checkpoint, beside the history) and checksum only the rest.
+    #[arg(long)]
+    resume: bool,
     /// A label for this run in the history, e.g. "rehearsal 3" [default: run N].
     #[arg(long, value_name = "TEXT")]
     label: Option<String>,
@@ -913,6 +917,15 @@ fn run_and_report(resolved: &Resolved, quiet: bool) -> anyhow::Result<Report> {
         .export_diffs
         .clone()
         .map(cutover_report::export::ExportDir);
+    if let Some(c) = &settings.checkpoints
+        && !c.resuming()
+        && c.path().exists()
+    {
+        progress.warning(&format!(
+            "an interrupted run left the checkpoint {}; this run starts over and replaces it (pass --resume to continue that run instead)",
+            c.path().display()
+        ));
+    }
     let outcome = cutover_run::run_with_export(
         settings,
         progress.as_ref() as &dyn cutover_run::Progress,
@@ -921,6 +934,20 @@ fn run_and_report(resolved: &Resolved, quiet: bool) -> anyhow::Result<Report> {
             .as_ref()
             .map(|e| e as &dyn cutover_run::ExportFactory),
     )?;
+    if let Some(c) = &settings.checkpoints {
+        let failed = outcome
+            .tables
+            .iter()
+            .any(|t| matches!(t, cutover_run::TableResult::Failed(_)));
+        if outcome.complete && !failed {
+            c.finish();
+        } else if c.path().exists() {
+            progress.warning(&format!(
+                "the key ranges finished so far are kept in {}: run the same check with --resume to continue",
+                c.path().display()
+            ));
+        }
+    }
     if !resolved.rules.is_empty() {
         progress.rules_started(resolved.rules.len());
     }

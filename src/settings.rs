@@ -212,7 +212,7 @@ pub(crate) fn resolve_loaded(
     for t in &mut config.tables {
         t.mode = mode.or(t.mode).or(config.run.mode);
     }
-    let settings = cutover_run::Settings {
+    let mut settings = cutover_run::Settings {
         source_url,
         target_url,
         tables: std::mem::take(&mut config.tables),
@@ -241,11 +241,33 @@ pub(crate) fn resolve_loaded(
                 .unwrap_or(0),
         },
         checklist,
+        checkpoints: None,
+    };
+    let history_path = common.history.clone().or(default_history);
+    // Checksum mode's checkpoint lives beside the history, with or without --no-history.
+    let checkpoint = history_path
+        .as_ref()
+        .map(|h| h.with_extension("checkpoint"));
+    settings.checkpoints = match (&checkpoint, common.resume) {
+        (Some(path), true) => Some(std::sync::Arc::new(
+            cutover_run::checkpoint::Checkpoints::resume(path).map_err(|m| anyhow::anyhow!(m))?,
+        )),
+        (Some(path), false) => Some(std::sync::Arc::new(
+            cutover_run::checkpoint::Checkpoints::new(path),
+        )),
+        (None, true) => {
+            return Err(hinted(
+                "--resume needs the folder of the interrupted run's checkpoint",
+                "pass the same --config, or --history PATH of that run",
+            )
+            .into());
+        }
+        (None, false) => None,
     };
     let history = if common.no_history {
         None
     } else {
-        common.history.clone().or(default_history)
+        history_path
     };
     Ok(Resolved {
         settings,

@@ -424,3 +424,143 @@ fn the_cli_compares_by_checksums_and_every_report_says_so() {
     assert_eq!(report["tables"][0]["compared"]["mode"], "full");
     assert_eq!(report["tables"][0]["counts"]["changed"], 1);
 }
+
+/// Section 3 of part 7: a run killed midway leaves the key ranges it finished in its checkpoint,
+/// and `--resume` checksums only the rest and finds exactly what an uninterrupted run finds.
+#[test]
+fn a_checksum_run_killed_midway_resumes_with_the_same_findings() {
+    let (Some(src), Some(tgt)) = (TestDb::postgres("ckres"), TestDb::postgres("ckres")) else {
+        return;
+    };
+    src.exec(&events(true, 29_000));
+    tgt.exec(&events(true, 29_000));
+    tgt.exec(PLANTED);
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("cutover.toml");
+    // Every row's condition costs the server an md5 of 40 KB, so the run takes seconds, and one
+    // session per side checksums one chunk after the other: the run is stopped with most of
+    // its key ranges still to do.
+    let write_config = |extra: &str| {
+        let slow = "md5(repeat(CAST(id AS text), 8000)) <> ''";
+        std::fs::write(
+            &config,
+            format!(
+                "[source]\nurl = \"{}\"\n[target]\nurl = \"{}\"\n[run]\nmode = \"checksum\"\n[[table]]\nname = \"events\"\nsource_where = \"{slow}\"\ntarget_where = \"{slow}{extra}\"\n",
+                src.url, tgt.url
+            ),
+        )
+        .unwrap();
+    };
+    write_config("");
+    let checkpoint = dir.path().join("cutover-history.checkpoint");
+    let check = |out: &str, resume: bool| {
+        let mut c = crate::cli::cutover();
+        c.args(["check", "--no-history", "--quiet", "--jobs", "1", "-c"])
+            .arg(&config)
+            .arg("--out")
+            .arg(dir.path().join(out));
+        if resume {
+            c.arg("--resume");
+        }
+        c
+    };
+    let report = |out: &str| crate::cli::validate_report(&dir.path().join(out).join("report.json"));
+
+    // The uninterrupted run: a finished run leaves no checkpoint.
+    let whole = check("whole", false).output().unwrap();
+    assert_eq!(whole.status.code(), Some(1), "{whole:?}");
+    assert!(!checkpoint.exists());
+    let whole = report("whole");
+
+    // The same run, killed (no chance to clean up) once its first chunk is checkpointed.
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_cutover"))
+        .args(["check", "--no-history", "--quiet", "--jobs", "1", "-c"])
+        .arg(&config)
+        .arg("--out")
+        .arg(dir.path().join("killed"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    loop {
+        let text = std::fs::read_to_string(&checkpoint).unwrap_or_default();
+        if text.lines().any(|l| l.starts_with("C\t")) {
+            break;
+        }
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the run finished before a chunk was checkpointed"
+        );
+        assert!(
+            started.elapsed().as_secs() < 120,
+            "no chunk was checkpointed"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    child.kill().unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), None, "killed before it finished: {status:?}");
+    // The key ranges (buckets) of the finished chunks: each chunk line lists one sum per range.
+    let finished: usize = std::fs::read_to_string(&checkpoint)
+        .unwrap()
+        .lines()
+        .filter(|l| l.starts_with("C\t"))
+        .filter_map(|l| l.split('\t').nth(4))
+        .map(|sums| sums.split(',').count())
+        .sum();
+    assert!(finished > 0);
+
+    // A changed condition changes the table's checksum statements: no resume, and the
+    // checkpoint is kept for the right config.
+    write_config(" AND id > 0");
+    let refused = check("refused", true).output().unwrap();
+    assert_ne!(refused.status.code(), Some(0));
+    let said = report("refused")["tables"][0]["error"].to_string();
+    assert!(
+        said.contains("cannot resume table events") && said.contains("run without --resume"),
+        "{said}"
+    );
+    assert!(checkpoint.exists());
+
+    // Resumed with the config of the interrupted run.
+    write_config("");
+    let resumed = check("resumed", true).output().unwrap();
+    assert_eq!(resumed.status.code(), Some(1), "{resumed:?}");
+    assert!(
+        !checkpoint.exists(),
+        "a finished run removes its checkpoint"
+    );
+    let resumed = report("resumed");
+    let (w, r) = (&whole["tables"][0], &resumed["tables"][0]);
+    assert_eq!(w["counts"], r["counts"]);
+    assert_eq!(w["samples"], r["samples"]);
+    assert_eq!(w["counts"]["missing"], 3);
+    assert_eq!(w["counts"]["extra"], 2);
+    assert_eq!(w["counts"]["changed"], 6);
+    let note = r["compared"]["note"].as_str().unwrap_or_default();
+    assert!(
+        note.starts_with("Resumed an interrupted run: ")
+            && note.contains(" in this run, in a new snapshot"),
+        "{note}"
+    );
+    let (cw, cr) = (&w["compared"]["checksum"], &r["compared"]["checksum"]);
+    assert_eq!(cw["rows_checksummed"], cr["rows_checksummed"]);
+    assert_eq!(cw["buckets"], cr["buckets"]);
+    assert_eq!(cw["differing_buckets"], cr["differing_buckets"]);
+    let buckets = cw["buckets"].as_u64().unwrap() as usize;
+    assert!(finished < buckets, "killed midway: {finished} of {buckets}");
+    assert!(
+        note.starts_with(&format!(
+            "Resumed an interrupted run: {finished} of {buckets} key ranges ("
+        )),
+        "{note}"
+    );
+    // Resuming with nothing to resume says so.
+    let nothing = check("nothing", true).output().unwrap();
+    assert_eq!(nothing.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&nothing.stderr).contains("nothing to resume"),
+        "{nothing:?}"
+    );
+}

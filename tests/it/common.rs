@@ -304,6 +304,7 @@ pub fn settings(
         defaults: Default::default(),
         session: Default::default(),
         checklist: Vec::new(),
+        checkpoints: None,
     }
 }
 

@@ -218,7 +218,8 @@ pub struct ComparedReport {
     /// `full` (every row streamed) or `checksum` (checksums in both databases, differing key
     /// ranges streamed).
     pub mode: String,
-    /// Why a table that asked for checksums was compared in full, or streamed whole.
+    /// Why a table that asked for checksums was compared in full, or streamed whole; which key
+    /// ranges an interrupted run checksummed and when.
     pub note: Option<String>,
     /// What the checksums did, in checksum mode.
     pub checksum: Option<ChecksumReport>,

@@ -57,7 +57,8 @@ pub struct ChecksumStats {
 pub struct Compared {
     /// Set when the table was compared by checksums.
     pub checksum: Option<ChecksumStats>,
-    /// Why a table that asked for checksums was compared in full.
+    /// Why a table that asked for checksums was compared in full; which key ranges an
+    /// interrupted run checksummed and when.
     pub note: Option<String>,
 }
 
@@ -258,7 +259,7 @@ fn eligible(plan: &crate::TablePlan, endpoints: [&Endpoint; 2]) -> Result<Source
 }
 
 /// One bucket's result on one side: rows and the two sums.
-type BucketSum = (u64, i128, i128);
+use crate::checkpoint::BucketSum;
 
 /// Compares a table by checksums; falls back to streaming it in full when a checksum statement
 /// fails (the report says why).
@@ -307,25 +308,97 @@ fn checksums(job: &TableJob<'_>, sources: &Sources) -> Result<Option<TableResult
         }
         majors[0] == majors[1] && majors[0] >= 11
     };
-    let bounds = bucket_bounds(job, sources, native_hash, first[0].as_mut())?;
+    // What identifies this table's checksums in a checkpoint: its statements and servers.
+    let fingerprint = {
+        let mut h = blake3::Hasher::new();
+        for (i, (d, end)) in dialects.iter().zip(job.endpoints).enumerate() {
+            let sql = sources
+                .side(i, plan, native_hash)
+                .buckets_sql(*d, (None, None), &[])?;
+            let url = cutover_source::redact(&end.url);
+            for part in [plan.name.as_str(), &url, &sql] {
+                h.update(&(part.len() as u64).to_le_bytes());
+                h.update(part.as_bytes());
+            }
+        }
+        h.finalize().to_hex()[..32].to_string()
+    };
+    let checkpoints = job.settings.checkpoints.as_deref();
+    let earlier = match checkpoints.map(|c| c.earlier(&plan.name, &fingerprint)) {
+        Some(Err(message)) => {
+            return Ok(Some(TableResult::Failed(crate::FailedTable {
+                name: plan.name.clone(),
+                source_name: plan.source_name.clone(),
+                checklist: plan.checklist.clone(),
+                message,
+                hint: None,
+                interrupted: false,
+            })));
+        }
+        Some(Ok(e)) => e,
+        None => None,
+    };
+    let bounds = match &earlier {
+        Some(e) => e.bounds.clone(),
+        None => bucket_bounds(job, sources, native_hash, first[0].as_mut())?,
+    };
     let buckets = bounds.len() + 1;
     let range_of =
         |i: usize| -> KeyRange { (i.checked_sub(1).map(|j| bounds[j]), bounds.get(i).copied()) };
     let statements = AtomicUsize::new(0);
     let per_statement = AtomicUsize::new(FIRST_CHUNK_BUCKETS);
-    let sums: [Mutex<Vec<Option<BucketSum>>>; 2] = [
-        Mutex::new(vec![None; buckets]),
-        Mutex::new(vec![None; buckets]),
+    let mut sums = [vec![None; buckets], vec![None; buckets]];
+    // Buckets the interrupted run finished, and when.
+    let mut done = vec![false; buckets];
+    let mut resumed_at: Vec<i64> = Vec::new();
+    for chunk in earlier.iter().flat_map(|e| &e.chunks) {
+        for (i, side) in chunk.sums.iter().enumerate() {
+            sums[i][chunk.first..chunk.first + side.len()].copy_from_slice(side);
+        }
+        done[chunk.first..chunk.first + chunk.sums[0].len()].fill(true);
+        resumed_at.push(chunk.at);
+    }
+    let resumed = done.iter().filter(|d| **d).count();
+    let rows_of = |s: &[Option<BucketSum>]| s.iter().flatten().map(|b| b.0).sum::<u64>();
+    let checksummed = [
+        AtomicU64::new(rows_of(&sums[0])),
+        AtomicU64::new(rows_of(&sums[1])),
     ];
-    let next = AtomicUsize::new(0);
-    let checksummed = [AtomicU64::new(0), AtomicU64::new(0)];
+    let sums = sums.map(Mutex::new);
+    // Where checkpoints go; a checkpoint that cannot be written is said once, not fatal.
+    let checkpoint =
+        Mutex::new(
+            checkpoints.and_then(|c| match c.begin(&plan.name, &fingerprint, &bounds) {
+                Ok(()) => Some(c),
+                Err(e) => {
+                    job.progress.warning(&e);
+                    None
+                }
+            }),
+        );
+    let this_run_at = Mutex::new(Vec::new());
+    // The next buckets to checksum: up to `size` consecutive ones not finished before.
+    let cursor = Mutex::new(0usize);
+    let claim = |size: usize| -> Option<(usize, usize)> {
+        let mut c = cursor.lock().expect("bucket cursor");
+        while *c < buckets && done[*c] {
+            *c += 1;
+        }
+        let first = *c;
+        let mut end = first;
+        while end < buckets && end - first < size && !done[end] {
+            end += 1;
+        }
+        *c = end;
+        (end > first).then(|| (first, end - 1))
+    };
     let failed: Mutex<Option<String>> = Mutex::new(None);
     let first = Mutex::new(Some(first));
     let workers = job
         .settings
         .jobs
         .clamp(1, 4)
-        .min(buckets.div_ceil(FIRST_CHUNK_BUCKETS));
+        .min((buckets - resumed).div_ceil(FIRST_CHUNK_BUCKETS).max(1));
     std::thread::scope(|scope| {
         for _ in 0..workers {
             scope.spawn(|| {
@@ -338,16 +411,15 @@ fn checksums(job: &TableJob<'_>, sources: &Sources) -> Result<Option<TableResult
                     }
                 };
                 loop {
-                    let size = per_statement.load(Ordering::Relaxed);
-                    let first = next.fetch_add(size, Ordering::SeqCst);
-                    if first >= buckets
-                        || job.cancel.load(Ordering::Relaxed)
+                    if job.cancel.load(Ordering::Relaxed)
                         || failed.lock().expect("failure slot").is_some()
                     {
                         return;
                     }
+                    let Some((first, last)) = claim(per_statement.load(Ordering::Relaxed)) else {
+                        return;
+                    };
                     statements.fetch_add(1, Ordering::Relaxed);
-                    let last = (first + size).min(buckets) - 1;
                     let started = std::time::Instant::now();
                     let range = (range_of(first).0, range_of(last).1);
                     let inner = &bounds[first..last];
@@ -380,26 +452,43 @@ fn checksums(job: &TableJob<'_>, sources: &Sources) -> Result<Option<TableResult
                                 .collect()
                         });
                     let secs = started.elapsed().as_secs_f64().max(1e-3);
-                    let mut most = 0;
-                    for (i, r) in results.into_iter().enumerate() {
+                    let mut found = Vec::with_capacity(2);
+                    for r in results {
                         match r {
-                            Ok(found) => {
-                                let mut slots = sums[i].lock().expect("checksum slots");
-                                let mut rows = 0;
-                                for (b, sum) in found {
-                                    rows += sum.0;
-                                    slots[first + b] = Some(sum);
-                                }
-                                most = most.max(rows);
-                                let total =
-                                    checksummed[i].fetch_add(rows, Ordering::Relaxed) + rows;
-                                job.progress.rows_read(&plan.name, Side::ALL[i], total);
-                            }
+                            Ok(f) => found.push(f),
                             Err(e) => {
                                 failed.lock().expect("failure slot").get_or_insert(e);
+                                return;
                             }
                         }
                     }
+                    let mut most = 0;
+                    let mut chunk = crate::checkpoint::Chunk {
+                        at: crate::checkpoint::now(),
+                        first,
+                        sums: [vec![None; last + 1 - first], vec![None; last + 1 - first]],
+                    };
+                    for (i, found) in found.into_iter().enumerate() {
+                        let mut slots = sums[i].lock().expect("checksum slots");
+                        let mut rows = 0;
+                        for (b, sum) in found {
+                            rows += sum.0;
+                            slots[first + b] = Some(sum);
+                            chunk.sums[i][b] = Some(sum);
+                        }
+                        most = most.max(rows);
+                        let total = checksummed[i].fetch_add(rows, Ordering::Relaxed) + rows;
+                        job.progress.rows_read(&plan.name, Side::ALL[i], total);
+                    }
+                    this_run_at.lock().expect("chunk times").push(chunk.at);
+                    let mut writer = checkpoint.lock().expect("checkpoint");
+                    if let Some(c) = *writer
+                        && let Err(e) = c.chunk(&plan.name, &chunk)
+                    {
+                        job.progress.warning(&e);
+                        *writer = None;
+                    }
+                    drop(writer);
                     // The next statements aim at the time target, at the rate just measured.
                     let rate = most as f64 / secs;
                     let want = (STATEMENT_SECS * rate / BUCKET_ROWS as f64).round() as usize;
@@ -418,8 +507,7 @@ fn checksums(job: &TableJob<'_>, sources: &Sources) -> Result<Option<TableResult
     let differing: Vec<usize> = (0..buckets)
         .filter(|&b| src_sums[b] != tgt_sums[b])
         .collect();
-    let rows = |s: &[Option<BucketSum>]| s.iter().flatten().map(|b| b.0).sum::<u64>();
-    let totals = [rows(&src_sums), rows(&tgt_sums)];
+    let totals = [rows_of(&src_sums), rows_of(&tgt_sums)];
     // Adjacent differing buckets become one range.
     let mut ranges: Vec<KeyRange> = Vec::new();
     let mut prev: Option<usize> = None;
@@ -463,17 +551,27 @@ fn checksums(job: &TableJob<'_>, sources: &Sources) -> Result<Option<TableResult
         only(&mut src_req, 0);
         only(&mut tgt_req, 1);
     }
+    let mut notes = Vec::new();
+    if resumed > 0 {
+        notes.push(resumed_note(
+            &done,
+            &bounds,
+            &resumed_at,
+            &this_run_at.into_inner().expect("chunk times"),
+        ));
+    }
+    if streamed_all {
+        notes.push(format!(
+            "{} of {buckets} key ranges differed: the whole table was streamed",
+            differing.len()
+        ));
+    }
     let mut result = job.stream(
         src_req,
         tgt_req,
         Compared {
             checksum: None,
-            note: streamed_all.then(|| {
-                format!(
-                    "{} of {buckets} key ranges differed: the whole table was streamed",
-                    differing.len()
-                )
-            }),
+            note: (!notes.is_empty()).then(|| notes.join("; ")),
         },
     );
     if let TableResult::Checked(c) = &mut result {
@@ -488,6 +586,60 @@ fn checksums(job: &TableJob<'_>, sources: &Sources) -> Result<Option<TableResult
         c.compared.checksum = Some(stats);
     }
     Ok(Some(result))
+}
+
+/// Which key ranges an interrupted run checksummed and when, and when this run did the rest.
+fn resumed_note(done: &[bool], bounds: &[KeyBound], earlier: &[i64], now: &[i64]) -> String {
+    let when = |times: &[i64]| -> String {
+        let show = |t: i64| {
+            chrono::DateTime::from_timestamp(t, 0).map_or_else(
+                || t.to_string(),
+                |d| d.format("%Y-%m-%d %H:%M:%S").to_string(),
+            )
+        };
+        match (times.iter().min(), times.iter().max()) {
+            (Some(&a), Some(&b)) if a == b => format!("at {} UTC", show(a)),
+            (Some(&a), Some(&b)) => format!("from {} to {} UTC", show(a), show(b)),
+            _ => "(none)".into(),
+        }
+    };
+    // The finished buckets as key intervals `[lo, hi)`, the first few named.
+    let mut spans: Vec<(usize, usize)> = Vec::new();
+    for (b, _) in done.iter().enumerate().filter(|(_, d)| **d) {
+        match spans.last_mut() {
+            Some(last) if last.1 + 1 == b => last.1 = b,
+            _ => spans.push((b, b)),
+        }
+    }
+    let key = |b: Option<&KeyBound>| b.map(|k| k.0.to_string());
+    let named: Vec<String> = spans
+        .iter()
+        .take(4)
+        .map(|&(a, z)| {
+            let lo = a.checked_sub(1).and_then(|i| key(bounds.get(i)));
+            match (lo, key(bounds.get(z))) {
+                (Some(l), Some(h)) => format!("{l} <= key < {h}"),
+                (Some(l), None) => format!("key >= {l}"),
+                (None, Some(h)) => format!("key < {h}"),
+                (None, None) => "every key".into(),
+            }
+        })
+        .collect();
+    let more = spans.len().saturating_sub(named.len());
+    let finished = done.iter().filter(|d| **d).count();
+    format!(
+        "Resumed an interrupted run: {finished} of {} key ranges ({}{}) were checksummed {}; the other {} in this run, in a new snapshot, {}",
+        done.len(),
+        named.join(", "),
+        if more > 0 {
+            format!(" and {more} more spans")
+        } else {
+            String::new()
+        },
+        when(earlier),
+        done.len() - finished,
+        when(now)
+    )
 }
 
 /// The bounds of buckets of about [`BUCKET_ROWS`] source rows. Dense keys (at most twice as

@@ -7,6 +7,7 @@
 //! deterministic: tables in config order, samples in key order, whatever the thread count or
 //! batch size.
 
+pub mod checkpoint;
 pub mod checksum;
 pub mod init;
 mod plan;
@@ -49,6 +50,9 @@ pub struct Settings {
     pub session: SessionLimits,
     /// The go-live checklist items (id, title): the built-in four and the config's own.
     pub checklist: Vec<(String, String)>,
+    /// Where checksum mode records finished chunks, and what an interrupted run finished
+    /// (`--resume`); none: no checkpoints.
+    pub checkpoints: Option<std::sync::Arc<checkpoint::Checkpoints>>,
 }
 
 /// The default of `--memory-limit`: 1 GiB.
@@ -807,6 +811,7 @@ mod tests {
             defaults: Default::default(),
             session: Default::default(),
             checklist: Vec::new(),
+            checkpoints: None,
         };
         assert_eq!(s.memory_budget(), (1 << 30) / 8);
         assert_eq!(s.endpoint(Side::Target).csv.delimiter, b';');
