@@ -554,6 +554,7 @@ fn checksums(job: &TableJob<'_>, sources: &Sources) -> Result<Option<TableResult
     let mut notes = Vec::new();
     if resumed > 0 {
         notes.push(resumed_note(
+            &sources.key[0].name,
             &done,
             &bounds,
             &resumed_at,
@@ -589,7 +590,13 @@ fn checksums(job: &TableJob<'_>, sources: &Sources) -> Result<Option<TableResult
 }
 
 /// Which key ranges an interrupted run checksummed and when, and when this run did the rest.
-fn resumed_note(done: &[bool], bounds: &[KeyBound], earlier: &[i64], now: &[i64]) -> String {
+fn resumed_note(
+    key_name: &str,
+    done: &[bool],
+    bounds: &[KeyBound],
+    earlier: &[i64],
+    now: &[i64],
+) -> String {
     let when = |times: &[i64]| -> String {
         let show = |t: i64| {
             chrono::DateTime::from_timestamp(t, 0).map_or_else(
@@ -618,17 +625,26 @@ fn resumed_note(done: &[bool], bounds: &[KeyBound], earlier: &[i64], now: &[i64]
         .map(|&(a, z)| {
             let lo = a.checked_sub(1).and_then(|i| key(bounds.get(i)));
             match (lo, key(bounds.get(z))) {
-                (Some(l), Some(h)) => format!("{l} <= key < {h}"),
-                (Some(l), None) => format!("key >= {l}"),
-                (None, Some(h)) => format!("key < {h}"),
-                (None, None) => "every key".into(),
+                (Some(l), Some(h)) => format!("{l} <= {key_name} < {h}"),
+                (Some(l), None) => format!("{key_name} >= {l}"),
+                (None, Some(h)) => format!("{key_name} < {h}"),
+                (None, None) => format!("every {key_name}"),
             }
         })
         .collect();
     let more = spans.len().saturating_sub(named.len());
     let finished = done.iter().filter(|d| **d).count();
+    let rest = if finished == done.len() {
+        "none was left to checksum in this run".to_string()
+    } else {
+        format!(
+            "the other {} in this run, in a new snapshot, {}",
+            done.len() - finished,
+            when(now)
+        )
+    };
     format!(
-        "Resumed an interrupted run: {finished} of {} key ranges ({}{}) were checksummed {}; the other {} in this run, in a new snapshot, {}",
+        "Resumed an interrupted run: {finished} of {} key ranges ({}{}) were checksummed {}; {rest}",
         done.len(),
         named.join(", "),
         if more > 0 {
@@ -637,8 +653,6 @@ fn resumed_note(done: &[bool], bounds: &[KeyBound], earlier: &[i64], now: &[i64]
             String::new()
         },
         when(earlier),
-        done.len() - finished,
-        when(now)
     )
 }
 
@@ -720,6 +734,35 @@ fn parse_buckets(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_resumed_run_says_which_key_ranges_were_checksummed_when() {
+        let bounds: Vec<KeyBound> = (1..=9).map(|i| KeyBound(i * 100)).collect();
+        let mut done = vec![false; 10];
+        done[..2].fill(true);
+        done[4] = true;
+        done[9] = true;
+        let note = resumed_note("id", &done, &bounds, &[0, 3600], &[86_400]);
+        assert_eq!(
+            note,
+            "Resumed an interrupted run: 4 of 10 key ranges (id < 200, 400 <= id < 500, id >= 900) \
+             were checksummed from 1970-01-01 00:00:00 to 1970-01-01 01:00:00 UTC; the other 6 in \
+             this run, in a new snapshot, at 1970-01-02 00:00:00 UTC"
+        );
+        let every_other: Vec<bool> = (0..10).map(|b| b % 2 == 0).collect();
+        let note = resumed_note("id", &every_other, &bounds, &[0], &[1]);
+        assert!(
+            note.contains(
+                "(id < 100, 200 <= id < 300, 400 <= id < 500, 600 <= id < 700 and 1 more spans)"
+            ),
+            "{note}"
+        );
+        let note = resumed_note("id", &[true; 10], &bounds, &[0], &[]);
+        assert!(
+            note.ends_with("(every id) were checksummed at 1970-01-01 00:00:00 UTC; none was left to checksum in this run"),
+            "{note}"
+        );
+    }
 
     #[test]
     fn bucket_rows_are_read_exactly_or_refused() {
