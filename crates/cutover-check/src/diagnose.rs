@@ -278,10 +278,42 @@ impl ColumnDiagnosis {
         }
     }
 
-    /// Adds another column's diagnosis into this one.
+    /// Adds another column's diagnosis into this one: the diagnosis of both sets of value
+    /// pairs, as if they had been added one after the other.
     pub fn merge(&mut self, other: &ColumnDiagnosis) {
         for (k, v) in &other.counts {
             *self.counts.entry(*k).or_default() += v;
+        }
+        let same = |mine: Option<Option<f64>>, theirs: Option<Option<f64>>| match (mine, theirs) {
+            (None, t) => t,
+            (m, None) => m,
+            (Some(Some(a)), Some(Some(b))) if (a - b).abs() <= 1e-9 * a.abs().max(1.0) => {
+                Some(Some(a))
+            }
+            _ => Some(None),
+        };
+        self.offset = same(self.offset, other.offset);
+        self.factor = same(self.factor, other.factor);
+        self.decimals_seen = self.decimals_seen.max(other.decimals_seen);
+        for (h, n) in &other.hours {
+            *self.hours.entry(*h).or_default() += n;
+        }
+        self.fractions_seen |= other.fractions_seen;
+        self.rounded_unit = self.rounded_unit.max(other.rounded_unit);
+        self.rounded_to = match (self.rounded_to, other.rounded_to) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
+        self.truncated_to = self.truncated_to.max(other.truncated_to);
+        self.pairs_overflow |= other.pairs_overflow;
+        for (pair, n) in &other.pairs {
+            if let Some(mine) = self.pairs.get_mut(pair) {
+                *mine += n;
+            } else if self.pairs.len() < PAIRS_KEPT {
+                self.pairs.insert(pair.clone(), *n);
+            } else {
+                self.pairs_overflow = true;
+            }
         }
     }
 
@@ -428,6 +460,35 @@ mod tests {
             d.add(a, b);
         }
         d.findings()
+    }
+
+    #[test]
+    fn diagnoses_merged_are_the_diagnosis_of_all_their_pairs() {
+        let pairs = [
+            (n("1.5"), n("2.5")),
+            (n("10.25"), n("11.25")),
+            (stamp(0, 0), stamp(7200, 0)),
+            (n("3.456"), n("3.46")),
+            (t("A"), t("alpha")),
+            (t("Anna"), t("Anna ")),
+            (n("7"), n("8")),
+            (stamp(3600, 0), stamp(10800, 0)),
+            (t("B"), t("beta")),
+            (n("2"), n("4")),
+        ];
+        let whole = {
+            let mut d = ColumnDiagnosis::default();
+            pairs.iter().for_each(|(a, b)| d.add(a, b));
+            d
+        };
+        for split in 0..=pairs.len() {
+            let (mut first, mut second) = (ColumnDiagnosis::default(), ColumnDiagnosis::default());
+            pairs[..split].iter().for_each(|(a, b)| first.add(a, b));
+            pairs[split..].iter().for_each(|(a, b)| second.add(a, b));
+            first.merge(&second);
+            assert_eq!(first, whole, "split at {split}");
+            assert_eq!(first.findings(), whole.findings());
+        }
     }
 
     #[test]

@@ -173,7 +173,55 @@ pub struct TableDiff {
     pub samples: Samples,
 }
 
+impl SideSummary {
+    /// Adds the summary of the rows of another key range of the same side.
+    pub fn merge(&mut self, other: &SideSummary) {
+        self.rows += other.rows;
+        self.fingerprint.merge(&other.fingerprint);
+        for (n, m) in self.notes.iter_mut().zip(&other.notes) {
+            n.merge(m);
+        }
+        self.duplicate_keys += other.duplicate_keys;
+        self.duplicate_rows += other.duplicate_rows;
+        let room = PROBLEMS_KEPT.saturating_sub(self.problems.len());
+        self.problems
+            .extend(other.problems.iter().take(room).cloned());
+    }
+}
+
 impl TableDiff {
+    /// Appends the diff of the next key range (every key of `next` follows every key of
+    /// `self`): counts add up, and samples stay the first `sample_size` of each kind in key
+    /// order, so the result is the diff of both ranges read as one.
+    pub fn append(&mut self, next: TableDiff, sample_size: usize) {
+        self.source.merge(&next.source);
+        self.target.merge(&next.target);
+        self.matched += next.matched;
+        self.matched_within_tolerance += next.matched_within_tolerance;
+        self.missing += next.missing;
+        self.extra += next.extra;
+        self.changed += next.changed;
+        for (c, n) in self
+            .changed_by_column
+            .iter_mut()
+            .zip(&next.changed_by_column)
+        {
+            *c += n;
+        }
+        for (d, n) in self.diagnosis.iter_mut().zip(&next.diagnosis) {
+            d.merge(n);
+        }
+        fn keep<T>(mine: &mut Vec<T>, theirs: Vec<T>, n: usize) {
+            mine.extend(theirs);
+            mine.truncate(n);
+        }
+        let s = next.samples;
+        keep(&mut self.samples.missing, s.missing, sample_size);
+        keep(&mut self.samples.extra, s.extra, sample_size);
+        keep(&mut self.samples.changed, s.changed, sample_size);
+        keep(&mut self.samples.duplicates, s.duplicates, sample_size);
+    }
+
     /// True when both sides hold exactly the same rows and no key is duplicated.
     pub fn is_match(&self) -> bool {
         self.missing == 0
@@ -970,6 +1018,18 @@ mod tests {
                     reference,
                     "round {round}, batch {batch}"
                 );
+            }
+            // Two key ranges compared apart and appended: the diff of the whole.
+            for split in [0, 30, 100, 199] {
+                let part = |rows: &[(i64, String)], low: bool| -> Vec<(i64, String)> {
+                    rows.iter()
+                        .filter(|(k, _)| (*k < split) == low)
+                        .cloned()
+                        .collect()
+                };
+                let mut parts = run(&part(&src, true), &part(&tgt, true), 7);
+                parts.append(run(&part(&src, false), &part(&tgt, false), 7), 5);
+                assert_eq!(parts, reference, "round {round}, split at {split}");
             }
         }
     }

@@ -60,6 +60,8 @@ pub struct Compared {
     /// Why a table that asked for checksums was compared in full; which key ranges an
     /// interrupted run checksummed and when.
     pub note: Option<String>,
+    /// Key ranges read at once on sessions of their own (0: one stream per side).
+    pub ranges: usize,
 }
 
 impl Compared {
@@ -275,6 +277,7 @@ pub(crate) fn run(job: &TableJob<'_>, sources: Sources) -> TableResult {
                 Compared {
                     checksum: None,
                     note: Some(format!("Compared in full: the checksums failed: {e}")),
+                    ranges: 0,
                 },
             )
         }
@@ -326,14 +329,7 @@ fn checksums(job: &TableJob<'_>, sources: &Sources) -> Result<Option<TableResult
     let checkpoints = job.settings.checkpoints.as_deref();
     let earlier = match checkpoints.map(|c| c.earlier(&plan.name, &fingerprint)) {
         Some(Err(message)) => {
-            return Ok(Some(TableResult::Failed(crate::FailedTable {
-                name: plan.name.clone(),
-                source_name: plan.source_name.clone(),
-                checklist: plan.checklist.clone(),
-                message,
-                hint: None,
-                interrupted: false,
-            })));
+            return Ok(Some(job.failed(message, None)));
         }
         Some(Ok(e)) => e,
         None => None,
@@ -573,6 +569,7 @@ fn checksums(job: &TableJob<'_>, sources: &Sources) -> Result<Option<TableResult
         Compared {
             checksum: None,
             note: (!notes.is_empty()).then(|| notes.join("; ")),
+            ranges: 0,
         },
     );
     if let TableResult::Checked(c) = &mut result {

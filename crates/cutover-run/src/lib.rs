@@ -12,6 +12,7 @@ pub mod checksum;
 pub mod init;
 mod plan;
 mod schema;
+pub mod split;
 
 use cutover_check::diff::Tee;
 use cutover_check::{
@@ -610,14 +611,17 @@ fn check_table(
     match checksum::choose(&job) {
         checksum::Choice::Full(note) => {
             let (src_req, tgt_req) = job.requests();
-            job.stream(
-                src_req,
-                tgt_req,
-                checksum::Compared {
-                    checksum: None,
-                    note,
-                },
-            )
+            let compared = checksum::Compared {
+                checksum: None,
+                note,
+                ranges: 0,
+            };
+            match split::key_ranges(&job) {
+                ranges if ranges.len() > 1 => {
+                    split::stream(&job, &ranges, src_req, tgt_req, compared)
+                }
+                _ => job.stream(src_req, tgt_req, compared),
+            }
         }
         checksum::Choice::Checksum(sources) => checksum::run(&job, sources),
     }
@@ -655,31 +659,15 @@ impl TableJob<'_> {
         compared: checksum::Compared,
     ) -> TableResult {
         let TableJob {
-            settings,
             plan,
             endpoints: [source_end, target_end],
             progress,
             cancel,
             export,
-            started,
             ..
         } = *self;
-        let opts = DiffOptions {
-            columns: plan.columns.len(),
-            key_columns: plan.key_len,
-            sample_size: settings.sample_size,
-            tolerances: plan.columns.iter().map(|c| c.tolerance.clone()).collect(),
-        };
-        let fail = |message: String, hint: Option<String>| {
-            TableResult::Failed(FailedTable {
-                name: plan.name.clone(),
-                source_name: plan.source_name.clone(),
-                checklist: plan.checklist.clone(),
-                message,
-                hint,
-                interrupted: false,
-            })
-        };
+        let opts = self.diff_options();
+        let fail = |message: String, hint: Option<String>| self.failed(message, hint);
         let export_hint = || Some("check --export-diffs: the folder must be writable".to_string());
         let mut exporter = match export {
             None => None,
@@ -721,13 +709,48 @@ impl TableJob<'_> {
                 return fail(format!("cannot export the differences: {e}"), export_hint());
             }
         }
+        self.result(joined.map(|()| summary.into_diff()), compared)
+    }
+
+    /// How the table's rows are diffed.
+    pub(crate) fn diff_options(&self) -> DiffOptions {
+        let plan = self.plan;
+        DiffOptions {
+            columns: plan.columns.len(),
+            key_columns: plan.key_len,
+            sample_size: self.settings.sample_size,
+            tolerances: plan.columns.iter().map(|c| c.tolerance.clone()).collect(),
+        }
+    }
+
+    /// The table failed: `message`, and what to do about it.
+    pub(crate) fn failed(&self, message: String, hint: Option<String>) -> TableResult {
+        let plan = self.plan;
+        TableResult::Failed(FailedTable {
+            name: plan.name.clone(),
+            source_name: plan.source_name.clone(),
+            checklist: plan.checklist.clone(),
+            message,
+            hint,
+            interrupted: false,
+        })
+    }
+
+    /// The table's result from its diff, or from why the diff stopped.
+    pub(crate) fn result(
+        &self,
+        joined: Result<cutover_check::TableDiff, DiffError<SourceError>>,
+        compared: checksum::Compared,
+    ) -> TableResult {
+        let plan = self.plan;
+        let fail = |message: String, hint: Option<String>| self.failed(message, hint);
         match joined {
-            Ok(()) => TableResult::Checked(Box::new(CheckedTable {
+            Ok(diff) => TableResult::Checked(Box::new(CheckedTable {
                 plan: plan.clone(),
-                diff: summary.into_diff(),
+                diff,
                 source_sql: plan.source_sql.clone(),
                 target_sql: plan.target_sql.clone(),
-                elapsed: started.elapsed(),
+                elapsed: self.started.elapsed(),
                 compared,
             })),
             Err(DiffError::Cancelled) => TableResult::Failed(interrupted(plan)),
