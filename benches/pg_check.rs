@@ -11,9 +11,7 @@
 //! through psql. Measured (b): `cutover check` on the pair. Prints b/a, rows/s and peak RSS.
 //! With `--reladiff`, the target table is also copied into a second database and reladiff
 //! (`reladiff`, hashdiff across two databases: `-j 2 --skip-sort-results -c '%'`), `cutover
-//! check --mode full -j 1` (one stream per side), `cutover check --mode full` (the table read in
-//! key ranges at once where both sides share a snapshot) and `cutover check --mode checksum`
-//! (those two `-j 2`) compare src in the first
+//! check --mode full` and `cutover check --mode checksum` (all `-j 2`) compare src in the first
 //! with tgt in the second, one after the other in the same run, so all pay the same two
 //! connections; it prints their times, ratios, rows streamed and the differing keys each found.
 //! With `--mariadb` as well, the source table is also loaded into MariaDB (`CUTOVER_BENCH_MYSQL`,
@@ -230,7 +228,6 @@ fn print_peer(pair: &str, p: &PeerRun) {
         p.reladiff_secs, p.reladiff_keys, p.reladiff_code
     );
     for (what, c) in [
-        ("cutover full -j 1:", &p.full_one),
         ("cutover full:", &p.full),
         ("cutover checksum:", &p.checksum),
     ] {
@@ -251,8 +248,6 @@ struct PeerRun {
     reladiff_secs: f64,
     reladiff_keys: usize,
     reladiff_code: Option<i32>,
-    /// A full compare on one stream per side (`-j 1`: no key ranges read at once).
-    full_one: CutoverRun,
     full: CutoverRun,
     checksum: CutoverRun,
 }
@@ -458,19 +453,12 @@ fn peer_pair(source: &str, target: &str, dir: &std::path::Path, name: &str) -> P
         ),
     )
     .expect("config written");
-    let full_one = cutover(&config, &dir.join(format!("{name}-full-1")), "full", "1");
-    let full = cutover(&config, &dir.join(format!("{name}-full")), "full", "2");
-    let checksum = cutover(
-        &config,
-        &dir.join(format!("{name}-checksum")),
-        "checksum",
-        "2",
-    );
+    let full = cutover(&config, &dir.join(format!("{name}-full")), "full");
+    let checksum = cutover(&config, &dir.join(format!("{name}-checksum")), "checksum");
     PeerRun {
         reladiff_secs,
         reladiff_keys: keys.len(),
         reladiff_code: out.status.code(),
-        full_one,
         full,
         checksum,
     }
@@ -506,8 +494,8 @@ fn reladiff() -> String {
     bin
 }
 
-/// `cutover check --mode MODE -j JOBS` with a config, its report in `out`.
-fn cutover(config: &std::path::Path, out: &std::path::Path, mode: &str, jobs: &str) -> CutoverRun {
+/// `cutover check --mode MODE -j 2` with a config, its report in `out`.
+fn cutover(config: &std::path::Path, out: &std::path::Path, mode: &str) -> CutoverRun {
     // CUTOVER_BENCH_BIN measures another build (an A/B of two versions on the same pair).
     let bin = std::env::var("CUTOVER_BENCH_BIN")
         .unwrap_or_else(|_| env!("CARGO_BIN_EXE_cutover").to_string());
@@ -520,7 +508,7 @@ fn cutover(config: &std::path::Path, out: &std::path::Path, mode: &str, jobs: &s
             "--quiet",
             "--no-history",
             "-j",
-            jobs,
+            "2",
             "--mode",
             mode,
             "--config",

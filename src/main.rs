@@ -182,8 +182,8 @@ struct CommonArgs {
     /// Do not read or record the rehearsal history.
     #[arg(long)]
     no_history: bool,
-    /// Continue an interrupted run: tables compared by checksums keep the key ranges it
-    /// finished (its checkpoint, beside the history) and checksum only the rest.
+    /// Continue an interrupted run: tables compared by checksums or read in key ranges keep the
+    /// ranges it finished (its checkpoint, beside the history); only the rest is read.
     #[arg(long)]
     resume: bool,
     /// A label for this run in the history, e.g. "rehearsal 3" [default: run N].

@@ -435,77 +435,31 @@ fn a_checksum_run_killed_midway_resumes_with_the_same_findings() {
     src.exec(&events(true, 29_000));
     tgt.exec(&events(true, 29_000));
     tgt.exec(PLANTED);
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("cutover.toml");
+    let run = crate::cli::Rehearsal::new("1");
     // Every row's condition costs the server an md5 of 40 KB, so the run takes seconds, and one
     // session per side checksums one chunk after the other: the run is stopped with most of
     // its key ranges still to do.
     let write_config = |extra: &str| {
         let slow = "md5(repeat(CAST(id AS text), 8000)) <> ''";
-        std::fs::write(
-            &config,
-            format!(
-                "[source]\nurl = \"{}\"\n[target]\nurl = \"{}\"\n[run]\nmode = \"checksum\"\n[[table]]\nname = \"events\"\nsource_where = \"{slow}\"\ntarget_where = \"{slow}{extra}\"\n",
-                src.url, tgt.url
-            ),
-        )
-        .unwrap();
+        run.write_config(&format!(
+            "[source]\nurl = \"{}\"\n[target]\nurl = \"{}\"\n[run]\nmode = \"checksum\"\n[[table]]\nname = \"events\"\nsource_where = \"{slow}\"\ntarget_where = \"{slow}{extra}\"\n",
+            src.url, tgt.url
+        ));
     };
     write_config("");
-    let checkpoint = dir.path().join("cutover-history.checkpoint");
-    let check = |out: &str, resume: bool| {
-        let mut c = crate::cli::cutover();
-        c.args(["check", "--no-history", "--quiet", "--jobs", "1", "-c"])
-            .arg(&config)
-            .arg("--out")
-            .arg(dir.path().join(out));
-        if resume {
-            c.arg("--resume");
-        }
-        c
-    };
-    let report = |out: &str| crate::cli::validate_report(&dir.path().join(out).join("report.json"));
 
     // The uninterrupted run: a finished run leaves no checkpoint.
-    let whole = check("whole", false).output().unwrap();
+    let whole = run.check("whole", false);
     assert_eq!(whole.status.code(), Some(1), "{whole:?}");
-    assert!(!checkpoint.exists());
-    let whole = report("whole");
+    assert!(!run.checkpoint().exists());
+    let whole = run.report("whole");
 
     // The same run, killed (no chance to clean up) once its first chunk is checkpointed.
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_cutover"))
-        .args(["check", "--no-history", "--quiet", "--jobs", "1", "-c"])
-        .arg(&config)
-        .arg("--out")
-        .arg(dir.path().join("killed"))
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let started = std::time::Instant::now();
-    loop {
-        let text = std::fs::read_to_string(&checkpoint).unwrap_or_default();
-        if text.lines().any(|l| l.starts_with("C\t")) {
-            break;
-        }
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "the run finished before a chunk was checkpointed"
-        );
-        assert!(
-            started.elapsed().as_secs() < 120,
-            "no chunk was checkpointed"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
-    child.kill().unwrap();
-    let status = child.wait().unwrap();
-    assert_eq!(status.code(), None, "killed before it finished: {status:?}");
+    run.kill_once_checkpointed("C\t");
     // The key ranges (buckets) of the finished chunks: each chunk line lists one sum per range.
-    let finished: usize = std::fs::read_to_string(&checkpoint)
-        .unwrap()
-        .lines()
-        .filter(|l| l.starts_with("C\t"))
+    let finished: usize = run
+        .checkpointed("C\t")
+        .iter()
         .filter_map(|l| l.split('\t').nth(4))
         .map(|sums| sums.split(',').count())
         .sum();
@@ -514,24 +468,24 @@ fn a_checksum_run_killed_midway_resumes_with_the_same_findings() {
     // A changed condition changes the table's checksum statements: no resume, and the
     // checkpoint is kept for the right config.
     write_config(" AND id > 0");
-    let refused = check("refused", true).output().unwrap();
+    let refused = run.check("refused", true);
     assert_ne!(refused.status.code(), Some(0));
-    let said = report("refused")["tables"][0]["error"].to_string();
+    let said = run.report("refused")["tables"][0]["error"].to_string();
     assert!(
         said.contains("cannot resume table events") && said.contains("run without --resume"),
         "{said}"
     );
-    assert!(checkpoint.exists());
+    assert!(run.checkpoint().exists());
 
     // Resumed with the config of the interrupted run.
     write_config("");
-    let resumed = check("resumed", true).output().unwrap();
+    let resumed = run.check("resumed", true);
     assert_eq!(resumed.status.code(), Some(1), "{resumed:?}");
     assert!(
-        !checkpoint.exists(),
+        !run.checkpoint().exists(),
         "a finished run removes its checkpoint"
     );
-    let resumed = report("resumed");
+    let resumed = run.report("resumed");
     let (w, r) = (&whole["tables"][0], &resumed["tables"][0]);
     assert_eq!(w["counts"], r["counts"]);
     assert_eq!(w["samples"], r["samples"]);
@@ -557,7 +511,7 @@ fn a_checksum_run_killed_midway_resumes_with_the_same_findings() {
         "{note}"
     );
     // Resuming with nothing to resume says so.
-    let nothing = check("nothing", true).output().unwrap();
+    let nothing = run.check("nothing", true);
     assert_eq!(nothing.status.code(), Some(2));
     assert!(
         String::from_utf8_lossy(&nothing.stderr).contains("nothing to resume"),

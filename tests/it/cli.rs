@@ -13,6 +13,109 @@ pub(crate) fn cutover() -> Command {
     c
 }
 
+/// A project folder whose `cutover check` runs are interrupted and resumed: its config, its
+/// checkpoint beside the (default) history, and its report folders.
+pub(crate) struct Rehearsal {
+    pub(crate) dir: tempfile::TempDir,
+    jobs: &'static str,
+}
+
+impl Rehearsal {
+    /// A folder whose runs use `jobs` jobs.
+    pub(crate) fn new(jobs: &'static str) -> Rehearsal {
+        Rehearsal {
+            dir: tempfile::tempdir().unwrap(),
+            jobs,
+        }
+    }
+
+    fn config(&self) -> std::path::PathBuf {
+        self.dir.path().join("cutover.toml")
+    }
+
+    /// Writes the config.
+    pub(crate) fn write_config(&self, text: &str) {
+        std::fs::write(self.config(), text).unwrap();
+    }
+
+    /// The checkpoint file.
+    pub(crate) fn checkpoint(&self) -> std::path::PathBuf {
+        self.dir.path().join("cutover-history.checkpoint")
+    }
+
+    /// The checkpoint's lines that start with `prefix`.
+    pub(crate) fn checkpointed(&self, prefix: &str) -> Vec<String> {
+        std::fs::read_to_string(self.checkpoint())
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.starts_with(prefix))
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// The arguments of `cutover check` with its reports in `out`.
+    fn args(&self, out: &str) -> Vec<std::ffi::OsString> {
+        let mut args: Vec<std::ffi::OsString> = [
+            "check",
+            "--no-history",
+            "--quiet",
+            "--jobs",
+            self.jobs,
+            "-c",
+        ]
+        .map(Into::into)
+        .into();
+        args.extend([
+            self.config().into(),
+            "--out".into(),
+            self.dir.path().join(out).into(),
+        ]);
+        args
+    }
+
+    /// `cutover check`, its reports in `out`, resuming or not.
+    pub(crate) fn check(&self, out: &str, resume: bool) -> std::process::Output {
+        let mut c = cutover();
+        c.args(self.args(out));
+        if resume {
+            c.arg("--resume");
+        }
+        c.output().unwrap()
+    }
+
+    /// The JSON report in `out`, validated.
+    pub(crate) fn report(&self, out: &str) -> serde_json::Value {
+        validate_report(&self.dir.path().join(out).join("report.json"))
+    }
+
+    /// Starts `cutover check`, waits until the checkpoint holds a line that starts with
+    /// `prefix` (a finished chunk or range), and kills the run (SIGKILL: no chance to clean
+    /// up), failing when the run finished first.
+    pub(crate) fn kill_once_checkpointed(&self, prefix: &str) {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_cutover"))
+            .args(self.args("killed"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let started = std::time::Instant::now();
+        while self.checkpointed(prefix).is_empty() {
+            assert!(
+                child.try_wait().unwrap().is_none(),
+                "the run finished before anything was checkpointed"
+            );
+            assert!(
+                started.elapsed().as_secs() < 120,
+                "nothing was checkpointed"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        child.kill().unwrap();
+        let status = child.wait().unwrap();
+        assert_eq!(status.code(), None, "killed before it finished: {status:?}");
+    }
+}
+
 pub(crate) fn validate_report(path: &Path) -> serde_json::Value {
     let schema: serde_json::Value =
         serde_json::from_str(include_str!("../../docs/report.schema.json")).unwrap();

@@ -353,15 +353,11 @@ fn every_postgres_table_of_a_side_is_read_in_one_snapshot() {
     assert!(o.is_go());
 }
 
-/// One big table on both cores: read in key ranges at once, each on sessions of its own in the
-/// run's snapshots, it gives exactly the diff of one stream: counts, samples in key order,
-/// diagnosis and fingerprints.
-#[test]
-fn a_big_table_read_in_key_ranges_at_once_gives_the_diff_of_one_stream() {
-    let (Some(src), Some(tgt)) = (TestDb::postgres("split"), TestDb::postgres("split")) else {
-        return;
-    };
-    let rows = 2 * cutover_run::split::RANGE_ROWS + 1_000;
+/// The same big table on two PostgreSQL databases, 100,000 rows past two ranges' worth, with
+/// differences at both ends and on both sides of the middle: 4 missing, 2 extra, 9 changed.
+fn big_pair(name: &str) -> Option<(TestDb, TestDb)> {
+    let (src, tgt) = (TestDb::postgres(name)?, TestDb::postgres(name)?);
+    let rows = 2 * cutover_run::ranges::RANGE_ROWS + 100_000;
     let create = format!(
         "CREATE TABLE t (id bigint PRIMARY KEY, v numeric(12,2), s text);
          INSERT INTO t SELECT g, g / 4.0, 'r' || g FROM generate_series(1, {rows}) g;
@@ -369,18 +365,29 @@ fn a_big_table_read_in_key_ranges_at_once_gives_the_diff_of_one_stream() {
     );
     src.exec(&create);
     tgt.exec(&create);
-    // Differences at both ends and on both sides of the middle.
     tgt.exec(
-        "DELETE FROM t WHERE id IN (1, 250000, 250001, 400000);
+        "DELETE FROM t WHERE id IN (1, 299000, 300000, 590000);
          INSERT INTO t VALUES (0, 0, 'extra'), (999999999, 1, 'extra');
-         UPDATE t SET v = v + 1 WHERE id IN (2, 250500, 500999);
+         UPDATE t SET v = v + 1 WHERE id IN (2, 350500, 599999);
          UPDATE t SET s = 'R' || id WHERE id % 100000 = 7;",
     );
-    let mut one = settings(&src.url, &tgt.url, vec![table("t", None)]);
-    one.jobs = 1;
-    let mut two = one.clone();
-    two.jobs = 2;
-    let (a, b) = (run(&one), run(&two));
+    Some((src, tgt))
+}
+
+/// A big table read in key ranges (so each can be checkpointed) gives exactly the diff of one
+/// stream: counts, samples in key order, diagnosis and fingerprints.
+#[test]
+fn a_big_table_read_in_key_ranges_gives_the_diff_of_one_stream() {
+    let Some((src, tgt)) = big_pair("ranges") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let one = settings(&src.url, &tgt.url, vec![table("t", None)]);
+    let mut ranges = one.clone();
+    ranges.checkpoints = Some(std::sync::Arc::new(
+        cutover_run::checkpoint::Checkpoints::new(&dir.path().join("run.checkpoint")),
+    ));
+    let (a, b) = (run(&one), run(&ranges));
     let (a, b) = (checked(&a, 0), checked(&b, 0));
     assert_eq!((a.compared.ranges, b.compared.ranges), (0, 2));
     assert_eq!(
@@ -389,4 +396,72 @@ fn a_big_table_read_in_key_ranges_at_once_gives_the_diff_of_one_stream() {
         "every planted difference"
     );
     assert_eq!(a.diff, b.diff);
+    // The ranges' diffs were checkpointed as they finished.
+    let text = std::fs::read_to_string(dir.path().join("run.checkpoint")).unwrap();
+    assert_eq!(text.lines().filter(|l| l.starts_with("D\t")).count(), 2);
+}
+
+/// Section 3 of part 7 for a full compare: a run killed once one key range is compared keeps
+/// that range's diff in its checkpoint, and `--resume` compares only the other range and gives
+/// the report of an uninterrupted run.
+#[test]
+fn a_full_compare_killed_midway_resumes_with_the_same_findings() {
+    let Some((src, tgt)) = big_pair("fullres") else {
+        return;
+    };
+    let run = crate::cli::Rehearsal::new("2");
+    // Rows of the upper half cost the servers an md5 of 20 KB each, so the lower range is
+    // compared long before the upper one, and the run is stopped between the two.
+    let write_config = |extra: &str| {
+        let cond = format!("id < 300000 OR md5(repeat(CAST(id AS text), 3000)) <> ''{extra}");
+        run.write_config(&format!(
+            "[source]\nurl = \"{}\"\n[target]\nurl = \"{}\"\n[[table]]\nname = \"t\"\nsource_where = \"{cond}\"\ntarget_where = \"{cond}\"\n",
+            src.url, tgt.url
+        ));
+    };
+    write_config("");
+    let whole = run.check("whole", false);
+    assert_eq!(whole.status.code(), Some(1), "{whole:?}");
+    assert!(
+        !run.checkpoint().exists(),
+        "a finished run removes its checkpoint"
+    );
+    let whole = run.report("whole");
+    let w = &whole["tables"][0];
+    assert_eq!(
+        (
+            &w["counts"]["missing"],
+            &w["counts"]["extra"],
+            &w["counts"]["changed"]
+        ),
+        (&4.into(), &2.into(), &9.into())
+    );
+
+    run.kill_once_checkpointed("D\t");
+    assert_eq!(run.checkpointed("D\t").len(), 1, "the lower range only");
+
+    // Another condition is another comparison: no resume, and the checkpoint stays.
+    write_config(" OR id = 0");
+    let refused = run.check("refused", true);
+    assert_ne!(refused.status.code(), Some(0));
+    let said = run.report("refused")["tables"][0]["error"].to_string();
+    assert!(said.contains("cannot resume table t"), "{said}");
+    assert!(run.checkpoint().exists());
+
+    write_config("");
+    let resumed = run.check("resumed", true);
+    assert_eq!(resumed.status.code(), Some(1), "{resumed:?}");
+    assert!(!run.checkpoint().exists());
+    let resumed = run.report("resumed");
+    let r = &resumed["tables"][0];
+    for field in ["counts", "samples", "fingerprint", "diagnosis"] {
+        assert_eq!(w[field], r[field], "{field}");
+    }
+    let note = r["compared"]["note"].as_str().unwrap_or_default();
+    assert!(
+        note.starts_with("Resumed an interrupted run: 1 of 2 key ranges (id < ")
+            && note.contains(" were compared at ")
+            && note.contains("the other 1 in this run, in a new snapshot"),
+        "{note}"
+    );
 }

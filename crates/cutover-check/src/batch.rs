@@ -19,7 +19,7 @@ pub struct Batch {
 }
 
 /// Counts of values that were kept as they were instead of converted.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct CellNotes {
     /// Text values that are not valid UTF-8.
     pub invalid_utf8: u64,

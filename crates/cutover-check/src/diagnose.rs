@@ -8,7 +8,9 @@ use crate::canonical::{self, tag};
 use std::collections::HashMap;
 
 /// A class of difference between a source and a target value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum Class {
     /// Equal once white space is trimmed or collapsed.
     Whitespace,
@@ -39,13 +41,15 @@ pub enum Class {
 }
 
 /// What one column's changed values have in common.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ColumnDiagnosis {
     /// Changed values per class.
     pub counts: HashMap<Class, u64>,
     /// Numeric differences: the offset (target − source) if it was the same for every one.
+    #[serde(with = "seen_value")]
     offset: Option<Option<f64>>,
     /// Numeric differences: the factor (target / source) if it was the same for every one.
+    #[serde(with = "seen_value")]
     factor: Option<Option<f64>>,
     /// Numeric differences: the most decimals an input had, to show the offset without f64 noise.
     decimals_seen: u32,
@@ -61,9 +65,52 @@ pub struct ColumnDiagnosis {
     /// Longest truncated target text, in characters.
     truncated_to: usize,
     /// Source → target text pairs of `Other` values (bounded), to detect a code mapping.
+    #[serde(with = "pair_list")]
     pairs: HashMap<(String, String), u64>,
     /// True once more pairs were seen than are kept.
     pairs_overflow: bool,
+}
+
+/// A value seen the same every time (its shortest decimal text, which reads back exactly),
+/// different ones (`"varies"`), or none (`null`).
+mod seen_value {
+    pub(super) fn serialize<S: serde::Serializer>(
+        v: &Option<Option<f64>>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        match v {
+            None => s.serialize_none(),
+            Some(None) => s.serialize_some("varies"),
+            Some(Some(x)) => s.serialize_some(&x.to_string()),
+        }
+    }
+
+    pub(super) fn deserialize<'de, D: serde::Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<Option<f64>>, D::Error> {
+        let seen: Option<String> = serde::Deserialize::deserialize(d)?;
+        seen.map(|t| match t.as_str() {
+            "varies" => Ok(None),
+            x => x.parse().map(Some).map_err(serde::de::Error::custom),
+        })
+        .transpose()
+    }
+}
+
+/// The value pairs as a list: a pair is not a JSON object key.
+mod pair_list {
+    use std::collections::HashMap;
+
+    type Pairs = HashMap<(String, String), u64>;
+
+    pub(super) fn serialize<S: serde::Serializer>(pairs: &Pairs, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(pairs.iter())
+    }
+
+    pub(super) fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Pairs, D::Error> {
+        let list: Vec<((String, String), u64)> = serde::Deserialize::deserialize(d)?;
+        Ok(list.into_iter().collect())
+    }
 }
 
 /// How many distinct value pairs a column keeps to detect a mapping.
@@ -487,7 +534,21 @@ mod tests {
             pairs[split..].iter().for_each(|(a, b)| second.add(a, b));
             first.merge(&second);
             assert_eq!(first, whole, "split at {split}");
+            let json = serde_json::to_string(&first).unwrap();
+            assert_eq!(
+                serde_json::from_str::<ColumnDiagnosis>(&json).unwrap(),
+                whole
+            );
             assert_eq!(first.findings(), whole.findings());
+        }
+        // One offset for all, and none seen, survive a checkpoint too.
+        let mut same = ColumnDiagnosis::default();
+        same.add(&n("1.5"), &n("2.5"));
+        same.add(&n("10.25"), &n("11.25"));
+        assert_eq!(same.offset, Some(Some(1.0)));
+        for d in [same, ColumnDiagnosis::default()] {
+            let json = serde_json::to_string(&d).unwrap();
+            assert_eq!(serde_json::from_str::<ColumnDiagnosis>(&json).unwrap(), d);
         }
     }
 

@@ -12,7 +12,7 @@ use std::cmp::Ordering;
 use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
 
 /// Which side of the comparison.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Side {
     /// The legacy side.
     Source,
@@ -90,7 +90,7 @@ impl Tolerance {
 }
 
 /// What one side held.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SideSummary {
     /// Rows read.
     pub rows: u64,
@@ -107,7 +107,7 @@ pub struct SideSummary {
 }
 
 /// A sample row: its key and all its values.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SampleRow {
     /// Key values, in key column order.
     pub key: Vec<Value>,
@@ -116,7 +116,7 @@ pub struct SampleRow {
 }
 
 /// A sample of a changed row.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ChangedRow {
     /// Key values.
     pub key: Vec<Value>,
@@ -125,7 +125,7 @@ pub struct ChangedRow {
 }
 
 /// A sample of a duplicated key.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct DuplicateKey {
     /// The side it was found on.
     pub side: Side,
@@ -136,7 +136,7 @@ pub struct DuplicateKey {
 }
 
 /// Samples per kind, in key order.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Samples {
     /// Rows on the source only.
     pub missing: Vec<SampleRow>,
@@ -149,7 +149,7 @@ pub struct Samples {
 }
 
 /// The exact result of one table's diff.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TableDiff {
     /// The source side.
     pub source: SideSummary,
@@ -220,6 +220,17 @@ impl TableDiff {
         keep(&mut self.samples.extra, s.extra, sample_size);
         keep(&mut self.samples.changed, s.changed, sample_size);
         keep(&mut self.samples.duplicates, s.duplicates, sample_size);
+    }
+
+    /// The diff as one line of JSON, for a checkpoint; [`TableDiff::from_json`] reads it back
+    /// exactly.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("a diff is plain data")
+    }
+
+    /// A diff written by [`TableDiff::to_json`].
+    pub fn from_json(text: &str) -> Result<TableDiff, String> {
+        serde_json::from_str(text).map_err(|e| e.to_string())
     }
 
     /// True when both sides hold exactly the same rows and no key is duplicated.
@@ -998,6 +1009,11 @@ mod tests {
                 }
             }
             let reference = run(&src, &tgt, 8192);
+            // A diff survives its checkpoint (JSON) exactly.
+            assert_eq!(
+                TableDiff::from_json(&reference.to_json()),
+                Ok(reference.clone())
+            );
             assert_eq!(
                 (
                     reference.matched,

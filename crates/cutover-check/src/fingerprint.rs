@@ -11,7 +11,7 @@
 //! blake3 per cell (the largest share of the CPU before).
 
 /// The fingerprint of a set of rows.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Fingerprint {
     /// Rows added.
     pub rows: u64,

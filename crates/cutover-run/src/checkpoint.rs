@@ -1,14 +1,17 @@
-//! Checkpoints of checksum mode, so a long check survives an interruption. Each finished chunk
-//! of key ranges (both sides' row counts and checksums per bucket) is appended to a state file
-//! beside the history as one line, written in one call as soon as the chunk is done; a run
-//! killed at any moment leaves every finished chunk readable (a torn last line is ignored).
-//! `cutover check --resume` reads the file, keeps each table's key ranges and finished
-//! chunks, and checksums only the rest, in a new snapshot. A table whose checksum statements
-//! differ from the checkpoint's (columns, kinds, filters, servers) refuses to resume.
+//! Checkpoints, so a long check survives an interruption. Each finished chunk of checksum
+//! mode (both sides' row counts and checksums per bucket) and each finished key range of a full
+//! compare read in ranges (its exact diff) is appended to a state file beside the history as
+//! one line, written in one call as soon as it is done; a run killed at any moment leaves every
+//! finished line readable (a torn last line is ignored). `cutover check --resume` reads the
+//! file, keeps each table's key ranges and what was finished, and reads only the rest, in a new
+//! snapshot. A table whose statements differ from the checkpoint's (columns, kinds, filters,
+//! servers, mode) refuses to resume.
 //!
-//! The file is text: a header line, then `T` lines (a table's fingerprint and bucket bounds)
-//! and `C` lines (a chunk: when, its first bucket, each side's `rows:sum:sum` per bucket).
+//! The file is text: a header line, then `T` lines (a table's fingerprint and range bounds),
+//! `C` lines (a checksum chunk: when, its first bucket, each side's `rows:sum:sum` per bucket)
+//! and `D` lines (a compared range: when, its index, its diff as JSON).
 
+use cutover_check::TableDiff;
 use cutover_source::checksum::KeyBound;
 use std::collections::HashMap;
 use std::io::Write as _;
@@ -25,8 +28,21 @@ pub(crate) type BucketSum = (u64, i128, i128);
 pub(crate) struct Earlier {
     /// The key-range bounds the buckets were cut at.
     pub(crate) bounds: Vec<KeyBound>,
-    /// Finished chunks.
+    /// Finished chunks (checksum mode).
     pub(crate) chunks: Vec<Chunk>,
+    /// Finished key ranges (full compare).
+    pub(crate) ranges: Vec<RangeDone>,
+}
+
+/// A key range of a full compare, compared.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct RangeDone {
+    /// When it finished, in seconds since 1970 (UTC).
+    pub(crate) at: i64,
+    /// Which range, counted from the lowest keys.
+    pub(crate) index: usize,
+    /// Its exact diff.
+    pub(crate) diff: TableDiff,
 }
 
 /// Consecutive buckets checksummed by one statement per side.
@@ -67,7 +83,7 @@ impl Checkpoints {
         let text = std::fs::read(path).map_err(|e| {
             if e.kind() == std::io::ErrorKind::NotFound {
                 format!(
-                    "nothing to resume: no checkpoint at {} (a run that finishes removes its checkpoint; only checksum mode writes one)",
+                    "nothing to resume: no checkpoint at {} (a run that finishes removes its checkpoint; checksum mode and full compares read in key ranges write one)",
                     path.display()
                 )
             } else {
@@ -163,6 +179,17 @@ impl Checkpoints {
         ))
     }
 
+    /// Records a compared key range of `table`.
+    pub(crate) fn range_done(&self, table: &str, done: &RangeDone) -> Result<(), String> {
+        self.write(&format!(
+            "D\t{}\t{}\t{}\t{}\n",
+            escape(table),
+            done.at,
+            done.index,
+            done.diff.to_json()
+        ))
+    }
+
     /// Appends one line in one write, opening the file first.
     fn write(&self, line: &str) -> Result<(), String> {
         let fail = |e: std::io::Error| {
@@ -190,6 +217,138 @@ impl Checkpoints {
         let f = file.as_mut().expect("opened above");
         f.write_all(line.as_bytes()).map_err(fail)
     }
+}
+
+/// Which key ranges an interrupted run finished (`what`: checksummed, compared) and when, and
+/// when this run did the rest.
+pub(crate) fn resumed_note(
+    what: &str,
+    key_name: &str,
+    done: &[bool],
+    bounds: &[KeyBound],
+    earlier: &[i64],
+    now: &[i64],
+) -> String {
+    let when = |times: &[i64]| -> String {
+        let show = |t: i64| {
+            chrono::DateTime::from_timestamp(t, 0).map_or_else(
+                || t.to_string(),
+                |d| d.format("%Y-%m-%d %H:%M:%S").to_string(),
+            )
+        };
+        match (times.iter().min(), times.iter().max()) {
+            (Some(&a), Some(&b)) if a == b => format!("at {} UTC", show(a)),
+            (Some(&a), Some(&b)) => format!("from {} to {} UTC", show(a), show(b)),
+            _ => "(none)".into(),
+        }
+    };
+    // The finished buckets as key intervals `[lo, hi)`, the first few named.
+    let mut spans: Vec<(usize, usize)> = Vec::new();
+    for (b, _) in done.iter().enumerate().filter(|(_, d)| **d) {
+        match spans.last_mut() {
+            Some(last) if last.1 + 1 == b => last.1 = b,
+            _ => spans.push((b, b)),
+        }
+    }
+    let key = |b: Option<&KeyBound>| b.map(|k| k.0.to_string());
+    let named: Vec<String> = spans
+        .iter()
+        .take(4)
+        .map(|&(a, z)| {
+            let lo = a.checked_sub(1).and_then(|i| key(bounds.get(i)));
+            match (lo, key(bounds.get(z))) {
+                (Some(l), Some(h)) => format!("{l} <= {key_name} < {h}"),
+                (Some(l), None) => format!("{key_name} >= {l}"),
+                (None, Some(h)) => format!("{key_name} < {h}"),
+                (None, None) => format!("every {key_name}"),
+            }
+        })
+        .collect();
+    let more = spans.len().saturating_sub(named.len());
+    let finished = done.iter().filter(|d| **d).count();
+    let rest = if finished == done.len() {
+        "none was left for this run".to_string()
+    } else {
+        format!(
+            "the other {} in this run, in a new snapshot, {}",
+            done.len() - finished,
+            when(now)
+        )
+    };
+    format!(
+        "Resumed an interrupted run: {finished} of {} key ranges ({}{}) were {what} {}; {rest}",
+        done.len(),
+        named.join(", "),
+        if more > 0 {
+            format!(" and {more} more spans")
+        } else {
+            String::new()
+        },
+        when(earlier),
+    )
+}
+
+/// Where one table's finished chunks or ranges go. A line that cannot be written is said once
+/// as a warning, and the table goes on without checkpoints: the check itself stays valid.
+pub(crate) struct TableWriter<'a> {
+    to: Mutex<Option<&'a Checkpoints>>,
+    table: &'a str,
+    progress: &'a dyn crate::Progress,
+}
+
+impl<'a> TableWriter<'a> {
+    /// Records that `table` is read in ranges cut at `bounds` (a resumed table keeps its line).
+    pub(crate) fn begin(
+        checkpoints: Option<&'a Checkpoints>,
+        progress: &'a dyn crate::Progress,
+        table: &'a str,
+        fingerprint: &str,
+        bounds: &[KeyBound],
+    ) -> TableWriter<'a> {
+        let to = checkpoints.and_then(|c| match c.begin(table, fingerprint, bounds) {
+            Ok(()) => Some(c),
+            Err(e) => {
+                progress.warning(&e);
+                None
+            }
+        });
+        TableWriter {
+            to: Mutex::new(to),
+            table,
+            progress,
+        }
+    }
+
+    fn record(&self, write: impl FnOnce(&Checkpoints, &str) -> Result<(), String>) {
+        let mut to = self.to.lock().expect("checkpoint writer");
+        if let Some(c) = *to
+            && let Err(e) = write(c, self.table)
+        {
+            self.progress.warning(&e);
+            *to = None;
+        }
+    }
+
+    /// Records a finished checksum chunk.
+    pub(crate) fn chunk(&self, chunk: &Chunk) {
+        self.record(|c, t| c.chunk(t, chunk));
+    }
+
+    /// Records a compared key range.
+    pub(crate) fn range(&self, done: &RangeDone) {
+        self.record(|c, t| c.range_done(t, done));
+    }
+}
+
+/// What identifies a table's reads in a checkpoint: a hash of `parts` (its name, servers,
+/// statements), each length-prefixed.
+pub(crate) fn fingerprint<'a>(parts: impl IntoIterator<Item = &'a str>) -> String {
+    let mut h = blake3::Hasher::new();
+    for part in parts {
+        h.update(&(part.len() as u64).to_le_bytes());
+        h.update(part.as_bytes());
+    }
+    h.finalize().to_hex()[..32].to_string()
 }
 
 /// Now, in seconds since 1970.
@@ -255,6 +414,7 @@ fn parse(bytes: &[u8]) -> Result<HashMap<String, (String, Earlier)>, String> {
                         Earlier {
                             bounds,
                             chunks: Vec::new(),
+                            ranges: Vec::new(),
                         },
                     ),
                 );
@@ -293,6 +453,18 @@ fn parse(bytes: &[u8]) -> Result<HashMap<String, (String, Earlier)>, String> {
                     return Err(bad());
                 }
                 earlier.chunks.push(chunk);
+            }
+            ["D", table, at, index, diff] => {
+                let done = RangeDone {
+                    at: at.parse().map_err(|_| bad())?,
+                    index: index.parse().map_err(|_| bad())?,
+                    diff: TableDiff::from_json(diff).map_err(|_| bad())?,
+                };
+                let (_, earlier) = tables.get_mut(&unescape(table)).ok_or_else(bad)?;
+                if done.index > earlier.bounds.len() {
+                    return Err(bad());
+                }
+                earlier.ranges.push(done);
             }
             _ => return Err(bad()),
         }
@@ -338,6 +510,37 @@ mod tests {
         r.begin("ord\ters", "f1", &[]).unwrap();
         r.finish();
         assert!(!path.exists());
+    }
+
+    #[test]
+    fn a_resumed_run_says_which_key_ranges_were_checksummed_when() {
+        let bounds: Vec<KeyBound> = (1..=9).map(|i| KeyBound(i * 100)).collect();
+        let mut done = vec![false; 10];
+        done[..2].fill(true);
+        done[4] = true;
+        done[9] = true;
+        let note = resumed_note("checksummed", "id", &done, &bounds, &[0, 3600], &[86_400]);
+        assert_eq!(
+            note,
+            "Resumed an interrupted run: 4 of 10 key ranges (id < 200, 400 <= id < 500, id >= 900) \
+             were checksummed from 1970-01-01 00:00:00 to 1970-01-01 01:00:00 UTC; the other 6 in \
+             this run, in a new snapshot, at 1970-01-02 00:00:00 UTC"
+        );
+        let every_other: Vec<bool> = (0..10).map(|b| b % 2 == 0).collect();
+        let note = resumed_note("checksummed", "id", &every_other, &bounds, &[0], &[1]);
+        assert!(
+            note.contains(
+                "(id < 100, 200 <= id < 300, 400 <= id < 500, 600 <= id < 700 and 1 more spans)"
+            ),
+            "{note}"
+        );
+        let note = resumed_note("checksummed", "id", &[true; 10], &bounds, &[0], &[]);
+        assert!(
+            note.ends_with(
+                "(every id) were checksummed at 1970-01-01 00:00:00 UTC; none was left for this run"
+            ),
+            "{note}"
+        );
     }
 
     #[test]

@@ -60,7 +60,7 @@ pub struct Compared {
     /// Why a table that asked for checksums was compared in full; which key ranges an
     /// interrupted run checksummed and when.
     pub note: Option<String>,
-    /// Key ranges read at once on sessions of their own (0: one stream per side).
+    /// Key ranges a full compare read one after the other, each checkpointed (0: one stream).
     pub ranges: usize,
 }
 
@@ -313,18 +313,16 @@ fn checksums(job: &TableJob<'_>, sources: &Sources) -> Result<Option<TableResult
     };
     // What identifies this table's checksums in a checkpoint: its statements and servers.
     let fingerprint = {
-        let mut h = blake3::Hasher::new();
+        let mut parts = vec![plan.name.clone()];
         for (i, (d, end)) in dialects.iter().zip(job.endpoints).enumerate() {
-            let sql = sources
-                .side(i, plan, native_hash)
-                .buckets_sql(*d, (None, None), &[])?;
-            let url = cutover_source::redact(&end.url);
-            for part in [plan.name.as_str(), &url, &sql] {
-                h.update(&(part.len() as u64).to_le_bytes());
-                h.update(part.as_bytes());
-            }
+            parts.push(cutover_source::redact(&end.url));
+            parts.push(
+                sources
+                    .side(i, plan, native_hash)
+                    .buckets_sql(*d, (None, None), &[])?,
+            );
         }
-        h.finalize().to_hex()[..32].to_string()
+        crate::checkpoint::fingerprint(parts.iter().map(String::as_str))
     };
     let checkpoints = job.settings.checkpoints.as_deref();
     let earlier = match checkpoints.map(|c| c.earlier(&plan.name, &fingerprint)) {
@@ -361,17 +359,13 @@ fn checksums(job: &TableJob<'_>, sources: &Sources) -> Result<Option<TableResult
         AtomicU64::new(rows_of(&sums[1])),
     ];
     let sums = sums.map(Mutex::new);
-    // Where checkpoints go; a checkpoint that cannot be written is said once, not fatal.
-    let checkpoint =
-        Mutex::new(
-            checkpoints.and_then(|c| match c.begin(&plan.name, &fingerprint, &bounds) {
-                Ok(()) => Some(c),
-                Err(e) => {
-                    job.progress.warning(&e);
-                    None
-                }
-            }),
-        );
+    let checkpoint = crate::checkpoint::TableWriter::begin(
+        checkpoints,
+        job.progress,
+        &plan.name,
+        &fingerprint,
+        &bounds,
+    );
     let this_run_at = Mutex::new(Vec::new());
     // The next buckets to checksum: up to `size` consecutive ones not finished before.
     let cursor = Mutex::new(0usize);
@@ -477,14 +471,7 @@ fn checksums(job: &TableJob<'_>, sources: &Sources) -> Result<Option<TableResult
                         job.progress.rows_read(&plan.name, Side::ALL[i], total);
                     }
                     this_run_at.lock().expect("chunk times").push(chunk.at);
-                    let mut writer = checkpoint.lock().expect("checkpoint");
-                    if let Some(c) = *writer
-                        && let Err(e) = c.chunk(&plan.name, &chunk)
-                    {
-                        job.progress.warning(&e);
-                        *writer = None;
-                    }
-                    drop(writer);
+                    checkpoint.chunk(&chunk);
                     // The next statements aim at the time target, at the rate just measured.
                     let rate = most as f64 / secs;
                     let want = (STATEMENT_SECS * rate / BUCKET_ROWS as f64).round() as usize;
@@ -549,7 +536,8 @@ fn checksums(job: &TableJob<'_>, sources: &Sources) -> Result<Option<TableResult
     }
     let mut notes = Vec::new();
     if resumed > 0 {
-        notes.push(resumed_note(
+        notes.push(crate::checkpoint::resumed_note(
+            "checksummed",
             &sources.key[0].name,
             &done,
             &bounds,
@@ -584,73 +572,6 @@ fn checksums(job: &TableJob<'_>, sources: &Sources) -> Result<Option<TableResult
         c.compared.checksum = Some(stats);
     }
     Ok(Some(result))
-}
-
-/// Which key ranges an interrupted run checksummed and when, and when this run did the rest.
-fn resumed_note(
-    key_name: &str,
-    done: &[bool],
-    bounds: &[KeyBound],
-    earlier: &[i64],
-    now: &[i64],
-) -> String {
-    let when = |times: &[i64]| -> String {
-        let show = |t: i64| {
-            chrono::DateTime::from_timestamp(t, 0).map_or_else(
-                || t.to_string(),
-                |d| d.format("%Y-%m-%d %H:%M:%S").to_string(),
-            )
-        };
-        match (times.iter().min(), times.iter().max()) {
-            (Some(&a), Some(&b)) if a == b => format!("at {} UTC", show(a)),
-            (Some(&a), Some(&b)) => format!("from {} to {} UTC", show(a), show(b)),
-            _ => "(none)".into(),
-        }
-    };
-    // The finished buckets as key intervals `[lo, hi)`, the first few named.
-    let mut spans: Vec<(usize, usize)> = Vec::new();
-    for (b, _) in done.iter().enumerate().filter(|(_, d)| **d) {
-        match spans.last_mut() {
-            Some(last) if last.1 + 1 == b => last.1 = b,
-            _ => spans.push((b, b)),
-        }
-    }
-    let key = |b: Option<&KeyBound>| b.map(|k| k.0.to_string());
-    let named: Vec<String> = spans
-        .iter()
-        .take(4)
-        .map(|&(a, z)| {
-            let lo = a.checked_sub(1).and_then(|i| key(bounds.get(i)));
-            match (lo, key(bounds.get(z))) {
-                (Some(l), Some(h)) => format!("{l} <= {key_name} < {h}"),
-                (Some(l), None) => format!("{key_name} >= {l}"),
-                (None, Some(h)) => format!("{key_name} < {h}"),
-                (None, None) => format!("every {key_name}"),
-            }
-        })
-        .collect();
-    let more = spans.len().saturating_sub(named.len());
-    let finished = done.iter().filter(|d| **d).count();
-    let rest = if finished == done.len() {
-        "none was left to checksum in this run".to_string()
-    } else {
-        format!(
-            "the other {} in this run, in a new snapshot, {}",
-            done.len() - finished,
-            when(now)
-        )
-    };
-    format!(
-        "Resumed an interrupted run: {finished} of {} key ranges ({}{}) were checksummed {}; {rest}",
-        done.len(),
-        named.join(", "),
-        if more > 0 {
-            format!(" and {more} more spans")
-        } else {
-            String::new()
-        },
-        when(earlier),
-    )
 }
 
 /// The bounds of buckets of about [`BUCKET_ROWS`] source rows. Dense keys (at most twice as
@@ -731,35 +652,6 @@ fn parse_buckets(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_resumed_run_says_which_key_ranges_were_checksummed_when() {
-        let bounds: Vec<KeyBound> = (1..=9).map(|i| KeyBound(i * 100)).collect();
-        let mut done = vec![false; 10];
-        done[..2].fill(true);
-        done[4] = true;
-        done[9] = true;
-        let note = resumed_note("id", &done, &bounds, &[0, 3600], &[86_400]);
-        assert_eq!(
-            note,
-            "Resumed an interrupted run: 4 of 10 key ranges (id < 200, 400 <= id < 500, id >= 900) \
-             were checksummed from 1970-01-01 00:00:00 to 1970-01-01 01:00:00 UTC; the other 6 in \
-             this run, in a new snapshot, at 1970-01-02 00:00:00 UTC"
-        );
-        let every_other: Vec<bool> = (0..10).map(|b| b % 2 == 0).collect();
-        let note = resumed_note("id", &every_other, &bounds, &[0], &[1]);
-        assert!(
-            note.contains(
-                "(id < 100, 200 <= id < 300, 400 <= id < 500, 600 <= id < 700 and 1 more spans)"
-            ),
-            "{note}"
-        );
-        let note = resumed_note("id", &[true; 10], &bounds, &[0], &[]);
-        assert!(
-            note.ends_with("(every id) were checksummed at 1970-01-01 00:00:00 UTC; none was left to checksum in this run"),
-            "{note}"
-        );
-    }
 
     #[test]
     fn bucket_rows_are_read_exactly_or_refused() {

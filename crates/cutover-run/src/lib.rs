@@ -11,8 +11,8 @@ pub mod checkpoint;
 pub mod checksum;
 pub mod init;
 mod plan;
+pub mod ranges;
 mod schema;
-pub mod split;
 
 use cutover_check::diff::Tee;
 use cutover_check::{
@@ -616,11 +616,9 @@ fn check_table(
                 note,
                 ranges: 0,
             };
-            match split::key_ranges(&job) {
-                ranges if ranges.len() > 1 => {
-                    split::stream(&job, &ranges, src_req, tgt_req, compared)
-                }
-                _ => job.stream(src_req, tgt_req, compared),
+            match ranges::eligible(&job) {
+                Some(e) => ranges::run(&job, e, src_req, tgt_req, compared),
+                None => job.stream(src_req, tgt_req, compared),
             }
         }
         checksum::Choice::Checksum(sources) => checksum::run(&job, sources),

@@ -1,0 +1,255 @@
+//! A big table compared in full is read in key ranges, one after the other, and each compared
+//! range's exact diff is checkpointed, so `--resume` compares only the ranges an interrupted
+//! run had not finished.
+//!
+//! A table whose sides share one snapshot each (PostgreSQL), keyed by a single integer column
+//! both sides declare unique (so NOT NULL: every row falls in exactly one range), and estimated
+//! at [`RANGE_ROWS`] rows or more per range, is cut into key ranges of about [`CHECKPOINT_ROWS`]
+//! rows (at least two); the first and last are open, so a key outside the span seen when cutting
+//! still falls in one. Each range is read on both sides in the run's snapshots and merge-joined,
+//! and the ranges' diffs are appended in key order ([`TableDiff::append`]), so counts, samples
+//! and fingerprints are those of one stream. Reading ten ranges one after the other measured as
+//! fast as one stream (10M rows, 12.7 s both); reading two at once measured 3 % slower with
+//! both servers on the same two cores, so ranges are read one at a time.
+//!
+//! Other tables, runs without checkpoints and runs that export every difference are read as one
+//! stream.
+
+use crate::checkpoint::RangeDone;
+use crate::{TableJob, TableResult};
+use cutover_check::diff::{DiffError, TableDiffSink};
+use cutover_check::{Side, TableDiff};
+use cutover_source::checksum::{ChecksumSource, KeyBound, KeyRange, integer_key, ranges_sql};
+use cutover_source::dialect::Condition;
+use cutover_source::pair::{SideRead, compare};
+use cutover_source::{Engine, ReadRequest};
+
+/// The fewest estimated rows per range: a smaller table is read as one stream.
+pub const RANGE_ROWS: u64 = 250_000;
+/// Rows per range: the most an interruption makes a resumed run read again.
+pub const CHECKPOINT_ROWS: u64 = 1_000_000;
+
+/// A table read in key ranges: its estimated rows.
+pub(crate) struct Eligible {
+    rows: u64,
+}
+
+/// Whether `job`'s table is read in key ranges (no I/O).
+pub(crate) fn eligible(job: &TableJob<'_>) -> Option<Eligible> {
+    let plan = job.plan;
+    let rows = plan.estimated_rows.unwrap_or(0);
+    let key = plan.columns.first()?;
+    let [Some(se), Some(te)] = job.endpoints.map(|e| Engine::from_url(&e.url)) else {
+        return None;
+    };
+    let ok = job.settings.checkpoints.is_some()
+        && rows >= 2 * RANGE_ROWS
+        && job.export.is_none()
+        && job.snapshots.iter().all(Option::is_some)
+        && plan.source_query.is_none()
+        && plan.key_len == 1
+        && plan.key_unique
+        && integer_key(&key.source, se)
+        && integer_key(&key.target, te);
+    ok.then_some(Eligible { rows })
+}
+
+/// The inner bounds of `parts` ranges of about equal width over `lo..=hi`.
+fn cut(lo: KeyBound, hi: KeyBound, parts: usize) -> Vec<KeyBound> {
+    let width = ((hi.0 - lo.0) / parts.max(1) as i128).max(1);
+    (1..parts as i128)
+        .map(|i| KeyBound(lo.0 + i * width))
+        .filter(|b| b.0 <= hi.0)
+        .collect()
+}
+
+/// Range `i` of those cut at `bounds`.
+fn range_of(bounds: &[KeyBound], i: usize) -> KeyRange {
+    (i.checked_sub(1).map(|j| bounds[j]), bounds.get(i).copied())
+}
+
+/// The key's span on the source in the run's snapshot, cut into ranges; none when it cannot be
+/// read or is too narrow to cut.
+fn bounds(job: &TableJob<'_>, e: &Eligible) -> Vec<KeyBound> {
+    let plan = job.plan;
+    let engine = Engine::from_url(&job.endpoints[0].url).unwrap_or(Engine::Postgres);
+    let span = ChecksumSource {
+        table: &plan.source_name,
+        filter: plan.source_where.as_ref(),
+        key: &plan.columns[0].source,
+        columns: Vec::new(),
+        native_hash: false,
+    }
+    .key_span_sql(cutover_source::dialect::of(engine));
+    let Ok(mut conn) = cutover_source::open(job.endpoints[0]) else {
+        return Vec::new();
+    };
+    let Some(Ok(rows)) = conn
+        .sql()
+        .map(|q| q.text_rows(&span, job.snapshots[0].as_deref()))
+    else {
+        return Vec::new();
+    };
+    let mut cells = rows.into_iter().next().unwrap_or_default().into_iter();
+    let bound = |c: Option<Option<String>>| c.flatten().and_then(|t| KeyBound::parse(&t));
+    let (Some(lo), Some(hi)) = (bound(cells.next()), bound(cells.next())) else {
+        return Vec::new();
+    };
+    cut(lo, hi, ((e.rows / CHECKPOINT_ROWS) as usize).max(2))
+}
+
+/// Compares the table range by range, checkpointing each compared range, and appends the diffs
+/// in key order.
+pub(crate) fn run(
+    job: &TableJob<'_>,
+    e: Eligible,
+    src_req: ReadRequest,
+    tgt_req: ReadRequest,
+    mut compared: crate::checksum::Compared,
+) -> TableResult {
+    let plan = job.plan;
+    let opts = job.diff_options();
+    let fingerprint = {
+        let urls = job.endpoints.map(|e| cutover_source::redact(&e.url));
+        let shape = format!(
+            "{:?} {:?} {:?}",
+            src_req.codecs, tgt_req.codecs, opts.tolerances
+        );
+        crate::checkpoint::fingerprint([
+            "full",
+            plan.name.as_str(),
+            &urls[0],
+            &urls[1],
+            &plan.source_sql,
+            &plan.target_sql,
+            &shape,
+        ])
+    };
+    let checkpoints = job.settings.checkpoints.as_deref();
+    let earlier = match checkpoints.map(|c| c.earlier(&plan.name, &fingerprint)) {
+        Some(Err(message)) => return job.failed(message, None),
+        Some(Ok(earlier)) => earlier,
+        None => None,
+    };
+    let bounds = match &earlier {
+        Some(earlier) => earlier.bounds.clone(),
+        None => bounds(job, &e),
+    };
+    if bounds.is_empty() {
+        return job.stream(src_req, tgt_req, compared);
+    }
+    let count = bounds.len() + 1;
+    let mut diffs: Vec<Option<TableDiff>> = vec![None; count];
+    let mut resumed_at = Vec::new();
+    for done in earlier.into_iter().flat_map(|e| e.ranges) {
+        resumed_at.push(done.at);
+        diffs[done.index] = Some(done.diff);
+    }
+    let done: Vec<bool> = diffs.iter().map(Option::is_some).collect();
+    let resumed = done.iter().filter(|d| **d).count();
+    let writer = crate::checkpoint::TableWriter::begin(
+        checkpoints,
+        job.progress,
+        &plan.name,
+        &fingerprint,
+        &bounds,
+    );
+    let engines = job
+        .endpoints
+        .map(|e| Engine::from_url(&e.url).unwrap_or(Engine::Postgres));
+    let keys = [&plan.columns[0].source, &plan.columns[0].target];
+    // Rows of the finished ranges, and of the range being read, shown summed.
+    let mut before = [0u64; 2];
+    let mut whole: Option<TableDiff> = None;
+    let mut this_run_at = Vec::new();
+    for (index, earlier) in diffs.into_iter().enumerate() {
+        let diff = match earlier {
+            Some(d) => d,
+            None => {
+                let range = range_of(&bounds, index);
+                let mut reqs = [src_req.clone(), tgt_req.clone()];
+                for (i, req) in reqs.iter_mut().enumerate() {
+                    let d = cutover_source::dialect::of(engines[i]);
+                    if let Some(cond) = ranges_sql(d, keys[i], &[range]) {
+                        let mut parts: Vec<Condition> = req.filter.take().into_iter().collect();
+                        parts.push(Condition::Built(cond));
+                        req.filter = Some(Condition::All(parts));
+                    }
+                }
+                let [src, tgt] = reqs;
+                let on_rows = |side: Side, rows: u64| {
+                    job.progress
+                        .rows_read(&plan.name, side, before[side as usize] + rows)
+                };
+                let mut sink = TableDiffSink::new(&opts);
+                let joined = compare(
+                    SideRead {
+                        endpoint: job.endpoints[0],
+                        request: src,
+                    },
+                    SideRead {
+                        endpoint: job.endpoints[1],
+                        request: tgt,
+                    },
+                    &opts,
+                    &mut sink,
+                    &on_rows,
+                    job.cancel,
+                );
+                if let Err(err) = joined {
+                    return job.result(Err(err), compared);
+                }
+                let finished = RangeDone {
+                    at: crate::checkpoint::now(),
+                    index,
+                    diff: sink.into_diff(),
+                };
+                this_run_at.push(finished.at);
+                writer.range(&finished);
+                finished.diff
+            }
+        };
+        before[0] += diff.source.rows;
+        before[1] += diff.target.rows;
+        match whole.as_mut() {
+            None => whole = Some(diff),
+            Some(w) => w.append(diff, opts.sample_size),
+        }
+    }
+    compared.ranges = count;
+    if resumed > 0 {
+        let note = crate::checkpoint::resumed_note(
+            "compared",
+            &keys[0].name,
+            &done,
+            &bounds,
+            &resumed_at,
+            &this_run_at,
+        );
+        compared.note = Some(match compared.note.take() {
+            Some(n) => format!("{n}; {note}"),
+            None => note,
+        });
+    }
+    match whole {
+        Some(diff) => job.result(Ok(diff), compared),
+        None => job.result(Err(DiffError::Stopped), compared),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_cover_every_key_once_and_stay_open_at_the_ends() {
+        let b = cut(KeyBound(1), KeyBound(1_000_000), 2);
+        assert_eq!(b, [KeyBound(500_000)]);
+        assert_eq!(range_of(&b, 0), (None, Some(KeyBound(500_000))));
+        assert_eq!(range_of(&b, 1), (Some(KeyBound(500_000)), None));
+        let b = cut(KeyBound(-10), KeyBound(10), 4);
+        assert_eq!(b, [KeyBound(-5), KeyBound(0), KeyBound(5)]);
+        // A span too narrow to cut is one stream.
+        assert!(cut(KeyBound(5), KeyBound(5), 2).is_empty());
+    }
+}
