@@ -96,6 +96,15 @@ impl Checkpoints {
                 path.display()
             )
         })?;
+        // A line torn by the interruption goes, so the lines this run appends stay whole.
+        let whole = text.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+        if whole < text.len() {
+            std::fs::OpenOptions::new()
+                .write(true)
+                .open(path)
+                .and_then(|f| f.set_len(whole as u64))
+                .map_err(|e| format!("cannot repair the checkpoint {}: {e}", path.display()))?;
+        }
         Ok(Checkpoints {
             path: path.to_path_buf(),
             earlier,
@@ -502,13 +511,22 @@ mod tests {
         let r = Checkpoints::resume(&path).unwrap();
         let e = r.earlier("ord\ters", "f1").unwrap().unwrap();
         assert_eq!(e.bounds, [KeyBound(10), KeyBound(-20)]);
-        assert_eq!(e.chunks, [chunk]);
+        assert_eq!(e.chunks, [chunk.clone()]);
         assert_eq!(r.earlier("other", "f1"), Ok(None));
         let changed = r.earlier("ord\ters", "f2").unwrap_err();
         assert!(changed.contains("run without --resume"), "{changed}");
-        // Resuming appends; the table's bounds are not written again.
+        // Resuming appends after the last whole line; the table's bounds are not written again.
         r.begin("ord\ters", "f1", &[]).unwrap();
-        r.finish();
+        let later = Chunk {
+            first: 0,
+            ..chunk.clone()
+        };
+        r.chunk("ord\ters", &later).unwrap();
+        drop(r);
+        let again = Checkpoints::resume(&path).unwrap();
+        let e = again.earlier("ord\ters", "f1").unwrap().unwrap();
+        assert_eq!(e.chunks, [chunk, later]);
+        again.finish();
         assert!(!path.exists());
     }
 
