@@ -511,7 +511,7 @@ mod tests {
         let r = Checkpoints::resume(&path).unwrap();
         let e = r.earlier("ord\ters", "f1").unwrap().unwrap();
         assert_eq!(e.bounds, [KeyBound(10), KeyBound(-20)]);
-        assert_eq!(e.chunks, [chunk.clone()]);
+        assert_eq!(e.chunks, std::slice::from_ref(&chunk));
         assert_eq!(r.earlier("other", "f1"), Ok(None));
         let changed = r.earlier("ord\ters", "f2").unwrap_err();
         assert!(changed.contains("run without --resume"), "{changed}");
