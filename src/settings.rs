@@ -242,6 +242,11 @@ pub(crate) fn resolve_loaded(
         },
         checklist,
         checkpoints: None,
+        checkpoint_rows: config
+            .run
+            .checkpoint_rows
+            .unwrap_or(cutover_run::ranges::CHECKPOINT_ROWS)
+            .max(1),
     };
     let history_path = common.history.clone().or(default_history);
     // Checksum mode's checkpoint lives beside the history, with or without --no-history.

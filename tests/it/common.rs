@@ -305,6 +305,7 @@ pub fn settings(
         session: Default::default(),
         checklist: Vec::new(),
         checkpoints: None,
+        checkpoint_rows: cutover_run::ranges::CHECKPOINT_ROWS,
     }
 }
 

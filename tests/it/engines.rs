@@ -353,11 +353,12 @@ fn every_postgres_table_of_a_side_is_read_in_one_snapshot() {
     assert!(o.is_go());
 }
 
-/// The same big table on two PostgreSQL databases, 100,000 rows past two ranges' worth, with
-/// differences at both ends and on both sides of the middle: 4 missing, 2 extra, 9 changed.
+/// The same table of 600,000 rows on two PostgreSQL databases (two key ranges of 250,000 rows
+/// or more), with differences at both ends and on both sides of the middle: 4 missing, 2 extra,
+/// 9 changed.
 fn big_pair(name: &str) -> Option<(TestDb, TestDb)> {
     let (src, tgt) = (TestDb::postgres(name)?, TestDb::postgres(name)?);
-    let rows = 2 * cutover_run::ranges::RANGE_ROWS + 100_000;
+    let rows = 600_000;
     let create = format!(
         "CREATE TABLE t (id bigint PRIMARY KEY, v numeric(12,2), s text);
          INSERT INTO t SELECT g, g / 4.0, 'r' || g FROM generate_series(1, {rows}) g;
@@ -387,6 +388,7 @@ fn a_big_table_read_in_key_ranges_gives_the_diff_of_one_stream() {
     ranges.checkpoints = Some(std::sync::Arc::new(
         cutover_run::checkpoint::Checkpoints::new(&dir.path().join("run.checkpoint")),
     ));
+    ranges.checkpoint_rows = 250_000;
     let (a, b) = (run(&one), run(&ranges));
     let (a, b) = (checked(&a, 0), checked(&b, 0));
     assert_eq!((a.compared.ranges, b.compared.ranges), (0, 2));
@@ -415,7 +417,7 @@ fn a_full_compare_killed_midway_resumes_with_the_same_findings() {
     let write_config = |extra: &str| {
         let cond = format!("id < 300000 OR md5(repeat(CAST(id AS text), 3000)) <> ''{extra}");
         run.write_config(&format!(
-            "[source]\nurl = \"{}\"\n[target]\nurl = \"{}\"\n[[table]]\nname = \"t\"\nsource_where = \"{cond}\"\ntarget_where = \"{cond}\"\n",
+            "[source]\nurl = \"{}\"\n[target]\nurl = \"{}\"\n[run]\ncheckpoint_rows = 250000\n[[table]]\nname = \"t\"\nsource_where = \"{cond}\"\ntarget_where = \"{cond}\"\n",
             src.url, tgt.url
         ));
     };

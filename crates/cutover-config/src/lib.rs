@@ -161,6 +161,9 @@ pub struct RunSettings {
     pub statement_timeout_secs: Option<u64>,
     /// How tables are compared unless a table says otherwise (default `full`).
     pub mode: Option<CompareMode>,
+    /// Rows per checkpointed key range of a full compare (default 20,000,000): a table of twice
+    /// as many rows or more is read range by range, and `--resume` skips finished ranges.
+    pub checkpoint_rows: Option<u64>,
 }
 
 /// Settings of the report.

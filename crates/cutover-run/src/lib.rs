@@ -54,6 +54,8 @@ pub struct Settings {
     /// Where checksum mode records finished chunks, and what an interrupted run finished
     /// (`--resume`); none: no checkpoints.
     pub checkpoints: Option<std::sync::Arc<checkpoint::Checkpoints>>,
+    /// Rows per checkpointed key range of a full compare ([`ranges::CHECKPOINT_ROWS`]).
+    pub checkpoint_rows: u64,
 }
 
 /// The default of `--memory-limit`: 1 GiB.
@@ -833,6 +835,7 @@ mod tests {
             session: Default::default(),
             checklist: Vec::new(),
             checkpoints: None,
+            checkpoint_rows: ranges::CHECKPOINT_ROWS,
         };
         assert_eq!(s.memory_budget(), (1 << 30) / 8);
         assert_eq!(s.endpoint(Side::Target).csv.delimiter, b';');

@@ -4,8 +4,8 @@
 //!
 //! A table whose sides share one snapshot each (PostgreSQL), keyed by a single integer column
 //! both sides declare unique (so NOT NULL: every row falls in exactly one range), and estimated
-//! at [`RANGE_ROWS`] rows or more per range, is cut into key ranges of about [`CHECKPOINT_ROWS`]
-//! rows (at least two); the first and last are open, so a key outside the span seen when cutting
+//! at twice `run.checkpoint_rows` ([`CHECKPOINT_ROWS`]) or more, is cut into key ranges of about
+//! that many rows; the first and last are open, so a key outside the span seen when cutting
 //! still falls in one. Each range is read on both sides in the run's snapshots and merge-joined,
 //! and the ranges' diffs are appended in key order ([`TableDiff::append`]), so counts, samples
 //! and fingerprints are those of one stream. Reading two ranges at once measured 3 % slower
@@ -24,12 +24,11 @@ use cutover_source::dialect::Condition;
 use cutover_source::pair::{SideRead, compare};
 use cutover_source::{Engine, ReadRequest};
 
-/// The fewest estimated rows per range: a smaller table is read as one stream.
-pub const RANGE_ROWS: u64 = 250_000;
-/// Rows per range: the most an interruption makes a resumed run read again. Each range opens
-/// its own sessions and starts its own reads (about 0.25 s with both servers on this machine),
-/// so ranges are large: on 10M rows, ten ranges of 1M cost 18 % over one stream.
-pub const CHECKPOINT_ROWS: u64 = 5_000_000;
+/// Rows per range by default: the most an interruption makes a resumed run read again. Each
+/// range opens its own sessions and starts its reads anew, so ranges are large: on 10M rows
+/// (both servers on this 2-core machine), ten ranges of 1M cost 18 % over one stream and two of
+/// 5M 7 %; at 20M rows a range, a table is cut only from 40M rows up.
+pub const CHECKPOINT_ROWS: u64 = 20_000_000;
 
 /// A table read in key ranges: its estimated rows.
 pub(crate) struct Eligible {
@@ -45,7 +44,7 @@ pub(crate) fn eligible(job: &TableJob<'_>) -> Option<Eligible> {
         return None;
     };
     let ok = job.settings.checkpoints.is_some()
-        && rows >= 2 * RANGE_ROWS
+        && rows >= 2 * job.settings.checkpoint_rows
         && job.export.is_none()
         && job.snapshots.iter().all(Option::is_some)
         && plan.source_query.is_none()
@@ -97,7 +96,11 @@ fn bounds(job: &TableJob<'_>, e: &Eligible) -> Vec<KeyBound> {
     let (Some(lo), Some(hi)) = (bound(cells.next()), bound(cells.next())) else {
         return Vec::new();
     };
-    cut(lo, hi, ((e.rows / CHECKPOINT_ROWS) as usize).max(2))
+    cut(
+        lo,
+        hi,
+        ((e.rows / job.settings.checkpoint_rows.max(1)) as usize).max(2),
+    )
 }
 
 /// Compares the table range by range, checkpointing each compared range, and appends the diffs
