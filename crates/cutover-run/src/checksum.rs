@@ -14,7 +14,6 @@ use crate::{TableJob, TableResult};
 use cutover_check::{Kind, Side};
 use cutover_config::CompareMode;
 use cutover_source::checksum::{ChecksumSource, KeyBound, KeyRange, declared_scale, ranges_sql};
-use cutover_source::dialect::Condition;
 use cutover_source::{ColumnInfo, Connector, Endpoint, Engine, SourceError};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -526,9 +525,7 @@ fn checksums(job: &TableJob<'_>, sources: &Sources) -> Result<Option<TableResult
                 ranges_sql(dialects[i], &sources.key[i], &ranges)
             };
             if let Some(cond) = cond {
-                let mut parts: Vec<Condition> = req.filter.take().into_iter().collect();
-                parts.push(Condition::Built(cond));
-                req.filter = Some(Condition::All(parts));
+                req.and_where(cond);
             }
         };
         only(&mut src_req, 0);

@@ -20,7 +20,6 @@ use crate::{TableJob, TableResult};
 use cutover_check::diff::{DiffError, TableDiffSink};
 use cutover_check::{Side, TableDiff};
 use cutover_source::checksum::{ChecksumSource, KeyBound, KeyRange, integer_key, ranges_sql};
-use cutover_source::dialect::Condition;
 use cutover_source::pair::{SideRead, compare};
 use cutover_source::{Engine, ReadRequest};
 
@@ -176,9 +175,7 @@ pub(crate) fn run(
                 for (i, req) in reqs.iter_mut().enumerate() {
                     let d = cutover_source::dialect::of(engines[i]);
                     if let Some(cond) = ranges_sql(d, keys[i], &[range]) {
-                        let mut parts: Vec<Condition> = req.filter.take().into_iter().collect();
-                        parts.push(Condition::Built(cond));
-                        req.filter = Some(Condition::All(parts));
+                        req.and_where(cond);
                     }
                 }
                 let [src, tgt] = reqs;

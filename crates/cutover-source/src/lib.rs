@@ -486,6 +486,14 @@ impl ReadRequest {
             .any(|c| !orders_as(c.native, c.compare))
     }
 
+    /// Narrows the read to the rows that also meet `cond` (a condition built by cutover, such
+    /// as a key range), keeping the configured filter.
+    pub fn and_where(&mut self, cond: String) {
+        let mut parts: Vec<Condition> = self.filter.take().into_iter().collect();
+        parts.push(Condition::Built(cond));
+        self.filter = Some(Condition::All(parts));
+    }
+
     fn new_batch(&self) -> Batch {
         Batch::new(self.columns.len())
     }
