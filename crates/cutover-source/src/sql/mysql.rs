@@ -226,24 +226,26 @@ impl SqlEngine for MySql {
         req: &ReadRequest,
         w: &mut BatchWriter<'_>,
     ) -> Result<(), SourceError> {
-        let mut wires: Vec<String> = Vec::new();
+        let mut wires: Vec<Wire> = Vec::new();
         let mut rows = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch(&mut self.conn);
         while let Some(row) = rows.try_next().await.map_err(|e| query_error(sql, e))? {
             if wires.is_empty() {
                 wires = row
                     .columns()
                     .iter()
-                    .map(|c| c.type_info().name().to_string())
+                    .map(|c| wire_of(c.type_info().name()))
                     .collect();
             }
-            for (i, wire) in wires.iter().enumerate() {
+            for (i, &wire) in wires.iter().enumerate() {
                 let v = row.try_get_raw(i).map_err(|e| query_error(sql, e))?;
                 let cell = if v.is_null() {
                     Cell::Null
                 } else {
-                    let raw: &[u8] = row.try_get_unchecked(i).map_err(|e| SourceError::Decode {
-                        column: req.columns[i].name.clone(),
-                        message: e.to_string(),
+                    let raw = <&[u8] as sqlx::Decode<'_, sqlx::MySql>>::decode(v).map_err(|e| {
+                        SourceError::Decode {
+                            column: req.columns[i].name.clone(),
+                            message: e.to_string(),
+                        }
                     })?;
                     decode(wire, raw, req.columns[i].kind).map_err(|m| SourceError::Decode {
                         column: req.columns[i].name.clone(),
@@ -258,6 +260,48 @@ impl SqlEngine for MySql {
     }
 }
 
+/// How a column travels in the binary protocol, from the wire type name sqlx reports; decided
+/// once per read, not per value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Wire {
+    I8,
+    U8,
+    I16,
+    U16,
+    I32,
+    U32,
+    I64,
+    U64,
+    F32,
+    F64,
+    Decimal,
+    Date,
+    DateTime,
+    Time,
+    /// Strings, blobs, JSON and anything else: bytes, told apart by the column's kind.
+    Bytes,
+}
+
+fn wire_of(name: &str) -> Wire {
+    match name {
+        "BOOLEAN" | "TINYINT" => Wire::I8,
+        "TINYINT UNSIGNED" => Wire::U8,
+        "SMALLINT" => Wire::I16,
+        "SMALLINT UNSIGNED" | "YEAR" => Wire::U16,
+        "INT" | "MEDIUMINT" => Wire::I32,
+        "INT UNSIGNED" | "MEDIUMINT UNSIGNED" => Wire::U32,
+        "BIGINT" => Wire::I64,
+        "BIGINT UNSIGNED" => Wire::U64,
+        "FLOAT" => Wire::F32,
+        "DOUBLE" => Wire::F64,
+        "DECIMAL" => Wire::Decimal,
+        "DATE" => Wire::Date,
+        "DATETIME" | "TIMESTAMP" => Wire::DateTime,
+        "TIME" => Wire::Time,
+        _ => Wire::Bytes,
+    }
+}
+
 fn le<const N: usize>(b: &[u8]) -> Result<[u8; N], String> {
     b.try_into()
         .map_err(|_| format!("expected {N} bytes, got {}", b.len()))
@@ -266,22 +310,22 @@ fn le<const N: usize>(b: &[u8]) -> Result<[u8; N], String> {
 /// Decodes one value of the binary protocol, given the wire type name sqlx reports and the
 /// column's kind from the schema. Strings and blobs share wire types (a `_bin` collation makes
 /// text look binary), so the schema decides between text, bytes and JSON.
-fn decode<'a>(wire: &str, b: &'a [u8], kind: Kind) -> Result<Cell<'a>, String> {
+fn decode<'a>(wire: Wire, b: &'a [u8], kind: Kind) -> Result<Cell<'a>, String> {
     Ok(match wire {
-        "BOOLEAN" | "TINYINT" => Cell::Int(i8::from_le_bytes(le(b)?) as i64),
-        "TINYINT UNSIGNED" => Cell::Int(b[0] as i64),
-        "SMALLINT" => Cell::Int(i16::from_le_bytes(le(b)?) as i64),
-        "SMALLINT UNSIGNED" | "YEAR" => Cell::Int(u16::from_le_bytes(le(b)?) as i64),
-        "INT" | "MEDIUMINT" => Cell::Int(i32::from_le_bytes(le(b)?) as i64),
-        "INT UNSIGNED" | "MEDIUMINT UNSIGNED" => Cell::Int(u32::from_le_bytes(le(b)?) as i64),
-        "BIGINT" => Cell::Int(i64::from_le_bytes(le(b)?)),
-        "BIGINT UNSIGNED" => Cell::UInt(u64::from_le_bytes(le(b)?)),
-        "FLOAT" => Cell::Float32(f32::from_le_bytes(le(b)?)),
-        "DOUBLE" => Cell::Float(f64::from_le_bytes(le(b)?)),
-        "DECIMAL" => Cell::DecimalText(b),
-        "DATE" | "DATETIME" | "TIMESTAMP" => decode_datetime(wire, b)?,
-        "TIME" => decode_time(b)?,
-        _ => match kind {
+        Wire::I8 => Cell::Int(i8::from_le_bytes(le(b)?) as i64),
+        Wire::U8 => Cell::Int(u8::from_le_bytes(le(b)?) as i64),
+        Wire::I16 => Cell::Int(i16::from_le_bytes(le(b)?) as i64),
+        Wire::U16 => Cell::Int(u16::from_le_bytes(le(b)?) as i64),
+        Wire::I32 => Cell::Int(i32::from_le_bytes(le(b)?) as i64),
+        Wire::U32 => Cell::Int(u32::from_le_bytes(le(b)?) as i64),
+        Wire::I64 => Cell::Int(i64::from_le_bytes(le(b)?)),
+        Wire::U64 => Cell::UInt(u64::from_le_bytes(le(b)?)),
+        Wire::F32 => Cell::Float32(f32::from_le_bytes(le(b)?)),
+        Wire::F64 => Cell::Float(f64::from_le_bytes(le(b)?)),
+        Wire::Decimal => Cell::DecimalText(b),
+        Wire::Date | Wire::DateTime => decode_datetime(wire == Wire::Date, b)?,
+        Wire::Time => decode_time(b)?,
+        Wire::Bytes => match kind {
             Kind::Bytes => Cell::Bytes(b),
             Kind::Json => Cell::Json(b),
             _ => Cell::Text(b),
@@ -291,11 +335,11 @@ fn decode<'a>(wire: &str, b: &'a [u8], kind: Kind) -> Result<Cell<'a>, String> {
 
 /// DATE/DATETIME/TIMESTAMP: length byte, then year (u16), month, day, [hour, minute, second,
 /// [microseconds (u32)]]. A zero date (`0000-00-00`) becomes its text, which no real date equals.
-fn decode_datetime<'a>(wire: &str, b: &'a [u8]) -> Result<Cell<'a>, String> {
+fn decode_datetime<'a>(date: bool, b: &'a [u8]) -> Result<Cell<'a>, String> {
     let len = *b.first().ok_or("empty date")? as usize;
     let p = b.get(1..1 + len).ok_or("short date")?;
     if len == 0 || p[..4].iter().all(|&x| x == 0) || p[2] == 0 || p[3] == 0 {
-        return Ok(Cell::Text(if wire == "DATE" {
+        return Ok(Cell::Text(if date {
             b"0000-00-00"
         } else {
             b"0000-00-00 00:00:00"
@@ -303,7 +347,7 @@ fn decode_datetime<'a>(wire: &str, b: &'a [u8]) -> Result<Cell<'a>, String> {
     }
     let year = u16::from_le_bytes([p[0], p[1]]) as i64;
     let days = cutover_check::canonical::days_from_civil(year, p[2] as u32, p[3] as u32);
-    if wire == "DATE" {
+    if date {
         return Ok(Cell::Date(days as i32));
     }
     let (h, m, s) = if len >= 7 {

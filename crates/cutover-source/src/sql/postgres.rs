@@ -221,7 +221,6 @@ impl SqlEngine for Postgres {
         let wires: Vec<Wire> = req.columns.iter().map(|c| wire_of(&c.type_name)).collect();
         let mut decoder = CopyDecoder::new(req.columns.len());
         let mut digits = Vec::new();
-        let mut pending: Vec<u8> = Vec::with_capacity(1 << 16);
         let mut stream = self
             .conn
             .copy_out_raw(&copy)
@@ -232,38 +231,7 @@ impl SqlEngine for Postgres {
             .await
             .map_err(|e| query_error(select, e))?
         {
-            pending.extend_from_slice(&chunk);
-            let mut pos = 0;
-            if !decoder.header_done {
-                match decoder.header(&pending) {
-                    Some(n) => {
-                        pos = n;
-                        decoder.header_done = true;
-                    }
-                    None => continue,
-                }
-            }
-            while let Some(n) = decoder.tuple(&pending[pos..]) {
-                if n == usize::MAX {
-                    pos = pending.len();
-                    break;
-                }
-                let base = pos;
-                for (i, field) in decoder.fields.iter().enumerate() {
-                    let cell = match field {
-                        None => Cell::Null,
-                        Some((s, e)) => decode(wires[i], &pending[base + s..base + e], &mut digits)
-                            .map_err(|m| SourceError::Decode {
-                                column: req.columns[i].name.clone(),
-                                message: m,
-                            })?,
-                    };
-                    w.cell(i, cell);
-                }
-                pos += n;
-                w.end_row()?;
-            }
-            pending.drain(..pos);
+            decoder.feed(&chunk, &wires, req, &mut digits, w)?;
         }
         Ok(())
     }
@@ -273,6 +241,8 @@ impl SqlEngine for Postgres {
 struct CopyDecoder {
     header_done: bool,
     fields: Vec<Option<(usize, usize)>>,
+    /// The start of a row whose end is in a later message.
+    pending: Vec<u8>,
 }
 
 const SIGNATURE: &[u8] = b"PGCOPY\n\xff\r\n\0";
@@ -282,6 +252,7 @@ impl CopyDecoder {
         CopyDecoder {
             header_done: false,
             fields: Vec::with_capacity(ncols),
+            pending: Vec::new(),
         }
     }
 
@@ -292,6 +263,72 @@ impl CopyDecoder {
         }
         let ext = u32::from_be_bytes(buf[15..19].try_into().ok()?) as usize;
         (buf.len() >= 19 + ext).then_some(19 + ext)
+    }
+
+    /// Decodes the rows of one message of the stream into `w`. The server sends a row per
+    /// message: it is decoded where it lies, and only the bytes of a row split across messages
+    /// are kept.
+    fn feed(
+        &mut self,
+        chunk: &[u8],
+        wires: &[Wire],
+        req: &ReadRequest,
+        digits: &mut Vec<u8>,
+        w: &mut BatchWriter<'_>,
+    ) -> Result<(), SourceError> {
+        if self.pending.is_empty() {
+            let used = self.rows(chunk, wires, req, digits, w)?;
+            self.pending.extend_from_slice(&chunk[used..]);
+        } else {
+            let mut pending = std::mem::take(&mut self.pending);
+            pending.extend_from_slice(chunk);
+            let used = self.rows(&pending, wires, req, digits, w)?;
+            pending.drain(..used);
+            self.pending = pending;
+        }
+        Ok(())
+    }
+
+    /// Decodes the complete rows at the start of `buf` into `w`; returns the bytes used.
+    fn rows(
+        &mut self,
+        buf: &[u8],
+        wires: &[Wire],
+        req: &ReadRequest,
+        digits: &mut Vec<u8>,
+        w: &mut BatchWriter<'_>,
+    ) -> Result<usize, SourceError> {
+        let mut pos = 0;
+        if !self.header_done {
+            match self.header(buf) {
+                Some(n) => {
+                    pos = n;
+                    self.header_done = true;
+                }
+                None => return Ok(0),
+            }
+        }
+        while let Some(n) = self.tuple(&buf[pos..]) {
+            if n == usize::MAX {
+                return Ok(buf.len());
+            }
+            let row = &buf[pos..pos + n];
+            for (i, field) in self.fields.iter().enumerate() {
+                let cell = match field {
+                    None => Cell::Null,
+                    Some((s, e)) => {
+                        decode(wires[i], &row[*s..*e], digits).map_err(|m| SourceError::Decode {
+                            column: req.columns[i].name.clone(),
+                            message: m,
+                        })?
+                    }
+                };
+                w.cell(i, cell);
+            }
+            pos += n;
+            w.end_row()?;
+        }
+        Ok(pos)
     }
 
     /// Parses one complete tuple at the start of `buf` into `self.fields` (offsets into `buf`)
@@ -401,6 +438,72 @@ fn decode_numeric<'a>(b: &[u8], digits: &'a mut Vec<u8>) -> Result<Cell<'a>, Str
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A binary COPY stream of `(bigint, text)` rows, with its header and trailer.
+    fn copy_stream(rows: &[(i64, Option<&str>)]) -> Vec<u8> {
+        let mut s = SIGNATURE.to_vec();
+        s.extend_from_slice(&0u32.to_be_bytes());
+        s.extend_from_slice(&0u32.to_be_bytes());
+        for (id, name) in rows {
+            s.extend_from_slice(&2i16.to_be_bytes());
+            s.extend_from_slice(&8i32.to_be_bytes());
+            s.extend_from_slice(&id.to_be_bytes());
+            match name {
+                None => s.extend_from_slice(&(-1i32).to_be_bytes()),
+                Some(t) => {
+                    s.extend_from_slice(&(t.len() as i32).to_be_bytes());
+                    s.extend_from_slice(t.as_bytes());
+                }
+            }
+        }
+        s.extend_from_slice(&(-1i16).to_be_bytes());
+        s
+    }
+
+    /// The canonical rows decoded from `stream` cut into messages at `cuts`.
+    fn decode_in_messages(stream: &[u8], cuts: &[usize]) -> Vec<Vec<u8>> {
+        let columns = vec![
+            column("id".into(), "bigint".into()),
+            column("name".into(), "text".into()),
+        ];
+        let req = ReadRequest::new("t", columns, 1);
+        let wires = [Wire::I8, Wire::Text];
+        let mut rows = Vec::new();
+        let mut sink = |b: cutover_check::Batch| {
+            rows.extend((0..b.len()).map(|r| b.row(r).to_vec()));
+            true
+        };
+        let mut w = BatchWriter::new(&req, &mut sink);
+        let mut decoder = CopyDecoder::new(2);
+        let mut digits = Vec::new();
+        let mut from = 0;
+        for &cut in cuts.iter().chain([stream.len()].iter()) {
+            decoder
+                .feed(&stream[from..cut], &wires, &req, &mut digits, &mut w)
+                .expect("decodes");
+            from = cut;
+        }
+        w.finish().expect("flushes");
+        rows
+    }
+
+    #[test]
+    fn rows_split_anywhere_across_messages_decode_the_same() {
+        let stream = copy_stream(&[(1, Some("a")), (-7, None), (1 << 40, Some("längere Zeile"))]);
+        let whole = decode_in_messages(&stream, &[]);
+        assert_eq!(whole.len(), 3);
+        for cut in 1..stream.len() {
+            assert_eq!(decode_in_messages(&stream, &[cut]), whole, "cut at {cut}");
+        }
+        for cut in 1..stream.len() - 1 {
+            assert_eq!(
+                decode_in_messages(&stream, &[cut, cut + 1]),
+                whole,
+                "cuts at {cut}, {}",
+                cut + 1
+            );
+        }
+    }
 
     #[test]
     fn type_modifiers_do_not_hide_the_type() {
