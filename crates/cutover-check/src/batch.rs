@@ -51,15 +51,29 @@ impl Batch {
     /// Returns the note when the value was kept as it was (it is also counted).
     #[inline]
     pub fn push(&mut self, cell: Cell<'_>, codec: ColumnCodec) -> Option<EncodeNote> {
-        let col = (self.starts.len() - 1) % self.ncols;
         let note = canonical::encode(cell, codec, &mut self.buf);
-        match note {
-            None => {}
-            Some(EncodeNote::InvalidUtf8) => self.notes[col].invalid_utf8 += 1,
-            Some(EncodeNote::NotConvertible) => self.notes[col].not_convertible += 1,
+        if let Some(note) = note {
+            // The column is only worked out for the rare value kept as it was.
+            let col = (self.starts.len() - 1) % self.ncols;
+            match note {
+                EncodeNote::InvalidUtf8 => self.notes[col].invalid_utf8 += 1,
+                EncodeNote::NotConvertible => self.notes[col].not_convertible += 1,
+            }
         }
         self.starts.push(self.buf.len() as u32);
         note
+    }
+
+    /// An empty batch with room for `rows` rows of `bytes` bytes of canonical data in all, so
+    /// a reader that knows the size of its last batch fills the next without reallocating.
+    pub fn with_capacity(ncols: usize, rows: usize, bytes: usize) -> Self {
+        let mut starts = Vec::with_capacity(rows * ncols + 1);
+        starts.push(0);
+        Batch {
+            buf: Vec::with_capacity(bytes),
+            starts,
+            ..Batch::new(ncols)
+        }
     }
 
     /// Appends a whole row of already encoded cells (as [`Batch::row`] returns them).
@@ -129,35 +143,48 @@ impl Batch {
     /// Hashes every row on the rayon pool: keys, row digests and the batch's fingerprint.
     /// The result does not depend on how rows are split into batches or threads.
     pub fn hash(self, nkey: usize) -> HashedBatch {
+        self.hash_on(nkey, true)
+    }
+
+    /// As [`Batch::hash`], on the calling thread: for a reader whose server and other side
+    /// already keep every core busy, where handing each batch to the pool only adds thread
+    /// switches.
+    pub fn hash_here(self, nkey: usize) -> HashedBatch {
+        self.hash_on(nkey, false)
+    }
+
+    fn hash_on(self, nkey: usize, pool: bool) -> HashedBatch {
         const CHUNK: usize = 1024;
         let n = self.len();
         // Per chunk: keys, key end offsets, row digests, fingerprint.
         type Part = (Vec<u8>, Vec<u32>, Vec<u128>, Fingerprint);
-        let parts: Vec<Part> = (0..n.div_ceil(CHUNK))
-            .into_par_iter()
-            .map(|c| {
-                let rows = c * CHUNK..((c + 1) * CHUNK).min(n);
-                let mut keys = Vec::with_capacity(rows.len() * 16);
-                let mut key_ends = Vec::with_capacity(rows.len());
-                let mut digests = Vec::with_capacity(rows.len());
-                let mut fp = Fingerprint::new(self.ncols);
-                for r in rows {
-                    let start = keys.len();
-                    for k in 0..nkey {
-                        canonical::key_encode(self.cell(r, k), &mut keys);
-                    }
-                    key_ends.push(keys.len() as u32);
-                    let key = &keys[start..];
-                    let digest = fp.add_row(
-                        key,
-                        self.row(r),
-                        (0..self.ncols).map(|col| self.cell(r, col)),
-                    );
-                    digests.push(digest);
+        let chunk = |c: usize| -> Part {
+            let rows = c * CHUNK..((c + 1) * CHUNK).min(n);
+            let mut keys = Vec::with_capacity(rows.len() * 16);
+            let mut key_ends = Vec::with_capacity(rows.len());
+            let mut digests = Vec::with_capacity(rows.len());
+            let mut fp = Fingerprint::new(self.ncols);
+            for r in rows {
+                let start = keys.len();
+                for k in 0..nkey {
+                    canonical::key_encode(self.cell(r, k), &mut keys);
                 }
-                (keys, key_ends, digests, fp)
-            })
-            .collect();
+                key_ends.push(keys.len() as u32);
+                let key = &keys[start..];
+                let digest = fp.add_row(
+                    key,
+                    self.row(r),
+                    (0..self.ncols).map(|col| self.cell(r, col)),
+                );
+                digests.push(digest);
+            }
+            (keys, key_ends, digests, fp)
+        };
+        let parts: Vec<Part> = if pool {
+            (0..n.div_ceil(CHUNK)).into_par_iter().map(chunk).collect()
+        } else {
+            (0..n.div_ceil(CHUNK)).map(chunk).collect()
+        };
         let mut keys = Vec::new();
         let mut key_starts = Vec::with_capacity(n + 1);
         key_starts.push(0u32);
@@ -218,5 +245,69 @@ impl HashedBatch {
     /// True if the batch has no rows.
     pub fn is_empty(&self) -> bool {
         self.digests.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::canonical::Kind;
+
+    fn batch(rows: std::ops::Range<i64>, with_capacity: bool) -> Batch {
+        let mut b = if with_capacity {
+            Batch::with_capacity(3, 16, 64)
+        } else {
+            Batch::new(3)
+        };
+        let n = ColumnCodec::new(Kind::Number, Kind::Number);
+        let t = ColumnCodec::new(Kind::Text, Kind::Text);
+        for i in rows {
+            b.push(Cell::Int(i), n);
+            b.push(Cell::Text(format!("row {i}").as_bytes()), t);
+            b.push(
+                if i % 3 == 0 {
+                    Cell::Null
+                } else {
+                    Cell::Int(-i)
+                },
+                n,
+            );
+        }
+        b
+    }
+
+    #[test]
+    fn a_batch_hashes_the_same_on_the_pool_and_here() {
+        let (a, b) = (
+            batch(0..5000, false).hash(1),
+            batch(0..5000, true).hash_here(1),
+        );
+        assert_eq!(a.fingerprint, b.fingerprint);
+        assert_eq!(a.len(), 5000);
+        for r in 0..a.len() {
+            assert_eq!(a.key(r), b.key(r));
+            assert_eq!(a.digest(r), b.digest(r));
+            assert_eq!(a.batch.row(r), b.batch.row(r));
+        }
+        // And the split into batches does not change the fingerprint.
+        let mut split = batch(0..1234, false).hash_here(1).fingerprint;
+        split.merge(&batch(1234..5000, true).hash(1).fingerprint);
+        assert_eq!(split, a.fingerprint);
+    }
+
+    #[test]
+    fn a_note_is_counted_on_its_column() {
+        let mut b = Batch::new(2);
+        let t = ColumnCodec::new(Kind::Text, Kind::Text);
+        let n = ColumnCodec::new(Kind::Text, Kind::Number);
+        for _ in 0..3 {
+            b.push(Cell::Text(b"ok"), t);
+            b.push(Cell::Text(b"not a number"), n);
+        }
+        b.push(Cell::Text(b"\xff"), t);
+        b.push(Cell::Text(b"7"), n);
+        assert_eq!(b.notes()[0].invalid_utf8, 1);
+        assert_eq!(b.notes()[1].not_convertible, 3);
+        assert_eq!(b.notes()[0].not_convertible + b.notes()[1].invalid_utf8, 0);
     }
 }

@@ -460,6 +460,7 @@ fn trim_pad(t: &[u8]) -> &[u8] {
 
 #[inline]
 fn put(out: &mut Vec<u8>, tag: u8, payload: &[u8]) {
+    out.reserve(5 + payload.len());
     out.push(tag);
     out.extend_from_slice(&(payload.len() as u32).to_le_bytes());
     out.extend_from_slice(payload);
@@ -511,6 +512,7 @@ fn put_number_digits(out: &mut Vec<u8>, negative: bool, digits: &[u8], exp: Opti
     let digits = &digits[lead..];
     let trail = digits.iter().rev().take_while(|&&d| d == b'0').count();
     let sig = &digits[..digits.len() - trail];
+    out.reserve(10 + sig.len());
     out.push(tag::NUMBER);
     if sig.is_empty() {
         out.extend_from_slice(&1u32.to_le_bytes());
@@ -1011,14 +1013,13 @@ pub fn key_encode(cell: &[u8], out: &mut Vec<u8>) {
             sign => {
                 out.push(sign);
                 let exp = i32::from_be_bytes(p[1..5].try_into().unwrap_or_default());
-                let mut body = Vec::with_capacity(p.len());
-                body.extend_from_slice(&((exp as u32) ^ 0x8000_0000).to_be_bytes());
-                body.extend_from_slice(&p[5..]);
-                body.push(0);
+                let body = out.len();
+                out.extend_from_slice(&((exp as u32) ^ 0x8000_0000).to_be_bytes());
+                out.extend_from_slice(&p[5..]);
+                out.push(0);
                 if sign == 0 {
-                    body.iter_mut().for_each(|b| *b = !*b);
+                    out[body..].iter_mut().for_each(|b| *b = !*b);
                 }
-                out.extend_from_slice(&body);
             }
         },
         tag::FLOAT => {
