@@ -788,9 +788,12 @@ impl Config {
                 "write a size such as \"512MiB\" or \"2GiB\"",
             ));
         }
-        if self.run.jobs == Some(0) || self.run.batch_rows == Some(0) {
+        if self.run.jobs == Some(0)
+            || self.run.batch_rows == Some(0)
+            || self.run.checkpoint_rows == Some(0)
+        {
             errors.push(invalid(
-                "[run] jobs and batch_rows must be at least 1".into(),
+                "[run] jobs, batch_rows and checkpoint_rows must be at least 1".into(),
                 "remove them to use the defaults",
             ));
         }
@@ -1230,6 +1233,20 @@ source_where = "ORD_DATE >= '2015-01-01'"
         let c = Config::parse(MINIMAL, "c.toml").unwrap();
         assert_eq!(c.tables[0].source_table(), "ORD");
         assert_eq!(c.tables[0].columns["id"].name(), Some("ORD_ID"));
+    }
+
+    #[test]
+    fn run_counts_of_zero_are_refused() {
+        for key in ["jobs", "batch_rows", "checkpoint_rows"] {
+            let text = format!("{MINIMAL}\n[run]\n{key} = 0\n");
+            let err = Config::parse(&text, "c.toml").unwrap_err().to_string();
+            assert!(
+                err.contains("jobs, batch_rows and checkpoint_rows must be at least 1"),
+                "{key}: {err}"
+            );
+            let ok = format!("{MINIMAL}\n[run]\n{key} = 1\n");
+            assert!(Config::parse(&ok, "c.toml").is_ok(), "{key} = 1");
+        }
     }
 
     #[test]

@@ -307,8 +307,8 @@ fn le<const N: usize>(b: &[u8]) -> Result<[u8; N], String> {
         .map_err(|_| format!("expected {N} bytes, got {}", b.len()))
 }
 
-/// Decodes one value of the binary protocol, given the wire type name sqlx reports and the
-/// column's kind from the schema. Strings and blobs share wire types (a `_bin` collation makes
+/// Decodes one value of the binary protocol, given its column's wire type and kind from the
+/// schema. Strings and blobs share wire types (a `_bin` collation makes
 /// text look binary), so the schema decides between text, bytes and JSON.
 fn decode<'a>(wire: Wire, b: &'a [u8], kind: Kind) -> Result<Cell<'a>, String> {
     Ok(match wire {
