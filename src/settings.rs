@@ -247,6 +247,12 @@ pub(crate) fn resolve_loaded(
             .checkpoint_rows
             .unwrap_or(cutover_run::ranges::CHECKPOINT_ROWS)
             .max(1),
+        checksum_statement_secs: config
+            .run
+            .checksum_statement_ms
+            .map_or(cutover_run::checksum::STATEMENT_SECS, |ms| {
+                ms.max(1) as f64 / 1000.0
+            }),
     };
     let history_path = common.history.clone().or(default_history);
     // Checksum mode's checkpoint lives beside the history, with or without --no-history.

@@ -518,3 +518,123 @@ fn a_checksum_run_killed_midway_resumes_with_the_same_findings() {
         "{nothing:?}"
     );
 }
+
+/// A `codes` table keyed by text: `rows` rows whose keys are `key_sql` of `g` (1..=rows).
+fn codes(pg: bool, rows: u32, key_sql: &str) -> String {
+    let series = if pg {
+        format!("generate_series(1, {rows}) AS s(g)")
+    } else {
+        format!(
+            "(WITH RECURSIVE s(g) AS (SELECT 1 UNION ALL SELECT g + 1 FROM s WHERE g < {rows}) SELECT g FROM s) AS s"
+        )
+    };
+    // PostgreSQL compares the key in bytes ("C"), MariaDB in utf8mb4_general_ci (case-blind).
+    let create = if pg {
+        "CREATE TABLE codes (code varchar(20) COLLATE \"C\" PRIMARY KEY, n int, v text)"
+    } else {
+        "CREATE TABLE codes (code varchar(20) PRIMARY KEY, n int, v text) CHARSET utf8mb4 COLLATE utf8mb4_general_ci"
+    };
+    format!("{create}; INSERT INTO codes SELECT {key_sql}, g, 'v' FROM {series};")
+}
+
+/// A text key compares by checksums in each database's own collation: where both order the
+/// keys alike, only the differing ranges travel; where they do not (case-blind against bytes),
+/// the findings are still exactly the full compare's. The keys hold a quote and a backslash, so
+/// every range bound does too.
+#[test]
+fn text_keys_checksum_in_each_collation_and_find_what_the_full_compare_finds() {
+    let (Some(my), Some(pg)) = (TestDb::mariadb("cktext"), TestDb::postgres("cktext")) else {
+        return;
+    };
+    let pg2 = TestDb::postgres("cktext2").expect("PostgreSQL is up");
+    let my2 = TestDb::mariadb("cktext2").expect("MariaDB is up");
+    let rows = 20_000;
+    // o'\000001 …: the same order in bytes and case-blind.
+    my.exec(&codes(false, rows, "CONCAT('o''\\\\', LPAD(g, 6, '0'))"));
+    pg.exec(&codes(true, rows, "'o''\\' || lpad(g::text, 6, '0')"));
+    // B000002, a000001 …: bytes put every B first, a case-blind collation every a first.
+    let mixed_my = "CONCAT(IF(g % 2 = 0, 'B', 'a'), LPAD(g, 6, '0'))";
+    let mixed_pg = "CASE WHEN g % 2 = 0 THEN 'B' ELSE 'a' END || lpad(g::text, 6, '0')";
+    // Twice the rows, so that bound 16 (the end of the first statement) is in the first half.
+    my.exec(&codes(false, 2 * rows, mixed_my).replace("codes", "mixed"));
+    pg.exec(&codes(true, 2 * rows, mixed_pg).replace("codes", "mixed"));
+    pg2.exec(&codes(true, rows, "'o''\\' || lpad(g::text, 6, '0')"));
+    pg2.exec(&codes(true, 2 * rows, mixed_pg).replace("codes", "mixed"));
+    my2.exec(&codes(false, 2 * rows, mixed_my).replace("codes", "mixed"));
+    let plant = "DELETE FROM t WHERE n IN (1, 4000, 9999);
+                 UPDATE t SET v = 'changed' WHERE n IN (500, 7000);
+                 UPDATE t SET code = 'zz-extra' WHERE n = 12000;";
+    // The sources (my, pg2) keep every row; the targets (pg, my2) have the planted changes.
+    pg.exec(&plant.replace(" t ", " codes "));
+    pg.exec(&plant.replace(" t ", " mixed "));
+    my2.exec(&plant.replace(" t ", " mixed "));
+    // `statement_secs`: the time target of a checksum statement; a tiny one makes a statement
+    // of every key range after the first sixteen.
+    let both = |source: &str, target: &str, name: &str, statement_secs: f64| {
+        let mut full = table(name, None);
+        full.mode = Some(CompareMode::Full);
+        let mut by_checksum = full.clone();
+        by_checksum.mode = Some(CompareMode::Checksum);
+        let mut s = settings(source, target, vec![full, by_checksum]);
+        s.checksum_statement_secs = statement_secs;
+        let o = run(&s);
+        assert!(!o.is_go());
+        let (f, c) = (checked(&o, 0).clone(), checked(&o, 1).clone());
+        assert_eq!(
+            (f.diff.missing, f.diff.extra, f.diff.changed),
+            (4, 1, 2),
+            "{name}: the full compare finds every planted difference"
+        );
+        for (a, b) in [
+            (f.diff.source.rows, c.diff.source.rows),
+            (f.diff.target.rows, c.diff.target.rows),
+            (f.diff.matched, c.diff.matched),
+            (f.diff.missing, c.diff.missing),
+            (f.diff.extra, c.diff.extra),
+            (f.diff.changed, c.diff.changed),
+        ] {
+            assert_eq!(a, b, "{name}: {:?}", c.compared);
+        }
+        assert_eq!(f.diff.samples, c.diff.samples, "{name}");
+        c
+    };
+    // MariaDB → PostgreSQL and PostgreSQL → PostgreSQL (its own hash), keys ordered alike.
+    for (source, hash) in [(&my.url, "md5"), (&pg2.url, "hashtextextended")] {
+        let c = both(source, &pg.url, "codes", 0.5);
+        let stats = c
+            .compared
+            .checksum
+            .as_ref()
+            .unwrap_or_else(|| panic!("compared by checksums: {:?}", c.compared.note));
+        assert_eq!(stats.hash, hash);
+        assert!(stats.buckets >= 15, "{stats:?}");
+        assert!(
+            stats.rows_streamed[0] < 10_000 && !stats.streamed_all,
+            "only the differing ranges travel: {stats:?}"
+        );
+    }
+    // Ordered unlike each other: never a lost or doubled row, whichever side the bounds come
+    // from. In two statements (the usual count here), (-inf, bound 16) and [bound 16, inf) split
+    // any order in two, and buckets that differ only in where a collation puts a key are
+    // streamed.
+    for (source, target) in [(&my.url, &pg.url), (&pg2.url, &my2.url)] {
+        let c = both(source, target, "mixed", 0.5);
+        let note = c.compared.note.clone().unwrap_or_default();
+        match &c.compared.checksum {
+            Some(stats) => assert!(stats.differing_buckets > 6, "{stats:?}"),
+            None => assert!(note.contains("collation orders the text key"), "{note}"),
+        }
+    }
+    // In a statement per range, the other side's ranges overlap where its collation disagrees
+    // with the bounds' order (a000001 < B000002 case-blind, B000002 < a000001 in bytes): a row
+    // counted twice makes the table compared in full, and the report says why.
+    for (source, target) in [(&my.url, &pg.url), (&pg2.url, &my2.url)] {
+        let c = both(source, target, "mixed", 1e-9);
+        let note = c.compared.note.clone().unwrap_or_default();
+        assert!(c.compared.checksum.is_none(), "{:?}", c.compared);
+        assert!(
+            note.contains("Compared in full") && note.contains("collation orders the text key"),
+            "{note}"
+        );
+    }
+}

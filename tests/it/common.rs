@@ -306,6 +306,7 @@ pub fn settings(
         checklist: Vec::new(),
         checkpoints: None,
         checkpoint_rows: cutover_run::ranges::CHECKPOINT_ROWS,
+        checksum_statement_secs: cutover_run::checksum::STATEMENT_SECS,
     }
 }
 

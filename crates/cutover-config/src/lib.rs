@@ -164,6 +164,9 @@ pub struct RunSettings {
     /// Rows per checkpointed key range of a full compare (default 20,000,000): a table of twice
     /// as many rows or more is read range by range, and `--resume` skips finished ranges.
     pub checkpoint_rows: Option<u64>,
+    /// The time one checksum statement aims at, in milliseconds (default 500): how long checksum
+    /// mode holds a server with one statement.
+    pub checksum_statement_ms: Option<u64>,
 }
 
 /// Settings of the report.
@@ -791,9 +794,11 @@ impl Config {
         if self.run.jobs == Some(0)
             || self.run.batch_rows == Some(0)
             || self.run.checkpoint_rows == Some(0)
+            || self.run.checksum_statement_ms == Some(0)
         {
             errors.push(invalid(
-                "[run] jobs, batch_rows and checkpoint_rows must be at least 1".into(),
+                "[run] jobs, batch_rows, checkpoint_rows and checksum_statement_ms must be at least 1"
+                    .into(),
                 "remove them to use the defaults",
             ));
         }
@@ -1237,11 +1242,18 @@ source_where = "ORD_DATE >= '2015-01-01'"
 
     #[test]
     fn run_counts_of_zero_are_refused() {
-        for key in ["jobs", "batch_rows", "checkpoint_rows"] {
+        for key in [
+            "jobs",
+            "batch_rows",
+            "checkpoint_rows",
+            "checksum_statement_ms",
+        ] {
             let text = format!("{MINIMAL}\n[run]\n{key} = 0\n");
             let err = Config::parse(&text, "c.toml").unwrap_err().to_string();
             assert!(
-                err.contains("jobs, batch_rows and checkpoint_rows must be at least 1"),
+                err.contains(
+                    "jobs, batch_rows, checkpoint_rows and checksum_statement_ms must be at least 1"
+                ),
                 "{key}: {err}"
             );
             let ok = format!("{MINIMAL}\n[run]\n{key} = 1\n");

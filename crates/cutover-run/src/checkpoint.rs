@@ -159,7 +159,7 @@ impl Checkpoints {
         {
             return Ok(());
         }
-        let bounds: Vec<String> = bounds.iter().map(|b| b.0.to_string()).collect();
+        let bounds: Vec<String> = bounds.iter().map(bound_text).collect();
         self.write(&format!(
             "T\t{}\t{fingerprint}\t{}\n",
             escape(table),
@@ -259,7 +259,7 @@ pub(crate) fn resumed_note(
             _ => spans.push((b, b)),
         }
     }
-    let key = |b: Option<&KeyBound>| b.map(|k| k.0.to_string());
+    let key = |b: Option<&KeyBound>| b.map(KeyBound::to_string);
     let named: Vec<String> = spans
         .iter()
         .take(4)
@@ -367,6 +367,32 @@ pub(crate) fn now() -> i64 {
         .map_or(0, |d| d.as_secs() as i64)
 }
 
+/// A bound in a `T` line: an integer's digits, or `x` and a text key's bytes in hex (no comma,
+/// tab or newline).
+fn bound_text(b: &KeyBound) -> String {
+    match b {
+        KeyBound::Int(i) => i.to_string(),
+        KeyBound::Text(t) => format!(
+            "x{}",
+            t.bytes().map(|b| format!("{b:02x}")).collect::<String>()
+        ),
+    }
+}
+
+fn parse_bound(text: &str) -> Option<KeyBound> {
+    match text.strip_prefix('x') {
+        None => text.parse().ok().map(KeyBound::Int),
+        Some(hex) if hex.len() % 2 == 0 && hex.is_ascii() => {
+            let bytes = (0..hex.len())
+                .step_by(2)
+                .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).ok())
+                .collect::<Option<Vec<u8>>>()?;
+            String::from_utf8(bytes).ok().map(KeyBound::Text)
+        }
+        Some(_) => None,
+    }
+}
+
 fn escape(name: &str) -> String {
     name.replace('\\', "\\\\")
         .replace('\t', "\\t")
@@ -413,7 +439,7 @@ fn parse(bytes: &[u8]) -> Result<HashMap<String, (String, Earlier)>, String> {
                 } else {
                     bounds
                         .split(',')
-                        .map(|b| b.parse().map(KeyBound).map_err(|_| bad()))
+                        .map(|b| parse_bound(b).ok_or_else(bad))
                         .collect::<Result<Vec<_>, _>>()?
                 };
                 tables.insert(
@@ -486,11 +512,29 @@ mod tests {
     use super::*;
 
     #[test]
+    fn text_bounds_are_written_as_hex_and_read_back() {
+        let bounds = [
+            KeyBound::Int(-7),
+            KeyBound::Text(String::new()),
+            KeyBound::Text("a,b\tc\n'é🙂".into()),
+        ];
+        for b in &bounds {
+            let text = bound_text(b);
+            assert!(!text.contains([',', '\t', '\n']), "{text}");
+            assert_eq!(parse_bound(&text).as_ref(), Some(b));
+        }
+        assert_eq!(parse_bound("x6"), None);
+        assert_eq!(parse_bound("xzz"), None);
+        assert_eq!(parse_bound("xff"), None, "not UTF-8");
+        assert_eq!(parse_bound("12a"), None);
+    }
+
+    #[test]
     fn what_was_written_is_read_back_and_a_torn_line_is_left_out() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("run.checkpoint");
         let c = Checkpoints::new(&path);
-        c.begin("ord\ters", "f1", &[KeyBound(10), KeyBound(-20)])
+        c.begin("ord\ters", "f1", &[KeyBound::Int(10), KeyBound::Int(-20)])
             .unwrap();
         let chunk = Chunk {
             at: 1_790_000_000,
@@ -510,7 +554,7 @@ mod tests {
         f.write_all(b"C\tord\\ters\t17900").unwrap();
         let r = Checkpoints::resume(&path).unwrap();
         let e = r.earlier("ord\ters", "f1").unwrap().unwrap();
-        assert_eq!(e.bounds, [KeyBound(10), KeyBound(-20)]);
+        assert_eq!(e.bounds, [KeyBound::Int(10), KeyBound::Int(-20)]);
         assert_eq!(e.chunks, std::slice::from_ref(&chunk));
         assert_eq!(r.earlier("other", "f1"), Ok(None));
         let changed = r.earlier("ord\ters", "f2").unwrap_err();
@@ -532,7 +576,7 @@ mod tests {
 
     #[test]
     fn a_resumed_run_says_which_key_ranges_were_checksummed_when() {
-        let bounds: Vec<KeyBound> = (1..=9).map(|i| KeyBound(i * 100)).collect();
+        let bounds: Vec<KeyBound> = (1..=9).map(|i| KeyBound::Int(i * 100)).collect();
         let mut done = vec![false; 10];
         done[..2].fill(true);
         done[4] = true;

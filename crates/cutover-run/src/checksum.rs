@@ -13,7 +13,9 @@
 use crate::{TableJob, TableResult};
 use cutover_check::{Kind, Side};
 use cutover_config::CompareMode;
-use cutover_source::checksum::{ChecksumSource, KeyBound, KeyRange, declared_scale, ranges_sql};
+use cutover_source::checksum::{
+    ChecksumSource, KeyBound, KeyRange, declared_scale, integer_key, ranges_sql, text_key,
+};
 use cutover_source::{ColumnInfo, Connector, Endpoint, Engine, SourceError};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -79,6 +81,8 @@ pub(crate) struct Sources {
     key: [ColumnInfo; 2],
     columns: [Vec<(ColumnInfo, Kind, Option<u32>)>; 2],
     engines: [Engine; 2],
+    /// The key is text (on both sides), not an integer.
+    text_key: bool,
 }
 
 impl Sources {
@@ -184,7 +188,7 @@ fn eligible(plan: &crate::TablePlan, endpoints: [&Endpoint; 2]) -> Result<Source
     }
     if plan.key_len != 1 {
         return Err(format!(
-            "checksums need a single integer key column; this key has {} columns",
+            "checksums need a single integer or text key column; this key has {} columns",
             plan.key_len
         ));
     }
@@ -195,13 +199,15 @@ fn eligible(plan: &crate::TablePlan, endpoints: [&Endpoint; 2]) -> Result<Source
         );
     }
     let key = &plan.columns[0];
-    for (c, engine) in [(&key.source, engines[0]), (&key.target, engines[1])] {
-        if !cutover_source::checksum::integer_key(c, engine) {
-            return Err(format!(
-                "checksums need a single integer key column; {} is {}",
-                c.name, c.type_name
-            ));
-        }
+    let sides = [(&key.source, engines[0]), (&key.target, engines[1])];
+    let integer = sides.iter().all(|(c, e)| integer_key(c, *e));
+    let text = sides.iter().all(|(c, e)| text_key(c, *e));
+    if !integer && !text {
+        let (a, b) = (&key.source, &key.target);
+        return Err(format!(
+            "checksums need a single key column that is an integer on both sides or text (char, varchar, text) on both sides; {} is {} and {}",
+            a.name, a.type_name, b.type_name
+        ));
     }
     for c in &plan.columns {
         let name = &c.target.name;
@@ -256,6 +262,7 @@ fn eligible(plan: &crate::TablePlan, endpoints: [&Endpoint; 2]) -> Result<Source
                 .collect(),
         ],
         engines,
+        text_key: text,
     })
 }
 
@@ -336,8 +343,12 @@ fn checksums(job: &TableJob<'_>, sources: &Sources) -> Result<Option<TableResult
         None => bucket_bounds(job, sources, native_hash, first[0].as_mut())?,
     };
     let buckets = bounds.len() + 1;
-    let range_of =
-        |i: usize| -> KeyRange { (i.checked_sub(1).map(|j| bounds[j]), bounds.get(i).copied()) };
+    let range_of = |i: usize| -> KeyRange {
+        (
+            i.checked_sub(1).map(|j| bounds[j].clone()),
+            bounds.get(i).cloned(),
+        )
+    };
     let statements = AtomicUsize::new(0);
     let per_statement = AtomicUsize::new(FIRST_CHUNK_BUCKETS);
     let mut sums = [vec![None; buckets], vec![None; buckets]];
@@ -421,6 +432,7 @@ fn checksums(job: &TableJob<'_>, sources: &Sources) -> Result<Option<TableResult
                                     let source = sources.side(i, plan, native_hash);
                                     let snapshot = job.snapshots[i].as_deref();
                                     let d = dialects[i];
+                                    let range = range.clone();
                                     s.spawn(move || {
                                         let sql = source.buckets_sql(d, range, inner)?;
                                         let rows = session
@@ -473,7 +485,8 @@ fn checksums(job: &TableJob<'_>, sources: &Sources) -> Result<Option<TableResult
                     checkpoint.chunk(&chunk);
                     // The next statements aim at the time target, at the rate just measured.
                     let rate = most as f64 / secs;
-                    let want = (STATEMENT_SECS * rate / BUCKET_ROWS as f64).round() as usize;
+                    let want = (job.settings.checksum_statement_secs * rate / BUCKET_ROWS as f64)
+                        .round() as usize;
                     per_statement.store(want.clamp(1, MAX_CHUNK_BUCKETS), Ordering::Relaxed);
                 }
             });
@@ -490,6 +503,9 @@ fn checksums(job: &TableJob<'_>, sources: &Sources) -> Result<Option<TableResult
         .filter(|&b| src_sums[b] != tgt_sums[b])
         .collect();
     let totals = [rows_of(&src_sums), rows_of(&tgt_sums)];
+    if sources.text_key {
+        every_row_counted_once(job, sources, &dialects, totals)?;
+    }
     // Adjacent differing buckets become one range.
     let mut ranges: Vec<KeyRange> = Vec::new();
     let mut prev: Option<usize> = None;
@@ -571,6 +587,60 @@ fn checksums(job: &TableJob<'_>, sources: &Sources) -> Result<Option<TableResult
     Ok(Some(result))
 }
 
+/// Text key ranges are compared in each database's own collation, so that the key's index
+/// serves them, and the bounds are the source's keys in the source's order. Whatever order a
+/// side compares in, every row falls in at least one of its statements' ranges (they share
+/// their ends), so a side whose buckets counted exactly its rows counted each row once; one
+/// whose collation disagrees with the bounds' order may count a row twice, and then the table
+/// is compared in full. (Buckets that differ only because the two collations place a key
+/// differently are streamed like any differing bucket.)
+fn every_row_counted_once(
+    job: &TableJob<'_>,
+    sources: &Sources,
+    dialects: &[&'static dyn cutover_source::dialect::Dialect; 2],
+    totals: [u64; 2],
+) -> Result<(), String> {
+    let counted: Vec<Result<u64, String>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..2)
+            .map(|i| {
+                s.spawn(move || -> Result<u64, String> {
+                    let side = Side::ALL[i].name();
+                    let sql = sources.side(i, job.plan, false).count_sql(dialects[i]);
+                    let rows = cutover_source::open(job.endpoints[i])
+                        .and_then(|mut c| {
+                            c.require_sql("compute checksums")?
+                                .text_rows(&sql, job.snapshots[i].as_deref())
+                        })
+                        .map_err(|e| format!("{side} side: {e}"))?;
+                    rows.first()
+                        .and_then(|r| r.first().cloned().flatten())
+                        .and_then(|v| v.trim().parse().ok())
+                        .ok_or_else(|| format!("{side} side: unexpected row count {rows:?}"))
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err("a count thread panicked".into()))
+            })
+            .collect()
+    });
+    for (i, c) in counted.into_iter().enumerate() {
+        let rows = c?;
+        if rows != totals[i] {
+            return Err(format!(
+                "the {} side's key ranges counted {} rows but it has {rows}: its collation orders the text key {} unlike the source's (or the table changed during the check)",
+                Side::ALL[i].name(),
+                totals[i],
+                sources.key[i].name
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// The bounds of buckets of about [`BUCKET_ROWS`] source rows. Dense keys (at most twice as
 /// many key values between the smallest and the largest as the estimated rows) are split
 /// evenly from two index lookups; other keys at every `BUCKET_ROWS`-th key in key order, which
@@ -591,25 +661,34 @@ fn bucket_bounds(
     let key = |text: Option<String>| -> Result<Option<KeyBound>, String> {
         match text {
             None => Ok(None),
+            Some(t) if sources.text_key => Ok(Some(KeyBound::Text(t))),
             Some(t) => KeyBound::parse(&t)
                 .map(Some)
                 .ok_or_else(|| format!("unexpected key {t:?}")),
         }
     };
-    if let Some(estimate) = job.plan.estimated_rows.filter(|e| *e > 0) {
+    if let Some(estimate) = job
+        .plan
+        .estimated_rows
+        .filter(|e| *e > 0 && !sources.text_key)
+    {
         let span = query(&source.key_span_sql(d))?;
         let mut cells = span.into_iter().next().unwrap_or_default().into_iter();
         let (Some(lo), Some(hi)) = (key(cells.next().flatten())?, key(cells.next().flatten())?)
         else {
             return Ok(Vec::new());
         };
-        let values = (hi.0 - lo.0 + 1) as u128;
+        let (Some(lo), Some(hi)) = (lo.int(), hi.int()) else {
+            return Err("unexpected integer key bounds".into());
+        };
+        let values = (hi - lo + 1) as u128;
         if values <= 2 * estimate as u128 {
             let buckets = estimate.div_ceil(BUCKET_ROWS).max(1) as u128;
             let width = values.div_ceil(buckets).max(1) as i128;
             return Ok((1..)
-                .map(|i| KeyBound(lo.0 + i * width))
-                .take_while(|b| b.0 <= hi.0)
+                .map(|i| lo + i * width)
+                .take_while(|b| *b <= hi)
+                .map(KeyBound::Int)
                 .collect());
         }
     }
@@ -620,7 +699,10 @@ fn bucket_bounds(
             bounds.push(b);
         }
     }
-    bounds.sort_unstable();
+    // The source's key order: an integer's, or a text key's collation (kept as read).
+    if !sources.text_key {
+        bounds.sort_unstable();
+    }
     bounds.dedup();
     Ok(bounds)
 }

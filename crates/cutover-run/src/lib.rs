@@ -56,6 +56,8 @@ pub struct Settings {
     pub checkpoints: Option<std::sync::Arc<checkpoint::Checkpoints>>,
     /// Rows per checkpointed key range of a full compare ([`ranges::CHECKPOINT_ROWS`]).
     pub checkpoint_rows: u64,
+    /// The time one checksum statement aims at, in seconds ([`checksum::STATEMENT_SECS`]).
+    pub checksum_statement_secs: f64,
 }
 
 /// The default of `--memory-limit`: 1 GiB.
@@ -836,6 +838,7 @@ mod tests {
             checklist: Vec::new(),
             checkpoints: None,
             checkpoint_rows: ranges::CHECKPOINT_ROWS,
+            checksum_statement_secs: checksum::STATEMENT_SECS,
         };
         assert_eq!(s.memory_budget(), (1 << 30) / 8);
         assert_eq!(s.endpoint(Side::Target).csv.delimiter, b';');

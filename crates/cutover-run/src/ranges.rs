@@ -55,17 +55,21 @@ pub(crate) fn eligible(job: &TableJob<'_>) -> Option<Eligible> {
 }
 
 /// The inner bounds of `parts` ranges of about equal width over `lo..=hi`.
-fn cut(lo: KeyBound, hi: KeyBound, parts: usize) -> Vec<KeyBound> {
-    let width = ((hi.0 - lo.0) / parts.max(1) as i128).max(1);
+fn cut(lo: i128, hi: i128, parts: usize) -> Vec<KeyBound> {
+    let width = ((hi - lo) / parts.max(1) as i128).max(1);
     (1..parts as i128)
-        .map(|i| KeyBound(lo.0 + i * width))
-        .filter(|b| b.0 <= hi.0)
+        .map(|i| lo + i * width)
+        .filter(|b| *b <= hi)
+        .map(KeyBound::Int)
         .collect()
 }
 
 /// Range `i` of those cut at `bounds`.
 fn range_of(bounds: &[KeyBound], i: usize) -> KeyRange {
-    (i.checked_sub(1).map(|j| bounds[j]), bounds.get(i).copied())
+    (
+        i.checked_sub(1).map(|j| bounds[j].clone()),
+        bounds.get(i).cloned(),
+    )
 }
 
 /// The key's span on the source in the run's snapshot, cut into ranges; none when it cannot be
@@ -91,7 +95,11 @@ fn bounds(job: &TableJob<'_>, e: &Eligible) -> Vec<KeyBound> {
         return Vec::new();
     };
     let mut cells = rows.into_iter().next().unwrap_or_default().into_iter();
-    let bound = |c: Option<Option<String>>| c.flatten().and_then(|t| KeyBound::parse(&t));
+    let bound = |c: Option<Option<String>>| {
+        c.flatten()
+            .and_then(|t| KeyBound::parse(&t))
+            .and_then(|b| b.int())
+    };
     let (Some(lo), Some(hi)) = (bound(cells.next()), bound(cells.next())) else {
         return Vec::new();
     };
@@ -174,7 +182,7 @@ pub(crate) fn run(
                 let mut reqs = [src_req.clone(), tgt_req.clone()];
                 for (i, req) in reqs.iter_mut().enumerate() {
                     let d = cutover_source::dialect::of(engines[i]);
-                    if let Some(cond) = ranges_sql(d, keys[i], &[range]) {
+                    if let Some(cond) = ranges_sql(d, keys[i], std::slice::from_ref(&range)) {
                         req.and_where(cond);
                     }
                 }
@@ -245,13 +253,13 @@ mod tests {
 
     #[test]
     fn ranges_cover_every_key_once_and_stay_open_at_the_ends() {
-        let b = cut(KeyBound(1), KeyBound(1_000_000), 2);
-        assert_eq!(b, [KeyBound(500_000)]);
-        assert_eq!(range_of(&b, 0), (None, Some(KeyBound(500_000))));
-        assert_eq!(range_of(&b, 1), (Some(KeyBound(500_000)), None));
-        let b = cut(KeyBound(-10), KeyBound(10), 4);
-        assert_eq!(b, [KeyBound(-5), KeyBound(0), KeyBound(5)]);
+        let b = cut(1, 1_000_000, 2);
+        assert_eq!(b, [KeyBound::Int(500_000)]);
+        assert_eq!(range_of(&b, 0), (None, Some(KeyBound::Int(500_000))));
+        assert_eq!(range_of(&b, 1), (Some(KeyBound::Int(500_000)), None));
+        let b = cut(-10, 10, 4);
+        assert_eq!(b, [KeyBound::Int(-5), KeyBound::Int(0), KeyBound::Int(5)]);
         // A span too narrow to cut is one stream.
-        assert!(cut(KeyBound(5), KeyBound(5), 2).is_empty());
+        assert!(cut(5, 5, 2).is_empty());
     }
 }

@@ -1,7 +1,9 @@
 //! Checksums computed in the database: each engine renders every value exactly as
 //! [`cutover_check::canonical::checksum_text`] does, hashes each row's text with md5, and sums
-//! two 60-bit slices of the digests per bucket of key ranges. Equal sums on both sides mean the
-//! same rows; different sums send the bucket's rows through the ordinary merge join.
+//! a 60-bit slice of the digests exactly (no overflow, no XOR) per bucket of key ranges. Equal
+//! row counts and sums on both sides mean the same rows (a change escapes only if the slices
+//! of the changed rows happen to sum alike, about one chance in 2^60 per differing bucket);
+//! different ones send the bucket's rows through the ordinary merge join.
 //!
 //! Only stored columns of kinds every engine renders the same way are checksummed; anything
 //! else says why, and the table is streamed instead.
@@ -24,6 +26,22 @@ fn base_type(type_name: &str) -> (String, Vec<u32>) {
             (base.split_whitespace().collect::<Vec<_>>().join(" "), mods)
         }
         _ => (t.trim().to_string(), Vec::new()),
+    }
+}
+
+/// True for a stored column of a text type (not a CLOB-like one): what checksum buckets take
+/// besides integers, compared in each database's own collation.
+pub fn text_key(c: &ColumnInfo, engine: Engine) -> bool {
+    if c.expr.is_some() || !matches!(c.kind, Kind::Text | Kind::Char) {
+        return false;
+    }
+    let (base, _) = base_type(&c.type_name);
+    match engine {
+        Engine::Postgres => matches!(
+            base.as_str(),
+            "text" | "character varying" | "character" | "varchar" | "char" | "bpchar"
+        ),
+        _ => matches!(base.as_str(), "char" | "varchar"),
     }
 }
 
@@ -221,7 +239,7 @@ pub struct ChecksumSource<'a> {
 }
 
 /// The parts of a bucket statement: the table, ` WHERE …` (or nothing), the quoted key, the
-/// inner bucket bounds (digits) and the row text's SQL.
+/// inner bucket bounds (digits, or literals of a text key) and the row text's SQL.
 #[derive(Debug, Clone)]
 pub struct BucketSql {
     /// The quoted table.
@@ -230,22 +248,55 @@ pub struct BucketSql {
     pub filter: String,
     /// The quoted key column.
     pub key: String,
-    /// The bounds between buckets, ascending integers.
+    /// The bounds between buckets in ascending key order: integers, or literals of a text key.
     pub bounds: Vec<String>,
+    /// The key is text: its bounds are literals, compared in the column's collation.
+    pub text_key: bool,
     /// The row text.
     pub row: String,
     /// Hash with the engine's own text hash (see [`ChecksumSource::native_hash`]).
     pub native_hash: bool,
 }
 
-/// An integer key bound, validated so that it enters SQL only as digits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct KeyBound(pub i128);
+/// A key bound: an integer, which enters SQL only as digits, or a text key's value, which
+/// enters it only as the dialect's literal ([`Dialect::key_literal`]).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum KeyBound {
+    /// An integer key's value.
+    Int(i128),
+    /// A text key's value.
+    Text(String),
+}
 
 impl KeyBound {
-    /// Parses a key value as the database printed it.
+    /// Parses an integer key value as the database printed it.
     pub fn parse(text: &str) -> Option<KeyBound> {
-        text.trim().parse().ok().map(KeyBound)
+        text.trim().parse().ok().map(KeyBound::Int)
+    }
+
+    /// The integer, for an integer key's bound.
+    pub fn int(&self) -> Option<i128> {
+        match self {
+            KeyBound::Int(i) => Some(*i),
+            KeyBound::Text(_) => None,
+        }
+    }
+
+    /// The bound as an SQL value of dialect `d`.
+    pub fn sql(&self, d: &dyn Dialect) -> String {
+        match self {
+            KeyBound::Int(i) => i.to_string(),
+            KeyBound::Text(t) => d.key_literal(t),
+        }
+    }
+}
+
+impl std::fmt::Display for KeyBound {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            KeyBound::Int(i) => write!(f, "{i}"),
+            KeyBound::Text(t) => write!(f, "{t:?}"),
+        }
     }
 }
 
@@ -298,6 +349,23 @@ impl ChecksumSource<'_> {
         d.checksum_quantiles(&key, &d.quote_name(self.table), &filter, every.max(1))
     }
 
+    /// The rows the checksums cover (the configured filter applies), as text.
+    pub fn count_sql(&self, d: &dyn Dialect) -> String {
+        let filter = self
+            .condition(d, &[])
+            .map(|c| format!(" WHERE {}", c.render()))
+            .unwrap_or_default();
+        let as_text = if d.engine() == Engine::MySql {
+            "CHAR"
+        } else {
+            "TEXT"
+        };
+        format!(
+            "SELECT CAST(COUNT(*) AS {as_text}) FROM {}{filter}",
+            d.quote_name(self.table)
+        )
+    }
+
     /// The smallest and the largest key, as text.
     pub fn key_span_sql(&self, d: &dyn Dialect) -> String {
         let key = d.quote_ident(&self.key.name);
@@ -309,7 +377,8 @@ impl ChecksumSource<'_> {
     }
 
     /// One statement that returns, for the rows in `range` split at `inner` bounds, one line
-    /// per bucket: bucket number, rows, and two sums of 60-bit slices of the rows' md5.
+    /// per bucket: bucket number, rows, and two sums: of a 60-bit slice of the rows' md5 and
+    /// `0`, or of two seeds of the native hash.
     pub fn buckets_sql(
         &self,
         d: &dyn Dialect,
@@ -326,7 +395,8 @@ impl ChecksumSource<'_> {
             from: d.quote_name(self.table),
             filter,
             key,
-            bounds: inner.iter().map(|b| b.0.to_string()).collect(),
+            bounds: inner.iter().map(|b| b.sql(d)).collect(),
+            text_key: text_key(self.key, d.engine()),
             row,
             native_hash: self.native_hash,
         };
@@ -341,10 +411,10 @@ pub fn ranges_sql(d: &dyn Dialect, key: &ColumnInfo, ranges: &[KeyRange]) -> Opt
     let one = |(lo, hi): &KeyRange| -> Option<String> {
         let mut p = Vec::new();
         if let Some(lo) = lo {
-            p.push(format!("{key} >= {}", lo.0));
+            p.push(format!("{key} >= {}", lo.sql(d)));
         }
         if let Some(hi) = hi {
-            p.push(format!("{key} < {}", hi.0));
+            p.push(format!("{key} < {}", hi.sql(d)));
         }
         (!p.is_empty()).then(|| p.join(" AND "))
     };
@@ -365,9 +435,11 @@ pub fn ranges_sql(d: &dyn Dialect, key: &ColumnInfo, ranges: &[KeyRange]) -> Opt
     }
 }
 
-/// PostgreSQL's bucket statement: the md5 is fenced in a subquery (`OFFSET 0`) so each slice
-/// does not compute it again. With the native hash, two seeds of `hashtextextended` over the
-/// row text in the "C" collation (a nondeterministic collation would hash `a` and `A` alike).
+/// PostgreSQL's bucket statement: one 60-bit slice of each row's md5 (the second sum is `0`, as
+/// on MySQL, where a second slice would need the md5 kept in a materialised derived table, which
+/// cost MariaDB a third more than the whole sum). With the native hash, two seeds of
+/// `hashtextextended` over the row text in the "C" collation (a nondeterministic collation
+/// would hash `a` and `A` alike).
 pub(crate) fn postgres_buckets(q: &BucketSql) -> String {
     let BucketSql {
         from,
@@ -376,11 +448,16 @@ pub(crate) fn postgres_buckets(q: &BucketSql) -> String {
         bounds,
         row,
         native_hash,
+        text_key,
     } = q;
-    let bucket = if bounds.is_empty() {
-        "0".to_string()
-    } else {
-        format!("width_bucket({key}, ARRAY[{}]::bigint[])", bounds.join(","))
+    let bucket = match (bounds.is_empty(), text_key) {
+        (true, _) => "0".to_string(),
+        // In the column's collation, which the cast keeps and the array's literals take.
+        (false, true) => format!(
+            "width_bucket({key}::text, ARRAY[{}]::text[])",
+            bounds.join(",")
+        ),
+        (false, false) => format!("width_bucket({key}, ARRAY[{}]::bigint[])", bounds.join(",")),
     };
     if *native_hash {
         return format!(
@@ -390,17 +467,16 @@ pub(crate) fn postgres_buckets(q: &BucketSql) -> String {
              GROUP BY b ORDER BY b"
         );
     }
+    let group = group_by(bounds, &bucket);
     format!(
-        "SELECT b::text, count(*)::text, \
-         sum(('x' || substr(h, 1, 15))::bit(60)::bigint)::text, \
-         sum(('x' || substr(h, 16, 15))::bit(60)::bigint)::text \
-         FROM (SELECT {bucket} AS b, md5({row}) AS h FROM {from}{filter} OFFSET 0) AS cutover_rows \
-         GROUP BY b ORDER BY b"
+        "SELECT ({bucket})::text, count(*)::text, \
+         sum(('x' || substr(md5({row}), 1, 15))::bit(60)::bigint)::text, '0' \
+         FROM {from}{filter}{group}"
     )
 }
 
-/// MySQL's and MariaDB's bucket statement: a `LIMIT` keeps the derived table from being merged,
-/// so the md5 is computed once per row.
+/// MySQL's and MariaDB's bucket statement: one 60-bit slice of each row's md5, like
+/// PostgreSQL's.
 pub(crate) fn mysql_buckets(q: &BucketSql) -> String {
     let BucketSql {
         from,
@@ -408,19 +484,50 @@ pub(crate) fn mysql_buckets(q: &BucketSql) -> String {
         key,
         bounds,
         row,
+        text_key,
         ..
     } = q;
-    let bucket = if bounds.is_empty() {
-        "0".to_string()
-    } else {
-        format!("INTERVAL({key}, {})", bounds.join(", "))
+    let bucket = match (bounds.is_empty(), text_key) {
+        (true, _) => "0".to_string(),
+        (false, true) => search_case(key, bounds, 0, bounds.len()),
+        (false, false) => format!("INTERVAL({key}, {})", bounds.join(", ")),
     };
+    // Grouped by the bucket's expression, as a number: MariaDB groups `CAST(… AS CHAR)` by a
+    // prefix as long as the function's declared width (buckets 100 to 109 fell in bucket 10),
+    // and a `GROUP BY` alias loses to a column of the same name. Only the groups are
+    // materialised, not the rows.
     format!(
-        "SELECT CAST(b AS CHAR), CAST(COUNT(*) AS CHAR), \
-         CAST(SUM(CAST(CONV(SUBSTR(h, 1, 15), 16, 10) AS UNSIGNED)) AS CHAR), \
-         CAST(SUM(CAST(CONV(SUBSTR(h, 16, 15), 16, 10) AS UNSIGNED)) AS CHAR) \
-         FROM (SELECT {bucket} AS b, MD5({row}) AS h FROM {from}{filter} LIMIT 18446744073709551615) AS cutover_rows \
-         GROUP BY b ORDER BY b"
+        "SELECT CAST(cutover_b AS CHAR), CAST(cutover_n AS CHAR), CAST(cutover_h AS CHAR), '0' FROM \
+         (SELECT {bucket} AS cutover_b, COUNT(*) AS cutover_n, \
+         SUM(CAST(CONV(SUBSTR(MD5({row}), 1, 15), 16, 10) AS UNSIGNED)) AS cutover_h \
+         FROM {from}{filter}{group}) AS cutover_buckets",
+        group = group_by(bounds, &bucket)
+    )
+}
+
+/// One group per bucket; with one bucket, no `GROUP BY` (a lone `0` would name a column by
+/// position), and no row when there is no row.
+fn group_by(bounds: &[String], bucket: &str) -> String {
+    if bounds.is_empty() {
+        " HAVING COUNT(*) > 0".into()
+    } else {
+        format!(" GROUP BY {bucket}")
+    }
+}
+
+/// The bucket of `key` among buckets `lo..=hi` (bucket `i` holds the keys from `bounds[i - 1]`
+/// up to `bounds[i]`), as a binary search of nested `CASE`s: about ten comparisons a row for a
+/// thousand buckets, in the column's collation.
+fn search_case(key: &str, bounds: &[String], lo: usize, hi: usize) -> String {
+    if lo == hi {
+        return lo.to_string();
+    }
+    let mid = (lo + hi) / 2;
+    format!(
+        "CASE WHEN {key} < {} THEN {} ELSE {} END",
+        bounds[mid],
+        search_case(key, bounds, lo, mid),
+        search_case(key, bounds, mid + 1, hi)
     )
 }
 
@@ -435,6 +542,29 @@ pub(crate) fn quantiles(key: &str, from: &str, filter: &str, every: u64, as_text
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn text_bounds_enter_sql_only_as_literals() {
+        let key = ColumnInfo::stored("code", "varchar(20)", Kind::Text);
+        let bound = |t: &str| Some(KeyBound::Text(t.into()));
+        let range = [(bound("a'b\\"), bound("z"))];
+        assert_eq!(
+            ranges_sql(&crate::dialect::Postgres, &key, &range).as_deref(),
+            Some("\"code\" >= E'a''b\\\\' AND \"code\" < E'z'")
+        );
+        assert_eq!(
+            ranges_sql(&crate::dialect::MySql, &key, &range).as_deref(),
+            Some("`code` >= _utf8mb4 X'6127625C' AND `code` < _utf8mb4 X'7A'")
+        );
+        assert!(text_key(&key, Engine::MySql) && !integer_key(&key, Engine::MySql));
+        // Buckets 0..=3 between three bounds, found in two comparisons.
+        let bounds: Vec<String> = ["'b'", "'d'", "'f'"].map(String::from).into();
+        assert_eq!(
+            search_case("k", &bounds, 0, 3),
+            "CASE WHEN k < 'd' THEN CASE WHEN k < 'b' THEN 0 ELSE 1 END \
+             ELSE CASE WHEN k < 'f' THEN 2 ELSE 3 END END"
+        );
+    }
 
     #[test]
     fn type_names_lose_their_modifiers() {
@@ -454,9 +584,9 @@ mod tests {
             d,
             &key,
             &[
-                (None, Some(KeyBound(10))),
-                (Some(KeyBound(20)), Some(KeyBound(30))),
-                (Some(KeyBound(-5)), None),
+                (None, Some(KeyBound::Int(10))),
+                (Some(KeyBound::Int(20)), Some(KeyBound::Int(30))),
+                (Some(KeyBound::Int(-5)), None),
             ],
         );
         assert_eq!(

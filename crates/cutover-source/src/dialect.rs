@@ -294,6 +294,13 @@ pub trait Dialect: Send + Sync {
         format!("'{}'", text.replace('\'', "''"))
     }
 
+    /// A text key's value as a literal that means the same whatever the session's settings
+    /// (`standard_conforming_strings`, `NO_BACKSLASH_ESCAPES`): checksum bounds come from the
+    /// database, and enter SQL only this way.
+    fn key_literal(&self, text: &str) -> String {
+        self.literal(text)
+    }
+
     /// A select-list item that reads column `c` in a form the connector decodes.
     fn select_column(&self, c: &ColumnInfo) -> String {
         column_sql(self, c)
@@ -413,6 +420,10 @@ impl Dialect for Postgres {
     fn quote_ident(&self, ident: &str) -> String {
         quote_double(ident)
     }
+    fn key_literal(&self, text: &str) -> String {
+        // An escape string reads the same whether standard_conforming_strings is on or off.
+        format!("E'{}'", text.replace('\\', "\\\\").replace('\'', "''"))
+    }
     fn select_column(&self, c: &ColumnInfo) -> String {
         let col = column_sql(self, c);
         match c.type_name.as_str() {
@@ -497,6 +508,12 @@ impl Dialect for MySql {
     fn literal(&self, text: &str) -> String {
         // A backslash escapes in MySQL string literals unless NO_BACKSLASH_ESCAPES is set.
         format!("'{}'", text.replace('\\', "\\\\").replace('\'', "''"))
+    }
+    fn key_literal(&self, text: &str) -> String {
+        // Hex digits under a character set introducer: no quote or backslash to escape, and
+        // compared in the column's collation.
+        let hex: String = text.bytes().map(|b| format!("{b:02X}")).collect();
+        format!("_utf8mb4 X'{hex}'")
     }
     fn select_column(&self, c: &ColumnInfo) -> String {
         let col = column_sql(self, c);
