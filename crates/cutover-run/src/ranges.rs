@@ -2,7 +2,8 @@
 //! range's exact diff is checkpointed, so `--resume` compares only the ranges an interrupted
 //! run had not finished.
 //!
-//! A table whose sides share one snapshot each (PostgreSQL), keyed by a single integer column
+//! A table whose sides are PostgreSQL (one shared snapshot each) or MySQL/MariaDB (a snapshot per
+//! range, since sessions cannot share one there), keyed by a single integer column
 //! both sides declare unique (so NOT NULL: every row falls in exactly one range), and estimated
 //! at twice `run.checkpoint_rows` ([`CHECKPOINT_ROWS`]) or more, is cut into key ranges of about
 //! that many rows; the first and last are open, so a key outside the span seen when cutting
@@ -45,7 +46,13 @@ pub(crate) fn eligible(job: &TableJob<'_>) -> Option<Eligible> {
     let ok = job.settings.checkpoints.is_some()
         && rows >= 2 * job.settings.checkpoint_rows
         && job.export.is_none()
-        && job.snapshots.iter().all(Option::is_some)
+        // A PostgreSQL side reads every range in the run's shared snapshot; MySQL and MariaDB
+        // cannot share one between sessions, so each range reads in its own there.
+        && job
+            .snapshots
+            .iter()
+            .zip([se, te])
+            .all(|(s, e)| s.is_some() || e == Engine::MySql)
         && plan.source_query.is_none()
         && plan.key_len == 1
         && plan.key_unique
