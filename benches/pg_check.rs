@@ -18,6 +18,10 @@
 //! default mysql://root@127.0.0.1:3306) and the three compare MariaDB → PostgreSQL.
 //! With `--link MBIT` as well, every pair is run again through a TCP proxy on loopback whose
 //! connections share MBIT megabits per second each way, like a network link to remote servers.
+//! With `--rounds N`, each pair on loopback is compared N times, the three tools taking turns in
+//! every round (reladiff, full, checksum, reladiff, …), and each line shows the median and the
+//! range of its N times, the ratios being those of the medians (a link pair runs once: its
+//! times are set by the link, not by the noise of a shared machine).
 //! Needs the local PostgreSQL (`CUTOVER_BENCH_PG`, default postgres://postgres@127.0.0.1/postgres),
 //! psql and GNU time (/usr/bin/time); reladiff on the PATH for `--reladiff`, the mariadb client
 //! for `--mariadb`.
@@ -222,34 +226,52 @@ fn main() {
 }
 
 fn print_peer(pair: &str, p: &PeerRun) {
+    let show = |times: &[f64]| {
+        let (median, lo, hi) = spread(times);
+        if times.len() > 1 {
+            format!(
+                "{median:>8.2} s ({lo:.2}–{hi:.2} in {} rounds)",
+                times.len()
+            )
+        } else {
+            format!("{median:>8.2} s")
+        }
+    };
     println!("{pair}:");
     println!(
-        "  reladiff:           {:>8.2} s, {} differing keys (exit {:?})",
-        p.reladiff_secs, p.reladiff_keys, p.reladiff_code
+        "  reladiff:           {}, {} differing keys (exit {:?})",
+        show(&p.reladiff_secs),
+        p.reladiff_keys,
+        p.reladiff_code
     );
-    for (what, c) in [
+    let reladiff = spread(&p.reladiff_secs).0;
+    for (what, runs) in [
         ("cutover full:", &p.full),
         ("cutover checksum:", &p.checksum),
     ] {
+        let times: Vec<f64> = runs.iter().map(|c| c.secs).collect();
+        let c = runs.last().expect("at least one round");
         println!(
-            "  {what:<19} {:>8.2} s, {} differing keys, rows streamed {} + {}, peak RSS {:.0} MiB, {:.2}x reladiff",
-            c.secs,
-            c.keys,
+            "  {what:<19} {}, {} differing keys, rows streamed {} + {}, peak RSS {:.0} MiB, {:.2}x reladiff",
+            show(&times),
+            runs.iter().map(|c| c.keys).min().unwrap_or(0),
             c.streamed.0,
             c.streamed.1,
-            c.kib as f64 / 1024.0,
-            p.reladiff_secs / c.secs
+            runs.iter().map(|c| c.kib).max().unwrap_or(0) as f64 / 1024.0,
+            reladiff / spread(&times).0
         );
     }
 }
 
 /// Both tools on the same pair across two databases, measured in this run.
 struct PeerRun {
-    reladiff_secs: f64,
+    /// One time per round.
+    reladiff_secs: Vec<f64>,
+    /// The fewest differing keys a round found.
     reladiff_keys: usize,
     reladiff_code: Option<i32>,
-    full: CutoverRun,
-    checksum: CutoverRun,
+    full: Vec<CutoverRun>,
+    checksum: Vec<CutoverRun>,
 }
 
 /// One `cutover check`: wall time, differing keys found, rows streamed per side, peak RSS.
@@ -369,13 +391,23 @@ fn against_reladiff(
             throttled_link(3306, mbit, &clocks),
         )
     });
+    let rounds: usize = args
+        .iter()
+        .position(|a| a == "--rounds")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1)
+        .max(1);
     let mut runs = Vec::new();
     let mut pair = |name: &str, label: &str, source: &str, target: &str| {
-        runs.push((label.to_string(), peer_pair(source, target, dir, name)));
+        runs.push((
+            label.to_string(),
+            peer_pair(source, target, dir, name, rounds),
+        ));
         if let Some((mbit, pg_port, my_port)) = links {
             let source = via(&via(source, 5432, pg_port), 3306, my_port);
             let target = via(target, 5432, pg_port);
-            let run = peer_pair(&source, &target, dir, &format!("{name}-link"));
+            let run = peer_pair(&source, &target, dir, &format!("{name}-link"), 1);
             runs.push((format!("{label}, through a {mbit} Mbit/s link"), run));
         }
     };
@@ -420,30 +452,19 @@ fn against_reladiff(
 
 /// reladiff, then cutover in full, then cutover by checksums, on src at `source` against tgt
 /// at `target`.
-fn peer_pair(source: &str, target: &str, dir: &std::path::Path, name: &str) -> PeerRun {
+fn peer_pair(
+    source: &str,
+    target: &str,
+    dir: &std::path::Path,
+    name: &str,
+    rounds: usize,
+) -> PeerRun {
     // reladiff speaks postgresql:// and takes no password here (trust auth).
     let peer = |u: &str| {
         u.replacen("postgres://", "postgresql://", 1)
             .trim_end_matches('/')
             .to_string()
     };
-    let t = Instant::now();
-    let out = Command::new(reladiff())
-        .args([&peer(source), "src", &peer(target), "tgt"])
-        .args(["-k", "id", "-c", "%", "-j", "2", "--skip-sort-results"])
-        .output()
-        .expect("reladiff on the PATH (pip install 'reladiff[postgresql,mysql]')");
-    let reladiff_secs = t.elapsed().as_secs_f64();
-    // Lines are `- id, …` and `+ id, …`; a changed row gives both.
-    let mut keys: Vec<String> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| {
-            let rest = l.strip_prefix("- ").or_else(|| l.strip_prefix("+ "))?;
-            Some(rest.split(',').next()?.trim().to_string())
-        })
-        .collect();
-    keys.sort();
-    keys.dedup();
     let config = dir.join(format!("{name}.toml"));
     std::fs::write(
         &config,
@@ -453,15 +474,56 @@ fn peer_pair(source: &str, target: &str, dir: &std::path::Path, name: &str) -> P
         ),
     )
     .expect("config written");
-    let full = cutover(&config, &dir.join(format!("{name}-full")), "full");
-    let checksum = cutover(&config, &dir.join(format!("{name}-checksum")), "checksum");
-    PeerRun {
-        reladiff_secs,
-        reladiff_keys: keys.len(),
-        reladiff_code: out.status.code(),
-        full,
-        checksum,
+    let mut run = PeerRun {
+        reladiff_secs: Vec::new(),
+        reladiff_keys: usize::MAX,
+        reladiff_code: None,
+        full: Vec::new(),
+        checksum: Vec::new(),
+    };
+    for _ in 0..rounds {
+        let t = Instant::now();
+        let out = Command::new(reladiff())
+            .args([&peer(source), "src", &peer(target), "tgt"])
+            .args(["-k", "id", "-c", "%", "-j", "2", "--skip-sort-results"])
+            .output()
+            .expect("reladiff on the PATH (pip install 'reladiff[postgresql,mysql]')");
+        run.reladiff_secs.push(t.elapsed().as_secs_f64());
+        // Lines are `- id, …` and `+ id, …`; a changed row gives both.
+        let mut keys: Vec<String> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| {
+                let rest = l.strip_prefix("- ").or_else(|| l.strip_prefix("+ "))?;
+                Some(rest.split(',').next()?.trim().to_string())
+            })
+            .collect();
+        keys.sort();
+        keys.dedup();
+        // The fewest any round found.
+        run.reladiff_keys = run.reladiff_keys.min(keys.len());
+        run.reladiff_code = out.status.code();
+        run.full
+            .push(cutover(&config, &dir.join(format!("{name}-full")), "full"));
+        run.checksum.push(cutover(
+            &config,
+            &dir.join(format!("{name}-checksum")),
+            "checksum",
+        ));
     }
+    run
+}
+
+/// The median of some times, and the smallest and the largest.
+fn spread(times: &[f64]) -> (f64, f64, f64) {
+    let mut t = times.to_vec();
+    t.sort_by(f64::total_cmp);
+    let n = t.len();
+    let median = if n % 2 == 1 {
+        t[n / 2]
+    } else {
+        (t[n / 2 - 1] + t[n / 2]) / 2.0
+    };
+    (median, t[0], t[n - 1])
 }
 
 /// The reladiff command: the one on the PATH, else one installed from PyPI into a virtual
