@@ -282,7 +282,14 @@ pub(crate) fn run(job: &TableJob<'_>, sources: Sources) -> TableResult {
                 tgt_req,
                 Compared {
                     checksum: None,
-                    note: Some(format!("Compared in full: the checksums failed: {e}")),
+                    note: Some(match e {
+                        NotUsed::Unsuited(why) => {
+                            format!("Compared in full, not by checksums: {why}")
+                        }
+                        NotUsed::Failed(e) => {
+                            format!("Compared in full: the checksums failed: {e}")
+                        }
+                    }),
                     ranges: 0,
                 },
             )
@@ -290,7 +297,7 @@ pub(crate) fn run(job: &TableJob<'_>, sources: Sources) -> TableResult {
     }
 }
 
-fn checksums(job: &TableJob<'_>, sources: &Sources) -> Result<Option<TableResult>, String> {
+fn checksums(job: &TableJob<'_>, sources: &Sources) -> Result<Option<TableResult>, NotUsed> {
     let plan = job.plan;
     let side_err = |i: usize| move |e: SourceError| format!("{} side: {e}", Side::ALL[i].name());
     let dialects = sources.engines.map(cutover_source::dialect::of);
@@ -493,7 +500,7 @@ fn checksums(job: &TableJob<'_>, sources: &Sources) -> Result<Option<TableResult
         }
     });
     if let Some(e) = failed.into_inner().expect("failure slot") {
-        return Err(e);
+        return Err(NotUsed::Failed(e));
     }
     if job.cancel.load(Ordering::Relaxed) {
         return Ok(None);
@@ -587,6 +594,18 @@ fn checksums(job: &TableJob<'_>, sources: &Sources) -> Result<Option<TableResult
     Ok(Some(result))
 }
 
+/// Why checksums gave no result: a statement failed, or the table turned out not to suit them.
+enum NotUsed {
+    Failed(String),
+    Unsuited(String),
+}
+
+impl From<String> for NotUsed {
+    fn from(e: String) -> Self {
+        NotUsed::Failed(e)
+    }
+}
+
 /// Text key ranges are compared in each database's own collation, so that the key's index
 /// serves them, and the bounds are the source's keys in the source's order. Whatever order a
 /// side compares in, every row falls in at least one of its statements' ranges (they share
@@ -599,7 +618,7 @@ fn every_row_counted_once(
     sources: &Sources,
     dialects: &[&'static dyn cutover_source::dialect::Dialect; 2],
     totals: [u64; 2],
-) -> Result<(), String> {
+) -> Result<(), NotUsed> {
     let counted: Vec<Result<u64, String>> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..2)
             .map(|i| {
@@ -630,12 +649,12 @@ fn every_row_counted_once(
     for (i, c) in counted.into_iter().enumerate() {
         let rows = c?;
         if rows != totals[i] {
-            return Err(format!(
+            return Err(NotUsed::Unsuited(format!(
                 "the {} side's key ranges counted {} rows but it has {rows}: its collation orders the text key {} unlike the source's (or the table changed during the check)",
                 Side::ALL[i].name(),
                 totals[i],
                 sources.key[i].name
-            ));
+            )));
         }
     }
     Ok(())
