@@ -339,22 +339,23 @@ impl ChecksumSource<'_> {
         (!parts.is_empty()).then_some(Condition::All(parts))
     }
 
+    /// ` WHERE …` of [`Self::condition`], or nothing.
+    fn where_sql(&self, d: &dyn Dialect, ranges: &[KeyRange]) -> String {
+        self.condition(d, ranges)
+            .map(|c| format!(" WHERE {}", c.render()))
+            .unwrap_or_default()
+    }
+
     /// Every `every`-th key in key order: the boundaries of ranges of `every` rows.
     pub fn quantiles_sql(&self, d: &dyn Dialect, every: u64) -> String {
         let key = d.quote_ident(&self.key.name);
-        let filter = self
-            .condition(d, &[])
-            .map(|c| format!(" WHERE {}", c.render()))
-            .unwrap_or_default();
+        let filter = self.where_sql(d, &[]);
         d.checksum_quantiles(&key, &d.quote_name(self.table), &filter, every.max(1))
     }
 
     /// The rows the checksums cover (the configured filter applies), as text.
     pub fn count_sql(&self, d: &dyn Dialect) -> String {
-        let filter = self
-            .condition(d, &[])
-            .map(|c| format!(" WHERE {}", c.render()))
-            .unwrap_or_default();
+        let filter = self.where_sql(d, &[]);
         let as_text = if d.engine() == Engine::MySql {
             "CHAR"
         } else {
@@ -369,10 +370,7 @@ impl ChecksumSource<'_> {
     /// The smallest and the largest key, as text.
     pub fn key_span_sql(&self, d: &dyn Dialect) -> String {
         let key = d.quote_ident(&self.key.name);
-        let filter = self
-            .condition(d, &[])
-            .map(|c| format!(" WHERE {}", c.render()))
-            .unwrap_or_default();
+        let filter = self.where_sql(d, &[]);
         d.checksum_key_span(&key, &d.quote_name(self.table), &filter)
     }
 
@@ -387,10 +385,7 @@ impl ChecksumSource<'_> {
     ) -> Result<String, String> {
         let row = self.row_sql(d)?;
         let key = d.quote_ident(&self.key.name);
-        let filter = self
-            .condition(d, &[range])
-            .map(|c| format!(" WHERE {}", c.render()))
-            .unwrap_or_default();
+        let filter = self.where_sql(d, &[range]);
         let q = BucketSql {
             from: d.quote_name(self.table),
             filter,
