@@ -307,6 +307,7 @@ pub fn settings(
         checkpoints: None,
         checkpoint_rows: cutover_run::ranges::CHECKPOINT_ROWS,
         checksum_statement_secs: cutover_run::checksum::STATEMENT_SECS,
+        storage_order_rows: cutover_run::storage_order::STORAGE_ORDER_ROWS,
     }
 }
 

@@ -490,3 +490,107 @@ fn a_full_compare_killed_midway_resumes_with_the_same_findings() {
         "{note}"
     );
 }
+
+/// Runs table `t` read in storage order where it qualifies and in key order, asserts that both
+/// give the same diff (counts, samples, diagnosis, fingerprints) and returns the first run's
+/// table.
+fn storage_order_gives_the_diff_of_key_order(
+    source: &str,
+    target: &str,
+) -> cutover_run::CheckedTable {
+    let mut heap = settings(source, target, vec![table("t", None)]);
+    heap.sample_size = 3;
+    heap.storage_order_rows = 1;
+    let mut keyed = heap.clone();
+    keyed.storage_order_rows = u64::MAX;
+    let (a, b) = (run(&heap), run(&keyed));
+    let (a, b) = (checked(&a, 0).clone(), checked(&b, 0));
+    assert!(
+        b.target_sql.contains("ORDER BY"),
+        "the key-order run: {}",
+        b.target_sql
+    );
+    assert_eq!(a.diff, b.diff);
+    a
+}
+
+/// A PostgreSQL table whose heap holds its rows nearly in key order: rows updated after the
+/// load (moved to the heap's end, some on both sides), a run of rows inserted into space freed
+/// early in the heap, and planted differences among exactly those rows.
+fn scrambled_heap(db: &TestDb) {
+    db.exec("DELETE FROM t WHERE id BETWEEN 100 AND 400");
+    db.exec("VACUUM t");
+    db.exec(
+        "INSERT INTO t SELECT g, g / 4.0, 'r' || g FROM generate_series(60001, 60150) g;
+         INSERT INTO t SELECT g, g / 4.0, 'r' || g FROM generate_series(100, 150) g;
+         UPDATE t SET v = v + 1 WHERE id % 1000 = 3;
+         UPDATE t SET s = s WHERE id % 5000 = 11;
+         UPDATE t SET v = v + 1 WHERE id % 7000 = 12;
+         ANALYZE t;",
+    );
+}
+
+/// A PostgreSQL side read in storage order (a heap scan, no `ORDER BY`) gives exactly the diff
+/// of a read in key order, with rows out of key order on both sides among the differences.
+#[test]
+fn a_table_read_in_storage_order_gives_the_diff_of_a_read_in_key_order() {
+    let (Some(src), Some(tgt)) = (TestDb::postgres("heap"), TestDb::postgres("heap")) else {
+        return;
+    };
+    let create = "CREATE TABLE t (id bigint PRIMARY KEY, v numeric(12,2), s text);
+         INSERT INTO t SELECT g, g / 4.0, 'r' || g FROM generate_series(1, 50000) g;";
+    src.exec(create);
+    tgt.exec(create);
+    // Rows the source stores out of key order too, equal on both sides.
+    src.exec("UPDATE t SET s = s WHERE id % 5000 = 11 OR id = 20000; ANALYZE t;");
+    scrambled_heap(&tgt);
+    let a = storage_order_gives_the_diff_of_key_order(&src.url, &tgt.url);
+    let d = &a.diff;
+    assert_eq!(
+        (d.missing, d.extra, d.changed),
+        (250, 150, 50 + 8),
+        "ids 151-400 missing, 60001-60150 extra, ids ending in 003 and multiples of 7000 + 12 changed"
+    );
+    assert!(!a.target_sql.contains("ORDER BY"), "{}", a.target_sql);
+    assert!(!a.source_sql.contains("ORDER BY"), "{}", a.source_sql);
+    let note = a.compared.note.clone().unwrap_or_default();
+    assert!(note.contains("second read of their keys"), "{note}");
+
+    // A heap in no order at all is read again in key order, and says so.
+    tgt.exec(
+        "CREATE TABLE u AS SELECT * FROM t ORDER BY md5(id::text);
+         DROP TABLE t; ALTER TABLE u RENAME TO t; ALTER TABLE t ADD PRIMARY KEY (id); ANALYZE t;",
+    );
+    let a = storage_order_gives_the_diff_of_key_order(&src.url, &tgt.url);
+    let note = a.compared.note.clone().unwrap_or_default();
+    assert!(
+        note.contains("Read again in key order") && note.contains("target side"),
+        "{note}"
+    );
+}
+
+/// A MariaDB source (read in key order, since InnoDB stores rows by primary key) against a
+/// PostgreSQL target read in storage order.
+#[test]
+fn a_mariadb_source_against_a_target_read_in_storage_order() {
+    let (Some(src), Some(tgt)) = (TestDb::mariadb("heapmy"), TestDb::postgres("heapmy")) else {
+        return;
+    };
+    src.exec(
+        "CREATE TABLE t (id bigint PRIMARY KEY, v decimal(12,2), s text);
+         INSERT INTO t SELECT seq, seq / 4.0, CONCAT('r', seq) FROM seq_1_to_50000;
+         ANALYZE TABLE t;",
+    );
+    tgt.exec(
+        "CREATE TABLE t (id bigint PRIMARY KEY, v numeric(12,2), s text);
+         INSERT INTO t SELECT g, g / 4.0, 'r' || g FROM generate_series(1, 50000) g;",
+    );
+    scrambled_heap(&tgt);
+    let a = storage_order_gives_the_diff_of_key_order(&src.url, &tgt.url);
+    assert_eq!(
+        (a.diff.missing, a.diff.extra, a.diff.changed),
+        (250, 150, 58)
+    );
+    assert!(a.source_sql.contains("ORDER BY"), "{}", a.source_sql);
+    assert!(!a.target_sql.contains("ORDER BY"), "{}", a.target_sql);
+}

@@ -237,6 +237,26 @@ impl HashedBatch {
         self.digests[row]
     }
 
+    /// The rows whose `keep` flag is set, in their order, with their keys and digests. The
+    /// fingerprint stays that of every row, since the rows left out are still the side's rows.
+    pub fn select(&self, keep: &[bool]) -> HashedBatch {
+        let mut batch = Batch::new(self.batch.ncols);
+        let (mut keys, mut key_starts, mut digests) = (Vec::new(), vec![0u32], Vec::new());
+        for (r, _) in keep.iter().enumerate().filter(|(_, k)| **k) {
+            batch.push_encoded_row(self.batch.row(r));
+            keys.extend_from_slice(self.key(r));
+            key_starts.push(keys.len() as u32);
+            digests.push(self.digests[r]);
+        }
+        HashedBatch {
+            batch,
+            keys,
+            key_starts,
+            digests,
+            fingerprint: self.fingerprint.clone(),
+        }
+    }
+
     /// The number of rows.
     pub fn len(&self) -> usize {
         self.digests.len()

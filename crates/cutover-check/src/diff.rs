@@ -196,21 +196,7 @@ impl TableDiff {
     pub fn append(&mut self, next: TableDiff, sample_size: usize) {
         self.source.merge(&next.source);
         self.target.merge(&next.target);
-        self.matched += next.matched;
-        self.matched_within_tolerance += next.matched_within_tolerance;
-        self.missing += next.missing;
-        self.extra += next.extra;
-        self.changed += next.changed;
-        for (c, n) in self
-            .changed_by_column
-            .iter_mut()
-            .zip(&next.changed_by_column)
-        {
-            *c += n;
-        }
-        for (d, n) in self.diagnosis.iter_mut().zip(&next.diagnosis) {
-            d.merge(n);
-        }
+        self.add_findings(&next);
         fn keep<T>(mine: &mut Vec<T>, theirs: Vec<T>, n: usize) {
             mine.extend(theirs);
             mine.truncate(n);
@@ -231,6 +217,98 @@ impl TableDiff {
     /// A diff written by [`TableDiff::to_json`].
     pub fn from_json(text: &str) -> Result<TableDiff, String> {
         serde_json::from_str(text).map_err(|e| e.to_string())
+    }
+
+    /// Completes the diff of a join that left `displaced` rows out
+    /// ([`merge_join_unordered`]), given the diff of a second read of exactly those keys on
+    /// both sides, in the same snapshots. Rows, fingerprints and notes already count every
+    /// row; what changes is the verdict on each displaced key:
+    ///
+    /// - a key one side held in order and the other side left out was reported as on one side
+    ///   only; that finding is taken back (count and sample);
+    /// - the second read's findings on every displaced key are added, and samples stay the
+    ///   first `sample_size` of each kind in key order.
+    ///
+    /// The join must have kept [`DISPLACED_LIMIT`] samples more than `sample_size`, and the key
+    /// must be one integer column (samples are ordered by its value).
+    pub fn repair(&mut self, displaced: &Displaced, second: RepairSink, sample_size: usize) {
+        let RepairSink { diff, only } = second;
+        let fix = diff.into_diff();
+        let int = |k: &[Value]| -> i128 {
+            k.first()
+                .and_then(Option::as_deref)
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(i128::MIN)
+        };
+        let left_out = |side: usize, k: &Vec<Value>| displaced.keys[side].contains(k);
+        for k in displaced.union() {
+            let holds = [!only[1].contains(&k), !only[0].contains(&k)];
+            let joined = [holds[0] && !left_out(0, &k), holds[1] && !left_out(1, &k)];
+            if joined[0] && !joined[1] {
+                self.missing = self.missing.saturating_sub(1);
+                self.samples.missing.retain(|r| r.key != k);
+            }
+            if joined[1] && !joined[0] {
+                self.extra = self.extra.saturating_sub(1);
+                self.samples.extra.retain(|r| r.key != k);
+            }
+        }
+        self.add_findings(&fix);
+        for (mine, theirs) in [
+            (&mut self.source, &fix.source),
+            (&mut self.target, &fix.target),
+        ] {
+            mine.duplicate_keys += theirs.duplicate_keys;
+            mine.duplicate_rows += theirs.duplicate_rows;
+        }
+        fn join<T>(mine: &mut Vec<T>, theirs: Vec<T>, n: usize, key: impl Fn(&T) -> i128) {
+            mine.extend(theirs);
+            mine.sort_by_key(|t| key(t));
+            mine.truncate(n);
+        }
+        let s = fix.samples;
+        join(&mut self.samples.missing, s.missing, sample_size, |r| {
+            int(&r.key)
+        });
+        join(&mut self.samples.extra, s.extra, sample_size, |r| {
+            int(&r.key)
+        });
+        join(&mut self.samples.changed, s.changed, sample_size, |r| {
+            int(&r.key)
+        });
+        join(
+            &mut self.samples.duplicates,
+            s.duplicates,
+            sample_size,
+            |r| int(&r.key),
+        );
+    }
+
+    /// Adds the counts of `other`'s findings (not its samples or side summaries).
+    fn add_findings(&mut self, other: &TableDiff) {
+        self.matched += other.matched;
+        self.matched_within_tolerance += other.matched_within_tolerance;
+        self.missing += other.missing;
+        self.extra += other.extra;
+        self.changed += other.changed;
+        for (c, n) in self
+            .changed_by_column
+            .iter_mut()
+            .zip(&other.changed_by_column)
+        {
+            *c += n;
+        }
+        for (d, n) in self.diagnosis.iter_mut().zip(&other.diagnosis) {
+            d.merge(n);
+        }
+    }
+
+    /// Keeps the first `sample_size` samples of each kind.
+    pub fn truncate_samples(&mut self, sample_size: usize) {
+        self.samples.missing.truncate(sample_size);
+        self.samples.extra.truncate(sample_size);
+        self.samples.changed.truncate(sample_size);
+        self.samples.duplicates.truncate(sample_size);
     }
 
     /// True when both sides hold exactly the same rows and no key is duplicated.
@@ -268,6 +346,10 @@ pub enum DiffError<E: std::fmt::Display + std::fmt::Debug> {
     /// A sink asked to stop (for example, an export that could not be written).
     #[error("stopped by the consumer")]
     Stopped,
+    /// A side read in its storage order ([`merge_join_unordered`]) had more rows out of key
+    /// order than [`DISPLACED_LIMIT`]: it must be read again in key order.
+    #[error("{side} side: more than {DISPLACED_LIMIT} rows out of key order", side = .0.name())]
+    Displaced(Side),
 }
 
 /// Renders a key for messages: `(1, 'a', NULL)`.
@@ -290,14 +372,101 @@ struct Cursor<I> {
     next: Option<HashedBatch>,
     exhausted: bool,
     summary: SideSummary,
+    /// For a side read in its storage order: what keeps its rows in key order.
+    reorder: Option<Reorder>,
+}
+
+/// Keeps a side read in its storage order (a heap scanned without `ORDER BY`) in key order:
+/// each batch, with the next one in view, keeps its longest run of rows in increasing key
+/// order that follows the last row kept, and sets the others aside as displaced. A row updated
+/// after a bulk load (moved to the heap's end) is one displaced row; a few rows stored early
+/// (in space freed before the rows around them) are displaced themselves instead of making
+/// every row after them late.
+struct Reorder {
+    /// The key of the last row handed to the join.
+    last: Option<Vec<u8>>,
+    /// The batch after the current one, read but not yet sorted out.
+    ahead: Option<HashedBatch>,
+    /// The key values of the rows set aside.
+    displaced: Vec<Vec<Value>>,
+    /// Key columns.
+    nkey: usize,
+}
+
+/// The most rows out of key order one side may have before it must be read again in key
+/// order ([`DiffError::Displaced`]). The join keeps this many more samples, so that samples
+/// taken back by [`TableDiff::repair`] leave the first `sample_size` exact.
+pub const DISPLACED_LIMIT: usize = 1000;
+
+impl Reorder {
+    /// The rows of `cur` to hand to the join, in increasing key order after `last`; the others
+    /// are recorded as displaced.
+    fn sort_out(&mut self, cur: HashedBatch) -> HashedBatch {
+        let (n, nkey) = (cur.len(), self.nkey);
+        let after_last = |k: &[u8]| self.last.as_deref().is_none_or(|l| k > l);
+        let ahead = self.ahead.as_ref();
+        let in_order = (1..n).all(|r| cur.key(r - 1) < cur.key(r))
+            && n > 0
+            && after_last(cur.key(0))
+            && ahead.is_none_or(|a| a.is_empty() || cur.key(n - 1) < a.key(0));
+        if in_order {
+            self.last = Some(cur.key(n - 1).to_vec());
+            return cur;
+        }
+        // The longest strictly increasing run over this batch and the next (patience sorting),
+        // among rows after the last one kept.
+        let total = n + ahead.map_or(0, HashedBatch::len);
+        let key = |i: usize| -> &[u8] {
+            if i < n {
+                cur.key(i)
+            } else {
+                ahead.expect("a row of the next batch").key(i - n)
+            }
+        };
+        let mut tails: Vec<usize> = Vec::new();
+        let mut prev = vec![usize::MAX; total];
+        for i in (0..total).filter(|&i| after_last(key(i))) {
+            let p = tails.partition_point(|&t| key(t) < key(i));
+            if p > 0 {
+                prev[i] = tails[p - 1];
+            }
+            if p == tails.len() {
+                tails.push(i);
+            } else {
+                tails[p] = i;
+            }
+        }
+        let mut keep = vec![false; n];
+        let mut at = tails.last().copied().unwrap_or(usize::MAX);
+        while at != usize::MAX {
+            if at < n {
+                keep[at] = true;
+            }
+            at = prev[at];
+        }
+        for (r, _) in keep.iter().enumerate().filter(|(_, k)| !**k) {
+            self.displaced.push(key_values(&cur, r, nkey));
+        }
+        if let Some(r) = keep.iter().rposition(|k| *k) {
+            self.last = Some(cur.key(r).to_vec());
+        }
+        cur.select(&keep)
+    }
 }
 
 impl<I, E: std::fmt::Display + std::fmt::Debug> Cursor<I>
 where
     I: Iterator<Item = Result<HashedBatch, E>>,
 {
-    fn new(side: Side, iter: I, ncols: usize) -> Self {
+    fn new(side: Side, iter: I, opts: &DiffOptions, unordered: bool) -> Self {
+        let ncols = opts.columns;
         Cursor {
+            reorder: unordered.then(|| Reorder {
+                last: None,
+                ahead: None,
+                displaced: Vec::new(),
+                nkey: opts.key_columns,
+            }),
             side,
             iter,
             cur: None,
@@ -315,8 +484,35 @@ where
         }
     }
 
-    /// Pulls the next non-empty batch from the stream.
+    /// Pulls the next non-empty batch in key order: from the stream, or, for a side read in
+    /// its storage order, the rows of the next batch that are in key order.
     fn pull(&mut self, cancel: &AtomicBool) -> Result<Option<HashedBatch>, DiffError<E>> {
+        if self.reorder.is_none() {
+            return self.pull_raw(cancel);
+        }
+        loop {
+            let cur = match self.reorder.as_mut().and_then(|r| r.ahead.take()) {
+                Some(b) => b,
+                None => match self.pull_raw(cancel)? {
+                    Some(b) => b,
+                    None => return Ok(None),
+                },
+            };
+            let ahead = self.pull_raw(cancel)?;
+            let r = self.reorder.as_mut().expect("a side read in storage order");
+            r.ahead = ahead;
+            let kept = r.sort_out(cur);
+            if r.displaced.len() > DISPLACED_LIMIT {
+                return Err(DiffError::Displaced(self.side));
+            }
+            if !kept.is_empty() {
+                return Ok(Some(kept));
+            }
+        }
+    }
+
+    /// Pulls the next non-empty batch from the stream, adding it to the side's summary.
+    fn pull_raw(&mut self, cancel: &AtomicBool) -> Result<Option<HashedBatch>, DiffError<E>> {
         while !self.exhausted {
             if cancel.load(AtomicOrdering::Relaxed) {
                 return Err(DiffError::Cancelled);
@@ -734,9 +930,34 @@ where
     E: std::fmt::Display + std::fmt::Debug,
     K: DiffSink + ?Sized,
 {
+    merge_join_unordered(source, target, opts, [false; 2], cancel, sink).map(|_| ())
+}
+
+/// The merge join where a side flagged in `unordered` arrives in its storage order, nearly in
+/// key order (a table bulk-loaded in key order, then updated here and there): its rows out of
+/// key order are left out of the join and returned, at most [`DISPLACED_LIMIT`] per side
+/// (more fail with [`DiffError::Displaced`]). The join's verdicts on their keys are then
+/// incomplete: [`TableDiff::repair`] completes them from a second read of those keys.
+///
+/// Only for a key that both sides hold at most once (declared unique), so that a key left out
+/// on one side was joined at most once on the other.
+pub fn merge_join_unordered<S, T, E, K>(
+    source: S,
+    target: T,
+    opts: &DiffOptions,
+    unordered: [bool; 2],
+    cancel: &AtomicBool,
+    sink: &mut K,
+) -> Result<Displaced, DiffError<E>>
+where
+    S: Iterator<Item = Result<HashedBatch, E>>,
+    T: Iterator<Item = Result<HashedBatch, E>>,
+    E: std::fmt::Display + std::fmt::Debug,
+    K: DiffSink + ?Sized,
+{
     let nkey = opts.key_columns;
-    let mut src = Cursor::new(Side::Source, source, opts.columns);
-    let mut tgt = Cursor::new(Side::Target, target, opts.columns);
+    let mut src = Cursor::new(Side::Source, source, opts, unordered[0]);
+    let mut tgt = Cursor::new(Side::Target, target, opts, unordered[1]);
     let go_on = |ok: bool| if ok { Ok(()) } else { Err(DiffError::Stopped) };
     sink.begin(opts);
     let mut differing: Vec<usize> = Vec::new();
@@ -807,7 +1028,73 @@ where
         }
     }
     sink.finish(&src.summary, &tgt.summary);
-    Ok(())
+    let displaced = |r: Option<Reorder>| r.map(|r| r.displaced).unwrap_or_default();
+    Ok(Displaced {
+        keys: [displaced(src.reorder), displaced(tgt.reorder)],
+    })
+}
+
+/// The keys of the rows each side delivered out of key order, which the join left out.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Displaced {
+    /// Per side (source, target): key values, in the order read.
+    pub keys: [Vec<Vec<Value>>; 2],
+}
+
+impl Displaced {
+    /// True when every row was joined.
+    pub fn is_empty(&self) -> bool {
+        self.keys.iter().all(Vec::is_empty)
+    }
+
+    /// The keys left out on either side, each once.
+    pub fn union(&self) -> Vec<Vec<Value>> {
+        let mut all: Vec<Vec<Value>> = self.keys.iter().flatten().cloned().collect();
+        all.sort();
+        all.dedup();
+        all
+    }
+}
+
+/// The sink of the second read in [`TableDiff::repair`]: the diff of the displaced keys, and
+/// which of those keys only one side holds.
+pub struct RepairSink {
+    diff: TableDiffSink,
+    /// Keys found on the source only, and on the target only.
+    only: [Vec<Vec<Value>>; 2],
+}
+
+impl RepairSink {
+    /// A sink for rows of `opts.columns` columns.
+    pub fn new(opts: &DiffOptions) -> RepairSink {
+        RepairSink {
+            diff: TableDiffSink::new(opts),
+            only: Default::default(),
+        }
+    }
+}
+
+impl DiffSink for RepairSink {
+    fn matched(&mut self, within_tolerance: bool) -> bool {
+        self.diff.matched(within_tolerance)
+    }
+    fn missing(&mut self, row: RowRef<'_>) -> bool {
+        self.only[0].push(row.key());
+        self.diff.missing(row)
+    }
+    fn extra(&mut self, row: RowRef<'_>) -> bool {
+        self.only[1].push(row.key());
+        self.diff.extra(row)
+    }
+    fn changed(&mut self, source: RowRef<'_>, target: RowRef<'_>, columns: &[usize]) -> bool {
+        self.diff.changed(source, target, columns)
+    }
+    fn duplicate(&mut self, side: Side, key: &[Value], rows: u64) -> bool {
+        self.diff.duplicate(side, key, rows)
+    }
+    fn finish(&mut self, source: &SideSummary, target: &SideSummary) {
+        self.diff.finish(source, target);
+    }
 }
 
 /// The rows under one key, copied out of their batches.
@@ -927,6 +1214,147 @@ mod tests {
                 Ok(b.hash(1))
             })
             .collect()
+    }
+
+    /// `rows` (sorted) as a heap might store them after a load in key order: some rows moved
+    /// to the end (updated), some runs moved early (inserted into freed space).
+    fn stored(rows: &[(i64, String)], rng: &mut Lcg) -> Vec<(i64, String)> {
+        let mut out = rows.to_vec();
+        for _ in 0..rng.next(4) {
+            if out.is_empty() {
+                break;
+            }
+            let r = out.remove(rng.next(out.len() as u64) as usize);
+            out.push(r);
+        }
+        if rng.next(2) == 0 && out.len() > 10 {
+            let start = rng.next(out.len() as u64 - 5) as usize;
+            let run: Vec<_> = out.drain(start..start + 5).collect();
+            let at = rng.next(out.len() as u64) as usize;
+            out.splice(at..at, run);
+        }
+        out
+    }
+
+    /// The join of sides stored out of key order, repaired by a second read of the displaced
+    /// keys, gives the diff of sides read in key order: counts, samples, diagnosis,
+    /// fingerprints, whatever rows are displaced and however rows fall into batches.
+    #[test]
+    fn a_join_in_storage_order_repaired_equals_the_join_in_key_order() {
+        let mut rng = Lcg(11);
+        let mut displaced_seen = 0;
+        for round in 0..300 {
+            let n = 1 + rng.next(60) as i64;
+            let mut src = Vec::new();
+            let mut tgt = Vec::new();
+            for k in 0..n {
+                let v = format!("v{k}");
+                match rng.next(6) {
+                    0 => src.push((k, v)),
+                    1 => tgt.push((k, v)),
+                    2 => {
+                        src.push((k, v.clone()));
+                        tgt.push((k, format!("{v}x")));
+                    }
+                    _ => {
+                        src.push((k, v.clone()));
+                        tgt.push((k, v));
+                    }
+                }
+            }
+            let opts = DiffOptions {
+                columns: 2,
+                key_columns: 1,
+                sample_size: 5,
+                tolerances: vec![],
+            };
+            let batch = 1 + rng.next(9) as usize;
+            let expected = run(&src, &tgt, batch);
+            let sides = [rng.next(3) != 0, rng.next(3) != 0];
+            let (s_rows, t_rows) = (
+                if sides[0] {
+                    stored(&src, &mut rng)
+                } else {
+                    src.clone()
+                },
+                if sides[1] {
+                    stored(&tgt, &mut rng)
+                } else {
+                    tgt.clone()
+                },
+            );
+            let wide = DiffOptions {
+                sample_size: opts.sample_size + DISPLACED_LIMIT,
+                ..opts.clone()
+            };
+            let mut sink = TableDiffSink::new(&wide);
+            let displaced = merge_join_unordered(
+                batches(&s_rows, batch).into_iter(),
+                batches(&t_rows, batch).into_iter(),
+                &wide,
+                sides,
+                &AtomicBool::new(false),
+                &mut sink,
+            )
+            .unwrap();
+            let mut got = sink.into_diff();
+            if !displaced.is_empty() {
+                displaced_seen += 1;
+                let keys: Vec<i64> = displaced
+                    .union()
+                    .iter()
+                    .map(|k| k[0].as_deref().unwrap().parse().unwrap())
+                    .collect();
+                let pick = |rows: &[(i64, String)]| -> Vec<(i64, String)> {
+                    rows.iter()
+                        .filter(|(k, _)| keys.contains(k))
+                        .cloned()
+                        .collect()
+                };
+                let mut second = RepairSink::new(&wide);
+                merge_join(
+                    batches(&pick(&src), batch).into_iter(),
+                    batches(&pick(&tgt), batch).into_iter(),
+                    &wide,
+                    &AtomicBool::new(false),
+                    &mut second,
+                )
+                .unwrap();
+                got.repair(&displaced, second, opts.sample_size);
+            }
+            got.truncate_samples(opts.sample_size);
+            assert_eq!(got, expected, "round {round}: {s_rows:?} / {t_rows:?}");
+        }
+        assert!(
+            displaced_seen > 100,
+            "{displaced_seen} rounds had rows out of order"
+        );
+    }
+
+    /// More rows out of key order than the limit stop the join, so the side is read again.
+    #[test]
+    fn a_side_in_no_order_is_refused() {
+        let mut rng = Lcg(5);
+        let mut rows: Vec<(i64, String)> = (0..3000).map(|k| (k, String::new())).collect();
+        for i in (1..rows.len()).rev() {
+            rows.swap(i, rng.next(i as u64 + 1) as usize);
+        }
+        let opts = DiffOptions {
+            columns: 2,
+            key_columns: 1,
+            sample_size: 3,
+            tolerances: vec![],
+        };
+        let err = merge_join_unordered(
+            batches(&rows, 500).into_iter(),
+            batches(&[], 500).into_iter(),
+            &opts,
+            [true, false],
+            &AtomicBool::new(false),
+            &mut TableDiffSink::new(&opts),
+        )
+        .unwrap_err();
+        assert!(matches!(err, DiffError::Displaced(Side::Source)), "{err}");
     }
 
     fn run(src: &[(i64, String)], tgt: &[(i64, String)], batch: usize) -> TableDiff {

@@ -21,7 +21,8 @@ pub mod schema;
 pub use batch::{Batch, CellNotes, HashedBatch};
 pub use canonical::{Cell, ColumnCodec, Kind};
 pub use diff::{
-    DiffError, DiffOptions, DiffSink, Side, TableDiff, TableDiffSink, diff, merge_join,
+    DISPLACED_LIMIT, DiffError, DiffOptions, DiffSink, Displaced, RepairSink, Side, TableDiff,
+    TableDiffSink, diff, merge_join, merge_join_unordered,
 };
 pub use fingerprint::Fingerprint;
 pub use outcome::{ChecklistStatus, DiffKind, RuleStatus, Severity, TableStatus, Verdict};

@@ -13,6 +13,7 @@ pub mod init;
 mod plan;
 pub mod ranges;
 mod schema;
+pub mod storage_order;
 
 use cutover_check::diff::Tee;
 use cutover_check::{
@@ -58,6 +59,9 @@ pub struct Settings {
     pub checkpoint_rows: u64,
     /// The time one checksum statement aims at, in seconds ([`checksum::STATEMENT_SECS`]).
     pub checksum_statement_secs: f64,
+    /// Estimated rows from which a PostgreSQL side of a full compare is read in its storage
+    /// order ([`storage_order::STORAGE_ORDER_ROWS`]).
+    pub storage_order_rows: u64,
 }
 
 /// The default of `--memory-limit`: 1 GiB.
@@ -620,9 +624,12 @@ fn check_table(
                 note,
                 ranges: 0,
             };
-            match ranges::eligible(&job) {
-                Some(e) => ranges::run(&job, e, src_req, tgt_req, compared),
-                None => job.stream(src_req, tgt_req, compared),
+            if let Some(e) = ranges::eligible(&job) {
+                ranges::run(&job, e, src_req, tgt_req, compared)
+            } else if let Some(sides) = storage_order::sides(&job) {
+                storage_order::run(&job, sides, src_req, tgt_req, compared)
+            } else {
+                job.stream(src_req, tgt_req, compared)
             }
         }
         checksum::Choice::Checksum(sources) => checksum::run(&job, sources),
@@ -662,7 +669,6 @@ impl TableJob<'_> {
     ) -> TableResult {
         let TableJob {
             plan,
-            endpoints: [source_end, target_end],
             progress,
             cancel,
             export,
@@ -685,14 +691,7 @@ impl TableJob<'_> {
             }
         };
         let mut summary = TableDiffSink::new(&opts);
-        let source = SideRead {
-            endpoint: source_end,
-            request: src_req,
-        };
-        let target = SideRead {
-            endpoint: target_end,
-            request: tgt_req,
-        };
+        let (source, target) = self.reads(src_req, tgt_req);
         let on_rows = |side: Side, rows: u64| progress.rows_read(&plan.name, side, rows);
         let joined = match &mut exporter {
             Some(ex) => compare(
@@ -712,6 +711,25 @@ impl TableJob<'_> {
             }
         }
         self.result(joined.map(|()| summary.into_diff()), compared)
+    }
+
+    /// Reads of `source` and `target` at the table's endpoints.
+    pub(crate) fn reads(
+        &self,
+        source: ReadRequest,
+        target: ReadRequest,
+    ) -> (SideRead<'_>, SideRead<'_>) {
+        let [s, t] = self.endpoints;
+        (
+            SideRead {
+                endpoint: s,
+                request: source,
+            },
+            SideRead {
+                endpoint: t,
+                request: target,
+            },
+        )
     }
 
     /// How the table's rows are diffed.
@@ -839,6 +857,7 @@ mod tests {
             checkpoints: None,
             checkpoint_rows: ranges::CHECKPOINT_ROWS,
             checksum_statement_secs: checksum::STATEMENT_SECS,
+            storage_order_rows: storage_order::STORAGE_ORDER_ROWS,
         };
         assert_eq!(s.memory_budget(), (1 << 30) / 8);
         assert_eq!(s.endpoint(Side::Target).csv.delimiter, b';');

@@ -139,6 +139,7 @@ impl TablePlan {
                 .map(|c| if target { None } else { c.map.clone() })
                 .collect(),
             problems_left: cutover_source::ProblemBudget::new(PROBLEMS_PER_SIDE),
+            in_storage_order: false,
         };
         (side(false), side(true))
     }

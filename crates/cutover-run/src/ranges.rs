@@ -21,7 +21,7 @@ use crate::{TableJob, TableResult};
 use cutover_check::diff::{DiffError, TableDiffSink};
 use cutover_check::{Side, TableDiff};
 use cutover_source::checksum::{ChecksumSource, KeyBound, KeyRange, integer_key, ranges_sql};
-use cutover_source::pair::{SideRead, compare};
+use cutover_source::pair::compare;
 use cutover_source::{Engine, ReadRequest};
 
 /// Rows per range by default: the most an interruption makes a resumed run read again. Each
@@ -199,20 +199,8 @@ pub(crate) fn run(
                         .rows_read(&plan.name, side, before[side as usize] + rows)
                 };
                 let mut sink = TableDiffSink::new(&opts);
-                let joined = compare(
-                    SideRead {
-                        endpoint: job.endpoints[0],
-                        request: src,
-                    },
-                    SideRead {
-                        endpoint: job.endpoints[1],
-                        request: tgt,
-                    },
-                    &opts,
-                    &mut sink,
-                    &on_rows,
-                    job.cancel,
-                );
+                let (source, target) = job.reads(src, tgt);
+                let joined = compare(source, target, &opts, &mut sink, &on_rows, job.cancel);
                 if let Err(err) = joined {
                     return job.result(Err(err), compared);
                 }

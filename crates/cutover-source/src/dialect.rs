@@ -685,9 +685,13 @@ pub fn unordered_select_sql(d: &dyn Dialect, req: &ReadRequest) -> String {
     sql
 }
 
-/// The SELECT a read runs: its columns, its filter, its rows in binary key order.
+/// The SELECT a read runs: its columns, its filter, its rows in binary key order (or in storage
+/// order, for a request that asks for it).
 pub fn select_sql(d: &dyn Dialect, req: &ReadRequest) -> String {
     let mut sql = unordered_select_sql(d, req);
+    if req.in_storage_order {
+        return sql;
+    }
     let order: Vec<String> = req.columns[..req.key_columns]
         .iter()
         .map(|c| d.order_column(c))

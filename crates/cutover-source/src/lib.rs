@@ -454,6 +454,10 @@ pub struct ReadRequest {
     pub memory_budget: usize,
     /// How many more located problems this read records (the rest are only counted).
     pub problems_left: ProblemBudget,
+    /// Read in the table's storage order, without `ORDER BY` (PostgreSQL): a heap scan instead
+    /// of an index scan. The rows come nearly in key order when the table was loaded in key
+    /// order; the join sets the others aside ([`cutover_check::merge_join_unordered`]).
+    pub in_storage_order: bool,
 }
 
 impl ReadRequest {
@@ -474,6 +478,7 @@ impl ReadRequest {
             snapshot: None,
             memory_budget: 64 << 20,
             problems_left: ProblemBudget::new(0),
+            in_storage_order: false,
         }
     }
 

@@ -4,7 +4,7 @@
 //! hashed batches per side wait, plus one being built and one being joined.
 
 use crate::{Endpoint, ReadRequest, SourceError};
-use cutover_check::{DiffError, DiffOptions, DiffSink, HashedBatch, Side};
+use cutover_check::{DiffError, DiffOptions, DiffSink, Displaced, HashedBatch, Side};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 
@@ -27,10 +27,49 @@ pub fn compare<K: DiffSink + ?Sized>(
     on_rows: &(dyn Fn(Side, u64) + Sync),
     cancel: &AtomicBool,
 ) -> Result<(), DiffError<SourceError>> {
+    // A request read in storage order would fail here as out of order: only
+    // `compare_unordered` sets its displaced rows aside.
+    both(source, target, opts, [false; 2], sink, on_rows, cancel).map(|_| ())
+}
+
+/// As [`compare`], for requests that may read in storage order
+/// ([`ReadRequest::in_storage_order`]): returns the rows set aside as out of key order, whose
+/// keys the caller reads again ([`cutover_check::TableDiff::repair`]).
+pub fn compare_unordered<K: DiffSink + ?Sized>(
+    source: SideRead<'_>,
+    target: SideRead<'_>,
+    opts: &DiffOptions,
+    sink: &mut K,
+    on_rows: &(dyn Fn(Side, u64) + Sync),
+    cancel: &AtomicBool,
+) -> Result<Displaced, DiffError<SourceError>> {
+    let unordered = [
+        source.request.in_storage_order,
+        target.request.in_storage_order,
+    ];
+    both(source, target, opts, unordered, sink, on_rows, cancel)
+}
+
+fn both<K: DiffSink + ?Sized>(
+    source: SideRead<'_>,
+    target: SideRead<'_>,
+    opts: &DiffOptions,
+    unordered: [bool; 2],
+    sink: &mut K,
+    on_rows: &(dyn Fn(Side, u64) + Sync),
+    cancel: &AtomicBool,
+) -> Result<Displaced, DiffError<SourceError>> {
     std::thread::scope(|scope| {
         let src = spawn_reader(scope, source, Side::Source, on_rows, cancel);
         let tgt = spawn_reader(scope, target, Side::Target, on_rows, cancel);
-        cutover_check::merge_join(src.into_iter(), tgt.into_iter(), opts, cancel, sink)
+        cutover_check::merge_join_unordered(
+            src.into_iter(),
+            tgt.into_iter(),
+            opts,
+            unordered,
+            cancel,
+            sink,
+        )
         // Dropping the receivers here stops the readers if the join ended early.
     })
 }
