@@ -720,6 +720,10 @@ fn plan(config_path: &Path, common: &CommonArgs) -> anyhow::Result<u8> {
                 if let Some(how) = cutover_run::checksum::planned_mode(&resolved.settings, p) {
                     println!("  {how}");
                 }
+                let heap = cutover_run::storage_order::planned(&resolved.settings, p);
+                if let Some((how, _)) = &heap {
+                    println!("  {how}");
+                }
                 if !p.ignored.is_empty() {
                     println!("  ignored target columns: {}", p.ignored.join(", "));
                 }
@@ -729,8 +733,15 @@ fn plan(config_path: &Path, common: &CommonArgs) -> anyhow::Result<u8> {
                         p.unmapped_source.join(", ")
                     );
                 }
-                println!("  source runs: {}", p.source_sql);
-                println!("  target runs: {}", p.target_sql);
+                let [src_sql, tgt_sql] = heap.map(|(_, sql)| sql).unwrap_or_default();
+                println!(
+                    "  source runs: {}",
+                    src_sql.as_ref().unwrap_or(&p.source_sql)
+                );
+                println!(
+                    "  target runs: {}",
+                    tgt_sql.as_ref().unwrap_or(&p.target_sql)
+                );
             }
         }
     }

@@ -363,33 +363,19 @@ fn the_cli_compares_by_checksums_and_every_report_says_so() {
     tgt.exec(&events(true, 5_000));
     tgt.exec("UPDATE events SET b = 'changed' WHERE id = 2500");
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("cutover.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[source]\nurl = \"{}\"\n[target]\nurl = \"{}\"\n[run]\nmode = \"checksum\"\n[[table]]\nname = \"events\"\n",
-            src.url, tgt.url
-        ),
-    )
-    .unwrap();
-    let plan = crate::cli::cutover()
-        .args(["plan", "-c"])
-        .arg(&config)
-        .output()
-        .unwrap();
-    let shown = String::from_utf8_lossy(&plan.stdout);
+    let config = crate::cli::pair_config(
+        dir.path(),
+        &src.url,
+        &tgt.url,
+        "[run]\nmode = \"checksum\"\n[[table]]\nname = \"events\"\n",
+    );
+    let shown = crate::cli::plan_of(&config);
     assert!(
         shown.contains("compared by checksums in both databases"),
         "{shown}"
     );
     let out = dir.path().join("out");
-    let run = crate::cli::cutover()
-        .args(["check", "--no-history", "-c"])
-        .arg(&config)
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap();
+    let run = crate::cli::check_into(&config, &out);
     let stdout = String::from_utf8_lossy(&run.stdout);
     assert_eq!(run.status.code(), Some(1), "{stdout}");
     assert!(

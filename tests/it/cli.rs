@@ -13,6 +13,39 @@ pub(crate) fn cutover() -> Command {
     c
 }
 
+/// Writes `cutover.toml` into `dir`: the two URLs, then `rest` (run settings and tables).
+pub(crate) fn pair_config(
+    dir: &Path,
+    source: &str,
+    target: &str,
+    rest: &str,
+) -> std::path::PathBuf {
+    let config = dir.join("cutover.toml");
+    std::fs::write(
+        &config,
+        format!("[source]\nurl = \"{source}\"\n[target]\nurl = \"{target}\"\n{rest}"),
+    )
+    .unwrap();
+    config
+}
+
+/// What `cutover plan` prints for `config`.
+pub(crate) fn plan_of(config: &Path) -> String {
+    let plan = cutover().args(["plan", "-c"]).arg(config).output().unwrap();
+    String::from_utf8_lossy(&plan.stdout).into_owned()
+}
+
+/// `cutover check --no-history` on `config`, its reports written to `out`.
+pub(crate) fn check_into(config: &Path, out: &Path) -> std::process::Output {
+    cutover()
+        .args(["check", "--no-history", "-c"])
+        .arg(config)
+        .arg("--out")
+        .arg(out)
+        .output()
+        .unwrap()
+}
+
 /// A project folder whose `cutover check` runs are interrupted and resumed: its config, its
 /// checkpoint beside the (default) history, and its report folders.
 pub(crate) struct Rehearsal {

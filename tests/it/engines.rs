@@ -517,17 +517,19 @@ fn storage_order_gives_the_diff_of_key_order(
 /// A PostgreSQL table whose heap holds its rows nearly in key order: rows updated after the
 /// load (moved to the heap's end, some on both sides), a run of rows inserted into space freed
 /// early in the heap, and planted differences among exactly those rows.
-fn scrambled_heap(db: &TestDb) {
+fn scrambled_heap(db: &TestDb, rows: u32) {
     db.exec("DELETE FROM t WHERE id BETWEEN 100 AND 400");
     db.exec("VACUUM t");
-    db.exec(
-        "INSERT INTO t SELECT g, g / 4.0, 'r' || g FROM generate_series(60001, 60150) g;
+    db.exec(&format!(
+        "INSERT INTO t SELECT g, g / 4.0, 'r' || g FROM generate_series({}, {}) g;
          INSERT INTO t SELECT g, g / 4.0, 'r' || g FROM generate_series(100, 150) g;
          UPDATE t SET v = v + 1 WHERE id % 1000 = 3;
          UPDATE t SET s = s WHERE id % 5000 = 11;
          UPDATE t SET v = v + 1 WHERE id % 7000 = 12;
          ANALYZE t;",
-    );
+        rows + 1,
+        rows + 150
+    ));
 }
 
 /// A PostgreSQL side read in storage order (a heap scan, no `ORDER BY`) gives exactly the diff
@@ -543,13 +545,13 @@ fn a_table_read_in_storage_order_gives_the_diff_of_a_read_in_key_order() {
     tgt.exec(create);
     // Rows the source stores out of key order too, equal on both sides.
     src.exec("UPDATE t SET s = s WHERE id % 5000 = 11 OR id = 20000; ANALYZE t;");
-    scrambled_heap(&tgt);
+    scrambled_heap(&tgt, 50_000);
     let a = storage_order_gives_the_diff_of_key_order(&src.url, &tgt.url);
     let d = &a.diff;
     assert_eq!(
         (d.missing, d.extra, d.changed),
         (250, 150, 50 + 8),
-        "ids 151-400 missing, 60001-60150 extra, ids ending in 003 and multiples of 7000 + 12 changed"
+        "ids 151-400 missing, 50001-50150 extra, ids ending in 003 and multiples of 7000 + 12 changed"
     );
     assert!(!a.target_sql.contains("ORDER BY"), "{}", a.target_sql);
     assert!(!a.source_sql.contains("ORDER BY"), "{}", a.source_sql);
@@ -585,7 +587,7 @@ fn a_mariadb_source_against_a_target_read_in_storage_order() {
         "CREATE TABLE t (id bigint PRIMARY KEY, v numeric(12,2), s text);
          INSERT INTO t SELECT g, g / 4.0, 'r' || g FROM generate_series(1, 50000) g;",
     );
-    scrambled_heap(&tgt);
+    scrambled_heap(&tgt, 50_000);
     let a = storage_order_gives_the_diff_of_key_order(&src.url, &tgt.url);
     assert_eq!(
         (a.diff.missing, a.diff.extra, a.diff.changed),
@@ -593,4 +595,51 @@ fn a_mariadb_source_against_a_target_read_in_storage_order() {
     );
     assert!(a.source_sql.contains("ORDER BY"), "{}", a.source_sql);
     assert!(!a.target_sql.contains("ORDER BY"), "{}", a.target_sql);
+}
+
+/// From the command line: `cutover plan` says which sides are read in storage order and shows
+/// their statements, and the report's note and queries say what the check did.
+#[test]
+fn plan_and_report_show_a_read_in_storage_order() {
+    let (Some(src), Some(tgt)) = (TestDb::postgres("heapcli"), TestDb::postgres("heapcli")) else {
+        return;
+    };
+    let create = "CREATE TABLE t (id bigint PRIMARY KEY, v numeric(12,2), s text);
+         INSERT INTO t SELECT g, g / 4.0, 'r' || g FROM generate_series(1, 120000) g;
+         ANALYZE t;";
+    src.exec(create);
+    tgt.exec(create);
+    scrambled_heap(&tgt, 120_000);
+    let dir = tempfile::tempdir().unwrap();
+    let config =
+        crate::cli::pair_config(dir.path(), &src.url, &tgt.url, "[[table]]\nname = \"t\"\n");
+    let shown = crate::cli::plan_of(&config);
+    assert!(
+        shown.contains("both sides read in storage order (a heap scan, no ORDER BY)"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("target runs: SELECT \"id\", \"v\", \"s\" FROM \"t\"\n"),
+        "{shown}"
+    );
+    let out = dir.path().join("out");
+    let run = crate::cli::check_into(&config, &out);
+    assert_eq!(run.status.code(), Some(1), "{run:?}");
+    let report = crate::cli::validate_report(&out.join("report.json"));
+    let t = &report["tables"][0];
+    assert_eq!(
+        (
+            &t["counts"]["missing"],
+            &t["counts"]["extra"],
+            &t["counts"]["changed"]
+        ),
+        (&250.into(), &150.into(), &(120 + 18).into())
+    );
+    let note = t["compared"]["note"].as_str().unwrap_or_default();
+    assert!(
+        note.contains("compared by a second read of their keys"),
+        "{t}"
+    );
+    let queries = t["queries"].to_string();
+    assert!(!queries.contains("ORDER BY"), "{queries}");
 }

@@ -20,11 +20,12 @@
 //! and the report says so.
 
 use crate::checksum::Compared;
-use crate::{TableJob, TableResult};
+use crate::{Settings, TableJob, TablePlan, TableResult};
 use cutover_check::{DISPLACED_LIMIT, DiffError, RepairSink, Side, TableDiffSink};
+use cutover_config::CompareMode;
 use cutover_source::checksum::integer_key;
 use cutover_source::pair::{compare, compare_unordered};
-use cutover_source::{Engine, ReadRequest};
+use cutover_source::{Endpoint, Engine, ReadRequest};
 
 /// Rows from which a table's PostgreSQL sides are read in storage order by default: below it
 /// the index scan costs little, and a second read of displaced keys would weigh more.
@@ -32,23 +33,78 @@ pub const STORAGE_ORDER_ROWS: u64 = 100_000;
 
 /// The sides (source, target) read in storage order, if any (no I/O).
 pub(crate) fn sides(job: &TableJob<'_>) -> Option<[bool; 2]> {
-    let plan = job.plan;
+    let shared = job.snapshots.each_ref().map(Option::is_some);
+    sides_for(
+        job.settings,
+        job.plan,
+        job.endpoints,
+        shared,
+        job.export.is_some(),
+    )
+}
+
+/// As [`sides`], from what a plan knows: whether each side reads in a shared snapshot and
+/// whether every differing row is exported.
+fn sides_for(
+    settings: &Settings,
+    plan: &TablePlan,
+    endpoints: [&Endpoint; 2],
+    shared: [bool; 2],
+    export: bool,
+) -> Option<[bool; 2]> {
     let key = plan.columns.first()?;
-    let [Some(se), Some(te)] = job.endpoints.map(|e| Engine::from_url(&e.url)) else {
+    let [Some(se), Some(te)] = endpoints.map(|e| Engine::from_url(&e.url)) else {
         return None;
     };
-    let fits = job.export.is_none()
+    let fits = !export
+        && plan.mode.is_none_or(|m| m == CompareMode::Full)
         && plan.source_query.is_none()
         && plan.key_len == 1
         && plan.key_unique
-        && plan.estimated_rows.unwrap_or(0) >= job.settings.storage_order_rows
+        && plan.estimated_rows.unwrap_or(0) >= settings.storage_order_rows
         && matches!(se, Engine::Postgres | Engine::MySql)
         && matches!(te, Engine::Postgres | Engine::MySql)
         && integer_key(&key.source, se)
         && integer_key(&key.target, te);
-    let side = |i: usize, e: Engine| e == Engine::Postgres && job.snapshots[i].is_some();
-    let sides = [side(0, se), side(1, te)];
+    let sides = [
+        se == Engine::Postgres && shared[0],
+        te == Engine::Postgres && shared[1],
+    ];
     (fits && sides.iter().any(|s| *s)).then_some(sides)
+}
+
+/// What `cutover plan` says of a table whose PostgreSQL sides a run reads in storage order, and
+/// the statements they run then (source, target), assuming each PostgreSQL side shares one
+/// snapshot, as it does unless the server cannot export one.
+pub fn planned(settings: &Settings, plan: &TablePlan) -> Option<(String, [Option<String>; 2])> {
+    if plan.estimated_rows.unwrap_or(0) >= 2 * settings.checkpoint_rows {
+        // Read in key ranges when the run keeps checkpoints: `ranges` decides.
+        return None;
+    }
+    let source = settings.endpoint(Side::Source);
+    let source = match &plan.source_url {
+        Some(u) => source.with_url(u),
+        None => source,
+    };
+    let target = settings.endpoint(Side::Target);
+    let sides = sides_for(settings, plan, [&source, &target], [true; 2], false)?;
+    let (src, tgt) = plan.requests(settings.batch_rows, [None, None], settings.memory_budget());
+    let shown = [src, tgt].map(|mut r| {
+        r.in_storage_order = true;
+        cutover_source::dialect::select_sql(cutover_source::dialect::of(Engine::Postgres), &r)
+    });
+    let [a, b] = shown;
+    let which = match sides {
+        [true, true] => "both sides",
+        [true, false] => "the source",
+        _ => "the target",
+    };
+    Some((
+        format!(
+            "{which} read in storage order (a heap scan, no ORDER BY); rows stored out of key order are compared by a second read of their keys"
+        ),
+        [sides[0].then_some(a), sides[1].then_some(b)],
+    ))
 }
 
 /// Compares the table with `sides` read in storage order (see the module's documentation).
