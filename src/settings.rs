@@ -253,7 +253,11 @@ pub(crate) fn resolve_loaded(
             .map_or(cutover_run::checksum::STATEMENT_SECS, |ms| {
                 ms.max(1) as f64 / 1000.0
             }),
-        storage_order_rows: cutover_run::storage_order::STORAGE_ORDER_ROWS,
+        storage_order_rows: if config.run.storage_order == Some(false) {
+            u64::MAX
+        } else {
+            cutover_run::storage_order::STORAGE_ORDER_ROWS
+        },
     };
     let history_path = common.history.clone().or(default_history);
     // Checksum mode's checkpoint lives beside the history, with or without --no-history.

@@ -642,4 +642,18 @@ fn plan_and_report_show_a_read_in_storage_order() {
     );
     let queries = t["queries"].to_string();
     assert!(!queries.contains("ORDER BY"), "{queries}");
+
+    // Turned off, every side reads in key order, by the primary key's index (no NULLS FIRST).
+    let config = crate::cli::pair_config(
+        dir.path(),
+        &src.url,
+        &tgt.url,
+        "[run]\nstorage_order = false\n[[table]]\nname = \"t\"\n",
+    );
+    let shown = crate::cli::plan_of(&config);
+    assert!(!shown.contains("storage order"), "{shown}");
+    assert!(
+        shown.contains("target runs: SELECT \"id\", \"v\", \"s\" FROM \"t\" ORDER BY \"id\"\n"),
+        "{shown}"
+    );
 }

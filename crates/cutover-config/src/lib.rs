@@ -167,6 +167,9 @@ pub struct RunSettings {
     /// The time one checksum statement aims at, in milliseconds (default 500): how long checksum
     /// mode holds a server with one statement.
     pub checksum_statement_ms: Option<u64>,
+    /// Whether a PostgreSQL side of a full compare of 100,000 rows or more may be read in its
+    /// storage order, a heap scan without `ORDER BY` (default true).
+    pub storage_order: Option<bool>,
 }
 
 /// Settings of the report.

@@ -393,6 +393,8 @@ fn plan_tables(
             let mut plan = plan::plan_table(t, src, tgt, settings)?;
             let found = schema::findings(t, &plan, src, tgt, count_nulls);
             (plan.schema, plan.estimated_rows, plan.key_unique) = found;
+            // A unique key orders without a rule for NULLs.
+            plan.show_sql(settings, src, tgt);
             Ok(plan)
         };
     settings

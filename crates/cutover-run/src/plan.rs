@@ -82,6 +82,17 @@ pub struct TablePlan {
 }
 
 impl TablePlan {
+    /// Sets the statements each side runs, as reports and `cutover plan` show them.
+    pub(crate) fn show_sql(
+        &mut self,
+        settings: &crate::Settings,
+        src: &dyn Connector,
+        tgt: &dyn Connector,
+    ) {
+        let (sr, tr) = self.requests(settings.batch_rows, [None, None], settings.memory_budget());
+        (self.source_sql, self.target_sql) = (src.read_sql(&sr), tgt.read_sql(&tr));
+    }
+
     /// The read requests of both sides, in the given exported snapshots if any.
     pub fn requests(
         &self,
@@ -98,12 +109,17 @@ impl TablePlan {
             columns: self
                 .columns
                 .iter()
-                .map(|c| {
-                    if target {
+                .enumerate()
+                .map(|(i, c)| {
+                    let mut info = if target {
                         c.target.clone()
                     } else {
                         c.source.clone()
-                    }
+                    };
+                    // A key both sides declare unique is a primary key or a unique index over
+                    // NOT NULL columns on each side.
+                    info.not_null |= i < self.key_len && self.key_unique;
+                    info
                 })
                 .collect(),
             codecs: self
@@ -284,8 +300,7 @@ pub(crate) fn plan_table(
         mode: t.mode,
         key_unique: false,
     };
-    let (sr, tr) = plan.requests(settings.batch_rows, [None, None], settings.memory_budget());
-    (plan.source_sql, plan.target_sql) = (src.read_sql(&sr), tgt.read_sql(&tr));
+    plan.show_sql(settings, src, tgt);
     Ok(plan)
 }
 

@@ -438,10 +438,14 @@ impl Dialect for Postgres {
         }
     }
     fn order_column(&self, c: &ColumnInfo) -> String {
+        // NULLS FIRST is not the order of a default (ascending, NULLS LAST) index, so PostgreSQL
+        // sorts every row to follow it: a column that holds no NULL is ordered without it, and
+        // the primary key's index serves the order (a sort of 10M rows spilled to disk).
+        let nulls = if c.not_null { "" } else { " NULLS FIRST" };
         if c.text_order {
-            format!("{}::text COLLATE \"C\" NULLS FIRST", column_sql(self, c))
+            format!("{}::text COLLATE \"C\"{nulls}", column_sql(self, c))
         } else {
-            format!("{} NULLS FIRST", column_sql(self, c))
+            format!("{}{nulls}", column_sql(self, c))
         }
     }
     fn session_setup(&self, limits: &SessionLimits) -> Vec<String> {
@@ -955,6 +959,18 @@ mod tests {
         assert!(
             select_sql(&Sqlite, &q).contains("FROM (SELECT 1 AS name) AS cutover_src ORDER BY")
         );
+        // A key that holds no NULL needs no NULLS FIRST, which would keep PostgreSQL from
+        // walking the primary key's index; read in storage order, it has no ORDER BY at all.
+        let mut q = ReadRequest::new(
+            "t",
+            vec![ColumnInfo::stored("id", "bigint", Kind::Number)],
+            1,
+        );
+        assert!(select_sql(&Postgres, &q).ends_with("ORDER BY \"id\" NULLS FIRST"));
+        q.columns[0].not_null = true;
+        assert!(select_sql(&Postgres, &q).ends_with("FROM \"t\" ORDER BY \"id\""));
+        q.in_storage_order = true;
+        assert_eq!(select_sql(&Postgres, &q), "SELECT \"id\" FROM \"t\"");
     }
 
     #[test]

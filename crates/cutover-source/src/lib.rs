@@ -331,6 +331,9 @@ pub struct ColumnInfo {
     pub read_as_text: bool,
     /// Ordered as text bytes when it is a key.
     pub text_order: bool,
+    /// Known to hold no NULL (a key both sides declare unique): ordering it needs no rule for
+    /// NULLs, so PostgreSQL can walk its index instead of sorting every row.
+    pub not_null: bool,
 }
 
 impl ColumnInfo {
@@ -344,6 +347,7 @@ impl ColumnInfo {
             zoned: false,
             read_as_text: false,
             text_order: matches!(kind, Kind::Text | Kind::Char),
+            not_null: false,
         }
     }
 
@@ -358,6 +362,7 @@ impl ColumnInfo {
             zoned: false,
             read_as_text: true,
             text_order: true,
+            not_null: false,
         }
     }
 }
