@@ -67,16 +67,17 @@ fn mariadb_zero_dates_are_values_of_their_own_never_null() {
     };
     my.exec(
         "SET SESSION sql_mode = '';
-         CREATE TABLE t (id int PRIMARY KEY, d date, ts datetime(6), tm time);
-         INSERT INTO t VALUES (1, '0000-00-00', '0000-00-00 00:00:00', '00:00:00'),
-                              (2, '2020-00-00', '2020-00-00 10:00:00', NULL),
-                              (3, NULL, NULL, NULL),
-                              (4, '2020-05-17', '2020-05-17 10:00:00.5', '00:00:00');",
+         CREATE TABLE t (id int PRIMARY KEY, d date, ts datetime(6), tm time, z timestamp(3) NULL);
+         INSERT INTO t VALUES (1, '0000-00-00', '0000-00-00 00:00:00', '00:00:00', '0000-00-00 00:00:00'),
+                              (2, '2020-00-00', '2020-00-15 10:00:00.25', NULL, NULL),
+                              (3, NULL, NULL, NULL, NULL),
+                              (4, '2020-05-17', '2020-05-17 10:00:00.5', '00:00:00', '2020-05-17 10:00:00.125');",
     );
     pg.exec(
-        "CREATE TABLE t (id int PRIMARY KEY, d date, ts timestamp(6), tm time);
-         INSERT INTO t VALUES (1, NULL, NULL, NULL), (2, NULL, NULL, NULL), (3, NULL, NULL, NULL),
-                              (4, '2020-05-17', '2020-05-17 10:00:00.5', '00:00:00');",
+        "CREATE TABLE t (id int PRIMARY KEY, d date, ts timestamp(6), tm time, z timestamptz(3));
+         INSERT INTO t VALUES (1, NULL, NULL, NULL, NULL), (2, NULL, NULL, NULL, NULL),
+                              (3, NULL, NULL, NULL, NULL),
+                              (4, '2020-05-17', '2020-05-17 10:00:00.5', '00:00:00', '2020-05-17 10:00:00.125+00');",
     );
     let o = check(&my.url, &pg.url, vec![table("t", None)]);
     let d = &checked(&o, 0).diff;
@@ -88,13 +89,42 @@ fn mariadb_zero_dates_are_values_of_their_own_never_null() {
         [
             Some("0000-00-00".to_string()),
             Some("0000-00-00 00:00:00.000000".to_string()),
-            Some("00:00:00".to_string())
+            Some("00:00:00".to_string()),
+            Some("0000-00-00 00:00:00.000".to_string()),
         ]
     );
     // A partial date is shown as it is stored.
+    let second: Vec<_> = d.samples.changed[1]
+        .columns
+        .iter()
+        .map(|(_, s, _)| s.clone())
+        .collect();
     assert_eq!(
-        d.samples.changed[1].columns[0].1.as_deref(),
-        Some("2020-00-00")
+        second,
+        [
+            Some("2020-00-00".to_string()),
+            Some("2020-00-15 10:00:00.250000".to_string())
+        ]
+    );
+    // Two partial dates that differ are a difference between MariaDB tables too.
+    let (Some(a), Some(b)) = (TestDb::mariadb("zero_a"), TestDb::mariadb("zero_b")) else {
+        return;
+    };
+    for (db, day) in [(&a, "15"), (&b, "16")] {
+        db.exec(&format!(
+            "SET SESSION sql_mode = '';
+             CREATE TABLE t (id int PRIMARY KEY, ts datetime(2), d date);
+             INSERT INTO t VALUES (1, '2020-00-{day} 10:00:00', '2020-00-{day}'),
+                                  (2, '0000-00-00 00:00:00', '0000-00-00'),
+                                  (3, '2020-01-{day} 10:00:00.5', '2020-01-{day}');"
+        ));
+    }
+    let o = check(&a.url, &b.url, vec![table("t", None)]);
+    let d = &checked(&o, 0).diff;
+    assert_eq!((d.changed, d.matched), (2, 1), "{:#?}", d.samples);
+    assert_eq!(
+        d.samples.changed[0].columns[0].1.as_deref(),
+        Some("2020-00-15 10:00:00.00")
     );
 }
 

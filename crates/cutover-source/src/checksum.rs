@@ -161,7 +161,9 @@ pub(crate) fn mysql_value(
     // Drops the trailing zeros of a fraction, and then a bare point.
     let trimmed = |s: String| format!("TRIM(TRAILING '.' FROM TRIM(TRAILING '0' FROM {s}))");
     let fraction = mods.first().copied().unwrap_or(0) > 0;
-    let cast = format!("CAST({col} AS CHAR)");
+    // Numbers and dates print ASCII: as a binary string they need no conversion to the
+    // connection's character set (a fifth of the server's time on a table of numbers and dates).
+    let cast = format!("CAST({col} AS BINARY)");
     match (c.kind, compare) {
         (Kind::Number | Kind::Bool, Kind::Number | Kind::Bool) if integer => value(cast),
         (Kind::Number, Kind::Number) if matches!(base.as_str(), "decimal" | "numeric") => {
@@ -185,16 +187,22 @@ pub(crate) fn mysql_value(
                     | "set"
             ) =>
         {
-            text(format!("CONVERT({col} USING utf8mb4)"))
+            if c.utf8 {
+                // Stored as UTF-8 already: the bytes as they are.
+                text(col)
+            } else {
+                text(format!("CONVERT({col} USING utf8mb4)"))
+            }
         }
         (Kind::Bytes, Kind::Bytes) => value(format!("LOWER(HEX({col}))")),
         (Kind::Date, Kind::Date) => value(cast),
-        (Kind::Date, Kind::Timestamp) => value(format!("CAST(CAST({col} AS DATETIME) AS CHAR)")),
+        (Kind::Date, Kind::Timestamp) => value(format!("CAST(CAST({col} AS DATETIME) AS BINARY)")),
         (Kind::Time, Kind::Time) | (Kind::Timestamp, Kind::Timestamp) if fraction => {
             value(trimmed(cast))
         }
         (Kind::Time, Kind::Time) | (Kind::Timestamp, Kind::Timestamp) => value(cast),
-        (Kind::Uuid, Kind::Uuid) if base == "uuid" => value(cast),
+        // A binary cast of a UUID gives its 16 bytes, not its text.
+        (Kind::Uuid, Kind::Uuid) if base == "uuid" => value(format!("CAST({col} AS CHAR)")),
         _ => unsupported(c, compare, Engine::MySql),
     }
 }

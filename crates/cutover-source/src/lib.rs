@@ -334,6 +334,9 @@ pub struct ColumnInfo {
     /// Known to hold no NULL (a key both sides declare unique): ordering it needs no rule for
     /// NULLs, so PostgreSQL can walk its index instead of sorting every row.
     pub not_null: bool,
+    /// Text stored as UTF-8 bytes (MySQL's `utf8mb4`, `utf8mb3` and `ascii` character sets):
+    /// its checksum rendering reads the bytes as stored, with no conversion.
+    pub utf8: bool,
 }
 
 impl ColumnInfo {
@@ -348,6 +351,7 @@ impl ColumnInfo {
             read_as_text: false,
             text_order: matches!(kind, Kind::Text | Kind::Char),
             not_null: false,
+            utf8: false,
         }
     }
 
@@ -363,6 +367,7 @@ impl ColumnInfo {
             read_as_text: true,
             text_order: true,
             not_null: false,
+            utf8: false,
         }
     }
 }

@@ -8,7 +8,7 @@ use crate::{BatchWriter, ColumnInfo, ReadRequest, SourceError, TableSchema, dial
 use cutover_check::{Cell, Kind};
 use futures_util::TryStreamExt;
 use sqlx::mysql::{MySqlConnectOptions, MySqlConnection};
-use sqlx::{Column, Connection as _, Row, TypeInfo, ValueRef};
+use sqlx::{Column, Connection as _, Row, TypeInfo};
 use std::str::FromStr;
 
 /// An open MySQL/MariaDB connection.
@@ -40,12 +40,16 @@ fn kind_of(data_type: &str, column_type: &str) -> Kind {
 }
 
 /// Types read as `CAST(col AS CHAR)` because their wire form is not a plain value. Dates and
-/// times are among them: the binary protocol sends a zero date (`0000-00-00`) or a zero time
-/// as an empty value, which the driver reads as NULL; as text they stay what they are.
+/// timestamps travel in binary (cheaper for the server than printing them): a zero date
+/// (`0000-00-00`) or one with a zero month or day is turned back into the text the server
+/// prints for it ([`decode_datetime`]).
 fn read_as_text(data_type: &str) -> bool {
     !matches!(
         data_type.to_ascii_lowercase().as_str(),
-        "tinyint"
+        "date"
+            | "datetime"
+            | "timestamp"
+            | "tinyint"
             | "bool"
             | "boolean"
             | "smallint"
@@ -148,7 +152,8 @@ impl SqlEngine for MySql {
     async fn describe(&mut self, table: &str) -> Result<Option<TableSchema>, SourceError> {
         let (schema, name) = dialect::split_name(table);
         let sql = "SELECT CAST(COLUMN_NAME AS CHAR) AS name, CAST(DATA_TYPE AS CHAR) AS data_type,
-                CAST(COLUMN_TYPE AS CHAR) AS column_type, CAST(COLUMN_KEY AS CHAR) AS column_key
+                CAST(COLUMN_TYPE AS CHAR) AS column_type, CAST(COLUMN_KEY AS CHAR) AS column_key,
+                CAST(CHARACTER_SET_NAME AS CHAR) AS charset
             FROM information_schema.COLUMNS
             WHERE TABLE_SCHEMA = COALESCE(?, DATABASE()) AND TABLE_NAME = ?
             ORDER BY ORDINAL_POSITION";
@@ -181,12 +186,18 @@ impl SqlEngine for MySql {
             let is_json = checks
                 .iter()
                 .any(|c| c.contains(&format!("json_valid(`{name}`)")));
-            columns.push(if is_json {
+            let charset: Option<String> = r.try_get("charset").map_err(|e| query_error(sql, e))?;
+            let mut c = if is_json {
                 column(name, "json".into(), Kind::Json)
             } else {
                 let kind = kind_of(&data_type, &column_type);
                 column(name, column_type, kind)
-            });
+            };
+            c.utf8 = matches!(
+                charset.as_deref().map(str::to_ascii_lowercase).as_deref(),
+                Some("utf8mb4" | "utf8mb3" | "utf8" | "ascii")
+            );
+            columns.push(c);
         }
         let pk_sql = "SELECT CAST(COLUMN_NAME AS CHAR) FROM information_schema.KEY_COLUMN_USAGE
             WHERE TABLE_SCHEMA = COALESCE(?, DATABASE()) AND TABLE_NAME = ? AND CONSTRAINT_NAME = 'PRIMARY'
@@ -227,6 +238,9 @@ impl SqlEngine for MySql {
         w: &mut BatchWriter<'_>,
     ) -> Result<(), SourceError> {
         let mut wires: Vec<Wire> = Vec::new();
+        // Fraction digits the server prints for each column's dates (see `decode_datetime`).
+        let digits: Vec<u8> = req.columns.iter().map(fraction_digits).collect();
+        let mut scratch = [0u8; 32];
         let mut rows = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch(&mut self.conn);
         while let Some(row) = rows.try_next().await.map_err(|e| query_error(sql, e))? {
             if wires.is_empty() {
@@ -238,26 +252,32 @@ impl SqlEngine for MySql {
             }
             for (i, &wire) in wires.iter().enumerate() {
                 let v = row.try_get_raw(i).map_err(|e| query_error(sql, e))?;
-                let cell = if v.is_null() {
-                    Cell::Null
-                } else {
-                    let raw = <&[u8] as sqlx::Decode<'_, sqlx::MySql>>::decode(v).map_err(|e| {
-                        SourceError::Decode {
-                            column: req.columns[i].name.clone(),
-                            message: e.to_string(),
-                        }
-                    })?;
-                    decode(wire, raw, req.columns[i].kind).map_err(|m| SourceError::Decode {
+                // The bytes, read past sqlx's `is_null`, which calls a zero date NULL: only a
+                // value that is absent from the row is NULL.
+                let Ok(raw) = <&[u8] as sqlx::Decode<'_, sqlx::MySql>>::decode(v) else {
+                    w.cell(i, Cell::Null);
+                    continue;
+                };
+                let cell = decode(wire, raw, req.columns[i].kind, digits[i], &mut scratch)
+                    .map_err(|m| SourceError::Decode {
                         column: req.columns[i].name.clone(),
                         message: m,
-                    })?
-                };
+                    })?;
                 w.cell(i, cell);
             }
             w.end_row()?;
         }
         Ok(())
     }
+}
+
+/// The fraction digits of a `datetime(n)` or `timestamp(n)` column (0 without a precision).
+fn fraction_digits(c: &ColumnInfo) -> u8 {
+    c.type_name
+        .split_once('(')
+        .and_then(|(_, r)| r.split(')').next())
+        .and_then(|n| n.trim().parse::<u8>().ok())
+        .map_or(0, |n| n.min(6))
 }
 
 /// How a column travels in the binary protocol, from the wire type name sqlx reports; decided
@@ -310,7 +330,13 @@ fn le<const N: usize>(b: &[u8]) -> Result<[u8; N], String> {
 /// Decodes one value of the binary protocol, given its column's wire type and kind from the
 /// schema. Strings and blobs share wire types (a `_bin` collation makes
 /// text look binary), so the schema decides between text, bytes and JSON.
-fn decode<'a>(wire: Wire, b: &'a [u8], kind: Kind) -> Result<Cell<'a>, String> {
+fn decode<'a>(
+    wire: Wire,
+    b: &'a [u8],
+    kind: Kind,
+    digits: u8,
+    scratch: &'a mut [u8; 32],
+) -> Result<Cell<'a>, String> {
     Ok(match wire {
         Wire::I8 => Cell::Int(i8::from_le_bytes(le(b)?) as i64),
         Wire::U8 => Cell::Int(u8::from_le_bytes(le(b)?) as i64),
@@ -323,7 +349,7 @@ fn decode<'a>(wire: Wire, b: &'a [u8], kind: Kind) -> Result<Cell<'a>, String> {
         Wire::F32 => Cell::Float32(f32::from_le_bytes(le(b)?)),
         Wire::F64 => Cell::Float(f64::from_le_bytes(le(b)?)),
         Wire::Decimal => Cell::DecimalText(b),
-        Wire::Date | Wire::DateTime => decode_datetime(wire == Wire::Date, b)?,
+        Wire::Date | Wire::DateTime => decode_datetime(wire == Wire::Date, b, digits, scratch)?,
         Wire::Time => decode_time(b)?,
         Wire::Bytes => match kind {
             Kind::Bytes => Cell::Bytes(b),
@@ -334,34 +360,61 @@ fn decode<'a>(wire: Wire, b: &'a [u8], kind: Kind) -> Result<Cell<'a>, String> {
 }
 
 /// DATE/DATETIME/TIMESTAMP: length byte, then year (u16), month, day, [hour, minute, second,
-/// [microseconds (u32)]]. A zero date (`0000-00-00`) becomes its text, which no real date equals.
-fn decode_datetime<'a>(date: bool, b: &'a [u8]) -> Result<Cell<'a>, String> {
+/// [microseconds (u32)]]. A date with a zero month or day (`0000-00-00`, `2020-00-15`), which
+/// no calendar holds, becomes the text `CAST(… AS CHAR)` prints for it, with `digits` fraction
+/// digits, written into `scratch`.
+fn decode_datetime<'a>(
+    date: bool,
+    b: &'a [u8],
+    digits: u8,
+    scratch: &'a mut [u8; 32],
+) -> Result<Cell<'a>, String> {
     let len = *b.first().ok_or("empty date")? as usize;
     let p = b.get(1..1 + len).ok_or("short date")?;
-    if len == 0 || p[..4].iter().all(|&x| x == 0) || p[2] == 0 || p[3] == 0 {
-        return Ok(Cell::Text(if date {
-            b"0000-00-00"
-        } else {
-            b"0000-00-00 00:00:00"
-        }));
+    if !matches!(len, 0 | 4 | 7 | 11) {
+        return Err(format!("a date of {len} bytes"));
     }
-    let year = u16::from_le_bytes([p[0], p[1]]) as i64;
-    let days = cutover_check::canonical::days_from_civil(year, p[2] as u32, p[3] as u32);
-    if date {
-        return Ok(Cell::Date(days as i32));
-    }
-    let (h, m, s) = if len >= 7 {
-        (p[4] as i64, p[5] as i64, p[6] as i64)
+    let part = |i: usize| p.get(i).copied().unwrap_or(0);
+    let year = if len == 0 {
+        0
     } else {
-        (0, 0, 0)
+        u16::from_le_bytes([p[0], p[1]])
     };
-    let micros = if len >= 11 {
+    let (month, day) = (part(2), part(3));
+    let (h, m, s) = (part(4), part(5), part(6));
+    let micros = if len == 11 {
         u32::from_le_bytes(le(&p[7..11])?)
     } else {
         0
     };
+    if month == 0 || day == 0 {
+        use std::io::Write as _;
+        let mut out = std::io::Cursor::new(&mut scratch[..]);
+        let written = if date {
+            write!(out, "{year:04}-{month:02}-{day:02}")
+        } else {
+            write!(out, "{year:04}-{month:02}-{day:02} {h:02}:{m:02}:{s:02}").and_then(|()| {
+                match digits {
+                    0 => Ok(()),
+                    n => write!(
+                        out,
+                        ".{:0width$}",
+                        micros / 10u32.pow(6 - n as u32),
+                        width = n as usize
+                    ),
+                }
+            })
+        };
+        written.map_err(|_| "a date too long to print".to_string())?;
+        let n = out.position() as usize;
+        return Ok(Cell::Text(&scratch[..n]));
+    }
+    let days = cutover_check::canonical::days_from_civil(year as i64, month as u32, day as u32);
+    if date {
+        return Ok(Cell::Date(days as i32));
+    }
     Ok(Cell::Timestamp {
-        secs: days * 86_400 + h * 3600 + m * 60 + s,
+        secs: days * 86_400 + h as i64 * 3600 + m as i64 * 60 + s as i64,
         nanos: micros * 1000,
     })
 }
@@ -383,4 +436,53 @@ fn decode_time(b: &[u8]) -> Result<Cell<'static>, String> {
     };
     let nanos = secs * 1_000_000_000 + micros * 1000;
     Ok(Cell::Time(if neg { -nanos } else { nanos }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn datetime(date: bool, b: &[u8], digits: u8) -> String {
+        let mut scratch = [0u8; 32];
+        match decode_datetime(date, b, digits, &mut scratch).expect("a date") {
+            Cell::Text(t) => String::from_utf8(t.to_vec()).expect("UTF-8"),
+            Cell::Date(d) => format!("date {d}"),
+            Cell::Timestamp { secs, nanos } => format!("ts {secs}.{nanos:09}"),
+            other => format!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn binary_dates_read_as_the_server_prints_them() {
+        // 2020-05-17 10:11:12.500000 and 1970-01-02.
+        let full = [11, 0xE4, 0x07, 5, 17, 10, 11, 12, 0x20, 0xA1, 0x07, 0];
+        assert_eq!(datetime(false, &full, 6), "ts 1589710272.500000000");
+        assert_eq!(datetime(true, &[4, 0xB2, 0x07, 1, 2], 0), "date 1");
+        assert_eq!(
+            datetime(false, &[4, 0xB2, 0x07, 1, 2], 0),
+            "ts 86400.000000000"
+        );
+        // No calendar holds these: the text CAST(… AS CHAR) gives, to the column's precision.
+        assert_eq!(datetime(true, &[0], 0), "0000-00-00");
+        assert_eq!(datetime(false, &[0], 0), "0000-00-00 00:00:00");
+        assert_eq!(datetime(false, &[0], 6), "0000-00-00 00:00:00.000000");
+        assert_eq!(datetime(false, &[0], 3), "0000-00-00 00:00:00.000");
+        let partial = [11, 0xE4, 0x07, 0, 15, 10, 11, 12, 0x20, 0xA1, 0x07, 0];
+        assert_eq!(datetime(false, &partial, 6), "2020-00-15 10:11:12.500000");
+        assert_eq!(datetime(false, &partial, 2), "2020-00-15 10:11:12.50");
+        assert_eq!(datetime(true, &[4, 0xE4, 0x07, 5, 0], 0), "2020-05-00");
+        let mut scratch = [0u8; 32];
+        assert!(decode_datetime(false, &[5, 1, 2, 3, 4, 5], 0, &mut scratch).is_err());
+        assert!(decode_datetime(false, &[7, 1, 2], 0, &mut scratch).is_err());
+        assert!(decode_datetime(false, &[], 0, &mut scratch).is_err());
+    }
+
+    #[test]
+    fn fraction_digits_come_from_the_declared_precision() {
+        let c = |t: &str| ColumnInfo::stored("c", t, Kind::Timestamp);
+        assert_eq!(fraction_digits(&c("datetime(6)")), 6);
+        assert_eq!(fraction_digits(&c("timestamp(3)")), 3);
+        assert_eq!(fraction_digits(&c("datetime")), 0);
+        assert_eq!(fraction_digits(&c("date")), 0);
+    }
 }
