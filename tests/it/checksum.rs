@@ -80,7 +80,7 @@ fn renderings(url: &str, table: &str, scaled: bool) -> (Vec<String>, Vec<String>
             .zip(&scales)
             .map(|(c, s)| (c, c.kind, *s))
             .collect(),
-        native_hash: false,
+        hash: cutover_source::checksum::RowHash::Md5Sum,
     };
     let row = source.row_sql(d).unwrap();
     // MariaDB's row text is a binary string; read it as text here.
@@ -293,7 +293,7 @@ fn checksums_find_what_the_full_compare_finds_mariadb_to_postgres() {
     // MariaDB estimates about 20,000 rows for keys 1..=15,000: dense, split evenly into about 20
     // ranges of about 750 keys. [1, 751) holds 1 and 500, [751, 1501) 800 and 801; then 4000,
     // 5000-5001, 7000, 9999, and the last range 30000-30001.
-    compare_modes(&src.url, &tgt.url, "md5", [18..=22, 6..=8]);
+    compare_modes(&src.url, &tgt.url, "md5-range", [18..=22, 6..=8]);
 }
 
 #[test]
@@ -633,4 +633,77 @@ fn text_keys_checksum_in_each_collation_and_find_what_the_full_compare_finds() {
             "{note}"
         );
     }
+}
+
+/// MariaDB answers a text longer than `max_allowed_packet` with NULL and a warning (`CONCAT`,
+/// `HEX`), and cuts a `GROUP_CONCAT` there with a warning: either would drop a row from a
+/// checksum and hide a difference. A checksum statement fails on any warning: a key range's
+/// joined rows too long for one md5 are hashed row by row instead, and a row too long for that
+/// is compared in full. Both report the one changed row, never a GO.
+#[test]
+fn rows_longer_than_mariadb_returns_never_vanish_from_checksums() {
+    let (Some(a), Some(b)) = (TestDb::mariadb("long_a"), TestDb::mariadb("long_b")) else {
+        return;
+    };
+    let packet: u64 = a
+        .scalar("SELECT CAST(@@max_allowed_packet AS CHAR)")
+        .parse()
+        .unwrap();
+    // Three blobs whose hex, joined, outgrows a packet, each alone well within it (`wide`);
+    // one blob whose hex alone outgrows it (`huge`). The target's last byte differs.
+    let third = packet / 6 + 1000;
+    let half = packet / 2 + 1000;
+    for (db, last) in [(&a, "a"), (&b, "b")] {
+        db.exec(&format!(
+            "CREATE TABLE wide (id int PRIMARY KEY, body longblob);
+             INSERT INTO wide VALUES (1, REPEAT('a', {third})), (2, REPEAT('c', {third})),
+                                     (3, CONCAT(REPEAT('a', {third}), '{last}')), (4, 'x');
+             CREATE TABLE huge (id int PRIMARY KEY, body longblob);
+             INSERT INTO huge VALUES (1, 'x'), (2, CONCAT(REPEAT('a', {half}), '{last}')), (3, 'y');"
+        ));
+    }
+    let by_checksum = |name: &str| {
+        let mut t = table(name, None);
+        t.mode = Some(CompareMode::Checksum);
+        t
+    };
+    let o = check(
+        &a.url,
+        &b.url,
+        vec![by_checksum("wide"), by_checksum("huge")],
+    );
+    assert!(!o.is_go());
+    let huge = checked(&o, 1);
+    assert_eq!(
+        (huge.diff.changed, huge.diff.matched),
+        (1, 2),
+        "{:?}",
+        huge.compared
+    );
+    assert_eq!(huge.compared.checksum, None);
+    let note = huge.compared.note.clone().unwrap_or_default();
+    assert!(
+        note.starts_with("Compared in full: the checksums failed:")
+            && note.contains("the server warned")
+            && note.contains("max_allowed_packet"),
+        "{note}"
+    );
+    let wide = checked(&o, 0);
+    assert_eq!(
+        (wide.diff.changed, wide.diff.matched),
+        (1, 3),
+        "{:?}",
+        wide.compared
+    );
+    let stats = wide
+        .compared
+        .checksum
+        .as_ref()
+        .expect("compared by checksums");
+    assert_eq!(stats.hash, "md5", "{:?}", wide.compared);
+    let note = wide.compared.note.clone().unwrap_or_default();
+    assert!(
+        note.contains("the rows' md5 were summed instead") && note.contains("GROUP_CONCAT"),
+        "{note}"
+    );
 }

@@ -266,8 +266,9 @@ pub struct ChecksumReport {
     pub rows_streamed: SidePair<u64>,
     /// True when so many buckets differed that the whole table was streamed.
     pub streamed_all: bool,
-    /// The hash of the row texts: `md5`, or `hashtextextended` (PostgreSQL on both sides, same
-    /// major version).
+    /// How each key range's rows were hashed: `md5-range` (md5 of the rows joined in key
+    /// order), `md5` (the sum of each row's md5 slice), or `hashtextextended` (PostgreSQL on
+    /// both sides, same major version).
     pub hash: String,
 }
 

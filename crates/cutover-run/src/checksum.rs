@@ -14,7 +14,7 @@ use crate::{TableJob, TableResult};
 use cutover_check::{Kind, Side};
 use cutover_config::CompareMode;
 use cutover_source::checksum::{
-    ChecksumSource, KeyBound, KeyRange, declared_scale, integer_key, ranges_sql, text_key,
+    ChecksumSource, KeyBound, KeyRange, RowHash, declared_scale, integer_key, ranges_sql, text_key,
 };
 use cutover_source::{ColumnInfo, Connector, Endpoint, Engine, SourceError};
 use std::sync::Mutex;
@@ -26,6 +26,8 @@ pub const BUCKET_ROWS: u64 = 1024;
 const FIRST_CHUNK_BUCKETS: usize = 16;
 /// The most buckets of one statement.
 const MAX_CHUNK_BUCKETS: usize = 1024;
+/// The most bytes of SQL one checksum statement takes.
+const MAX_STATEMENT_BYTES: usize = 2 << 20;
 /// The time one checksum statement aims at, in seconds.
 pub const STATEMENT_SECS: f64 = 0.5;
 /// More differing ranges than this are not worth a filter: the whole table is streamed.
@@ -48,8 +50,9 @@ pub struct ChecksumStats {
     pub rows_streamed: [u64; 2],
     /// True when so many buckets differed that the whole table was streamed.
     pub streamed_all: bool,
-    /// The hash of the row texts: `md5`, or `hashtextextended` between PostgreSQL servers of
-    /// the same major version.
+    /// How each key range's rows were hashed: `md5-range` (md5 of the rows joined in key
+    /// order, with an integer key), `md5` (the sum of each row's md5 slice, with a text key), or
+    /// `hashtextextended` (between PostgreSQL servers of the same major version).
     pub hash: &'static str,
 }
 
@@ -90,7 +93,7 @@ impl Sources {
         &'a self,
         i: usize,
         plan: &'a crate::TablePlan,
-        native_hash: bool,
+        hash: RowHash,
     ) -> ChecksumSource<'a> {
         ChecksumSource {
             table: if i == 0 {
@@ -108,7 +111,7 @@ impl Sources {
                 .iter()
                 .map(|(c, k, s)| (c, *k, *s))
                 .collect(),
-            native_hash,
+            hash,
         }
     }
 }
@@ -324,30 +327,91 @@ fn checksums(job: &TableJob<'_>, sources: &Sources) -> Result<Option<TableResult
         }
         majors[0] == majors[1] && majors[0] >= 11
     };
+    // An integer key orders rows alike on every engine: one md5 per key range of rows joined in
+    // key order. A text key's collations may not: the order-free sum of every row's md5.
+    let hashes: &[RowHash] = if native_hash {
+        &[RowHash::Native]
+    } else if sources.text_key {
+        &[RowHash::Md5Sum]
+    } else {
+        &[RowHash::Md5Range, RowHash::Md5Sum]
+    };
     // What identifies this table's checksums in a checkpoint: its statements and servers.
-    let fingerprint = {
+    let fingerprint = |hash: RowHash| -> Result<String, String> {
         let mut parts = vec![plan.name.clone()];
         for (i, (d, end)) in dialects.iter().zip(job.endpoints).enumerate() {
             parts.push(cutover_source::redact(&end.url));
             parts.push(
                 sources
-                    .side(i, plan, native_hash)
+                    .side(i, plan, hash)
                     .buckets_sql(*d, (None, None), &[])?,
             );
         }
-        crate::checkpoint::fingerprint(parts.iter().map(String::as_str))
+        Ok(crate::checkpoint::fingerprint(
+            parts.iter().map(String::as_str),
+        ))
     };
+    // The hash an interrupted run used, when resuming one.
     let checkpoints = job.settings.checkpoints.as_deref();
-    let earlier = match checkpoints.map(|c| c.earlier(&plan.name, &fingerprint)) {
-        Some(Err(message)) => {
-            return Ok(Some(job.failed(message, None)));
+    let mut chosen = None;
+    let mut refused = None;
+    for &hash in hashes {
+        let f = fingerprint(hash)?;
+        match checkpoints.map(|c| c.earlier(&plan.name, &f)) {
+            Some(Err(message)) => {
+                refused.get_or_insert(message);
+            }
+            Some(Ok(earlier)) => {
+                chosen = Some((hash, f, earlier));
+                break;
+            }
+            None => {
+                chosen = Some((hash, f, None));
+                break;
+            }
         }
-        Some(Ok(e)) => e,
-        None => None,
+    }
+    let Some((hash, f, earlier)) = chosen else {
+        let message = refused.unwrap_or_default();
+        return Ok(Some(job.failed(message, None)));
     };
+    match hashed(job, sources, hash, &f, earlier, first, None) {
+        // A key range too long for one md5 on MySQL (cut at `max_allowed_packet`), or any
+        // other failure of the joined form: the sum of every row's md5 needs no long text.
+        Err(NotUsed::Failed(e)) if hash == RowHash::Md5Range => {
+            let note = format!(
+                "md5 of each key range's joined rows failed ({e}); the rows' md5 were summed instead"
+            );
+            let first = vec![open(0)?, open(1)?];
+            let f = fingerprint(RowHash::Md5Sum)?;
+            hashed(job, sources, RowHash::Md5Sum, &f, None, first, Some(note))
+        }
+        other => other,
+    }
+}
+
+/// Compares a table by checksums of `hash`, resuming `earlier`, starting with the `first`
+/// sessions; `why` says why this is not the first hash tried.
+fn hashed(
+    job: &TableJob<'_>,
+    sources: &Sources,
+    hash: RowHash,
+    fingerprint: &str,
+    earlier: Option<crate::checkpoint::Earlier>,
+    first: Vec<Box<dyn Connector>>,
+    why: Option<String>,
+) -> Result<Option<TableResult>, NotUsed> {
+    let plan = job.plan;
+    let side_err = |i: usize| move |e: SourceError| format!("{} side: {e}", Side::ALL[i].name());
+    let dialects = sources.engines.map(cutover_source::dialect::of);
+    let open = |i: usize| -> Result<Box<dyn Connector>, String> {
+        cutover_source::open(job.endpoints[i]).map_err(side_err(i))
+    };
+    let mut first = first;
+    let checkpoints = job.settings.checkpoints.as_deref();
     let bounds = match &earlier {
         Some(e) => e.bounds.clone(),
-        None => bucket_bounds(job, sources, native_hash, first[0].as_mut())?,
+        None => bucket_bounds(job, sources, hash, first[0].as_mut())?,
     };
     let buckets = bounds.len() + 1;
     let range_of = |i: usize| -> KeyRange {
@@ -357,7 +421,20 @@ fn checksums(job: &TableJob<'_>, sources: &Sources) -> Result<Option<TableResult
         )
     };
     let statements = AtomicUsize::new(0);
-    let per_statement = AtomicUsize::new(FIRST_CHUNK_BUCKETS);
+    // MySQL's statement names every key range's rows once (it has no LATERAL): a few
+    // megabytes at most, well within `max_allowed_packet`.
+    let mut most_buckets = MAX_CHUNK_BUCKETS;
+    if hash == RowHash::Md5Range {
+        for (i, d) in dialects.iter().enumerate() {
+            if d.engine() == Engine::MySql {
+                let row = sources.side(i, plan, hash).row_sql(*d)?;
+                most_buckets = most_buckets
+                    .min(MAX_STATEMENT_BYTES / (row.len() + 200))
+                    .max(1);
+            }
+        }
+    }
+    let per_statement = AtomicUsize::new(FIRST_CHUNK_BUCKETS.min(most_buckets));
     let mut sums = [vec![None; buckets], vec![None; buckets]];
     // Buckets the interrupted run finished, and when.
     let mut done = vec![false; buckets];
@@ -380,7 +457,7 @@ fn checksums(job: &TableJob<'_>, sources: &Sources) -> Result<Option<TableResult
         checkpoints,
         job.progress,
         &plan.name,
-        &fingerprint,
+        fingerprint,
         &bounds,
     );
     let this_run_at = Mutex::new(Vec::new());
@@ -436,7 +513,7 @@ fn checksums(job: &TableJob<'_>, sources: &Sources) -> Result<Option<TableResult
                                 .iter_mut()
                                 .enumerate()
                                 .map(|(i, session)| {
-                                    let source = sources.side(i, plan, native_hash);
+                                    let source = sources.side(i, plan, hash);
                                     let snapshot = job.snapshots[i].as_deref();
                                     let d = dialects[i];
                                     let range = range.clone();
@@ -446,7 +523,7 @@ fn checksums(job: &TableJob<'_>, sources: &Sources) -> Result<Option<TableResult
                                             .require_sql("compute checksums")
                                             .and_then(|q| q.text_rows(&sql, snapshot))
                                             .map_err(side_err(i))?;
-                                        parse_buckets(rows, inner.len())
+                                        parse_buckets(rows, inner.len(), hash)
                                     })
                                 })
                                 .collect();
@@ -494,7 +571,7 @@ fn checksums(job: &TableJob<'_>, sources: &Sources) -> Result<Option<TableResult
                     let rate = most as f64 / secs;
                     let want = (job.settings.checksum_statement_secs * rate / BUCKET_ROWS as f64)
                         .round() as usize;
-                    per_statement.store(want.clamp(1, MAX_CHUNK_BUCKETS), Ordering::Relaxed);
+                    per_statement.store(want.clamp(1, most_buckets), Ordering::Relaxed);
                 }
             });
         }
@@ -532,11 +609,7 @@ fn checksums(job: &TableJob<'_>, sources: &Sources) -> Result<Option<TableResult
         rows_checksummed: totals,
         rows_streamed: [0, 0],
         streamed_all,
-        hash: if native_hash {
-            "hashtextextended"
-        } else {
-            "md5"
-        },
+        hash: hash.name(),
     };
     let (mut src_req, mut tgt_req) = job.requests();
     if !streamed_all {
@@ -554,7 +627,7 @@ fn checksums(job: &TableJob<'_>, sources: &Sources) -> Result<Option<TableResult
         only(&mut src_req, 0);
         only(&mut tgt_req, 1);
     }
-    let mut notes = Vec::new();
+    let mut notes: Vec<String> = why.into_iter().collect();
     if resumed > 0 {
         notes.push(crate::checkpoint::resumed_note(
             "checksummed",
@@ -624,7 +697,9 @@ fn every_row_counted_once(
             .map(|i| {
                 s.spawn(move || -> Result<u64, String> {
                     let side = Side::ALL[i].name();
-                    let sql = sources.side(i, job.plan, false).count_sql(dialects[i]);
+                    let sql = sources
+                        .side(i, job.plan, RowHash::Md5Sum)
+                        .count_sql(dialects[i]);
                     let rows = cutover_source::open(job.endpoints[i])
                         .and_then(|mut c| {
                             c.require_sql("compute checksums")?
@@ -667,11 +742,11 @@ fn every_row_counted_once(
 fn bucket_bounds(
     job: &TableJob<'_>,
     sources: &Sources,
-    native_hash: bool,
+    hash: RowHash,
     src: &mut dyn Connector,
 ) -> Result<Vec<KeyBound>, String> {
     let d = cutover_source::dialect::of(sources.engines[0]);
-    let source = sources.side(0, job.plan, native_hash);
+    let source = sources.side(0, job.plan, hash);
     let mut query = |sql: &str| {
         src.require_sql("compute checksums")
             .and_then(|s| s.text_rows(sql, job.snapshots[0].as_deref()))
@@ -726,10 +801,12 @@ fn bucket_bounds(
     Ok(bounds)
 }
 
-/// Parses a bucket statement's rows: bucket (0..=inner), rows, sum, sum.
+/// Parses a bucket statement's rows: bucket (0..=inner), rows, and two sums, or an md5 in hex
+/// (read as its two 64-bit halves).
 fn parse_buckets(
     rows: Vec<Vec<Option<String>>>,
     inner: usize,
+    hash: RowHash,
 ) -> Result<Vec<(usize, BucketSum)>, String> {
     rows.into_iter()
         .map(|r| {
@@ -740,8 +817,21 @@ fn parse_buckets(
                 return Err(bad());
             }
             let count: u64 = field(1).trim().parse().map_err(|_| bad())?;
-            let a: i128 = field(2).trim().parse().map_err(|_| bad())?;
-            let b: i128 = field(3).trim().parse().map_err(|_| bad())?;
+            let (a, b) = if hash == RowHash::Md5Range {
+                let md5 = field(2);
+                let half = |h: &str| u64::from_str_radix(h, 16).map(i128::from);
+                match (md5.len(), md5.get(..16), md5.get(16..)) {
+                    (32, Some(hi), Some(lo)) => {
+                        (half(hi).map_err(|_| bad())?, half(lo).map_err(|_| bad())?)
+                    }
+                    _ => return Err(bad()),
+                }
+            } else {
+                (
+                    field(2).trim().parse().map_err(|_| bad())?,
+                    field(3).trim().parse().map_err(|_| bad())?,
+                )
+            };
             Ok((bucket, (count, a, b)))
         })
         .collect()
@@ -760,12 +850,28 @@ mod tests {
                 row(["2", "1", "1180591620717411303424", "7"]),
             ],
             2,
+            RowHash::Md5Sum,
         )
         .unwrap();
         assert_eq!(parsed[1], (2, (1, 1 << 70, 7)));
-        let negative = parse_buckets(vec![row(["0", "2", "-9223372036854775809", "-1"])], 0);
+        let negative = parse_buckets(
+            vec![row(["0", "2", "-9223372036854775809", "-1"])],
+            0,
+            RowHash::Md5Sum,
+        );
         assert_eq!(negative.unwrap()[0].1, (2, -9223372036854775809, -1));
-        assert!(parse_buckets(vec![row(["3", "1", "1", "1"])], 2).is_err());
-        assert!(parse_buckets(vec![row(["0", "1", "1.5", "1"])], 2).is_err());
+        assert!(parse_buckets(vec![row(["3", "1", "1", "1"])], 2, RowHash::Md5Sum).is_err());
+        assert!(parse_buckets(vec![row(["0", "1", "1.5", "1"])], 2, RowHash::Md5Sum).is_err());
+        // An md5 is read as its two 64-bit halves, and nothing else passes for one.
+        let md5 = parse_buckets(
+            vec![row(["1", "1024", "ffffffffffffffff0000000000000001", "0"])],
+            1,
+            RowHash::Md5Range,
+        );
+        assert_eq!(md5.unwrap()[0], (1, (1024, u64::MAX as i128, 1)));
+        for bad in ["ffff", "g0000000000000000000000000000000", "123"] {
+            let r = parse_buckets(vec![row(["0", "1", bad, "0"])], 0, RowHash::Md5Range);
+            assert!(r.is_err(), "{bad}");
+        }
     }
 }

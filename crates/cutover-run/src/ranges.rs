@@ -89,7 +89,7 @@ fn bounds(job: &TableJob<'_>, e: &Eligible) -> Vec<KeyBound> {
         filter: plan.source_where.as_ref(),
         key: &plan.columns[0].source,
         columns: Vec::new(),
-        native_hash: false,
+        hash: cutover_source::checksum::RowHash::Md5Sum,
     }
     .key_span_sql(cutover_source::dialect::of(engine));
     let Ok(mut conn) = cutover_source::open(job.endpoints[0]) else {

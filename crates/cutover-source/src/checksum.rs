@@ -1,9 +1,17 @@
 //! Checksums computed in the database: each engine renders every value exactly as
-//! [`cutover_check::canonical::checksum_text`] does, hashes each row's text with md5, and sums
-//! a 60-bit slice of the digests exactly (no overflow, no XOR) per bucket of key ranges. Equal
-//! row counts and sums on both sides mean the same rows (a change escapes only if the slices
-//! of the changed rows happen to sum alike, about one chance in 2^60 per differing bucket);
-//! different ones send the bucket's rows through the ordinary merge join.
+//! [`cutover_check::canonical::checksum_text`] does, and hashes the rows of each bucket of key
+//! ranges in one of three ways ([`RowHash`]):
+//! - with an integer key, md5 of the bucket's row texts joined in key order: one md5 per bucket
+//!   instead of one per row. Each row's text is self-delimiting, so equal joined texts mean
+//!   equal rows in the same order; an order the servers disagree on makes a bucket differ,
+//!   never match;
+//! - with a text key (whose order differs between collations), the exact sum of a 60-bit slice
+//!   of each row's md5 (no overflow, no XOR): a change escapes only if the slices of the changed
+//!   rows happen to sum alike, about one chance in 2^60 per differing bucket;
+//! - between PostgreSQL servers of the same major version, two seeds of its own text hash.
+//!
+//! Equal row counts and hashes on both sides mean the same rows; different ones send the
+//! bucket's rows through the ordinary merge join.
 //!
 //! Only stored columns of kinds every engine renders the same way are checksummed; anything
 //! else says why, and the table is streamed instead.
@@ -241,9 +249,31 @@ pub struct ChecksumSource<'a> {
     /// Every compared column, key first, with the kind it is compared as and the decimal
     /// scale both sides declare, if they declare the same one.
     pub columns: Vec<(&'a ColumnInfo, Kind, Option<u32>)>,
-    /// Hash the row texts with the engine's own 64-bit text hash instead of md5 (PostgreSQL's
-    /// `hashtextextended`, when both sides run the same major version).
-    pub native_hash: bool,
+    /// How the rows of a bucket are hashed.
+    pub hash: RowHash,
+}
+
+/// How the rows of a bucket are hashed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RowHash {
+    /// md5 of the bucket's row texts joined in key order (an integer key).
+    Md5Range,
+    /// The sum of a 60-bit slice of each row's md5 (any key, any order).
+    Md5Sum,
+    /// Two seeds of PostgreSQL's own text hash, summed (both sides PostgreSQL of the same
+    /// major version).
+    Native,
+}
+
+impl RowHash {
+    /// The name reports give it.
+    pub fn name(self) -> &'static str {
+        match self {
+            RowHash::Md5Range => "md5-range",
+            RowHash::Md5Sum => "md5",
+            RowHash::Native => "hashtextextended",
+        }
+    }
 }
 
 /// The parts of a bucket statement: the table, ` WHERE …` (or nothing), the quoted key, the
@@ -262,8 +292,11 @@ pub struct BucketSql {
     pub text_key: bool,
     /// The row text.
     pub row: String,
-    /// Hash with the engine's own text hash (see [`ChecksumSource::native_hash`]).
-    pub native_hash: bool,
+    /// How the rows are hashed.
+    pub hash: RowHash,
+    /// With [`RowHash::Md5Range`]: the configured filter, and each bucket's keys from the first
+    /// (inclusive) to the last (inclusive), unbounded where `None`.
+    pub ranges: Option<(Option<Fragment>, Vec<KeySpan>)>,
 }
 
 /// A key bound: an integer, which enters SQL only as digits, or a text key's value, which
@@ -307,6 +340,9 @@ impl std::fmt::Display for KeyBound {
         }
     }
 }
+
+/// An integer key range from its first key to its last, both included; `None` is unbounded.
+pub type KeySpan = (Option<i128>, Option<i128>);
 
 /// A key range `[lo, hi)`; `None` is unbounded.
 pub type KeyRange = (Option<KeyBound>, Option<KeyBound>);
@@ -393,15 +429,42 @@ impl ChecksumSource<'_> {
     ) -> Result<String, String> {
         let row = self.row_sql(d)?;
         let key = d.quote_ident(&self.key.name);
-        let filter = self.where_sql(d, &[range]);
+        let filter = self.where_sql(d, std::slice::from_ref(&range));
+        let text_key = text_key(self.key, d.engine());
+        let ranges = if self.hash == RowHash::Md5Range {
+            if text_key {
+                return Err("md5 of joined rows needs an integer key".into());
+            }
+            let int = |b: &KeyBound| b.int().ok_or("an integer key's bound is not an integer");
+            let mut edges = vec![range.0.as_ref().map(int).transpose()?];
+            for b in inner {
+                edges.push(Some(int(b)?));
+            }
+            let last = range.1.as_ref().map(int).transpose()?;
+            let buckets = edges
+                .iter()
+                .zip(
+                    edges
+                        .iter()
+                        .skip(1)
+                        .map(|e| e.map(|e| e - 1))
+                        .chain([last.map(|e| e - 1)]),
+                )
+                .map(|(lo, hi)| (*lo, hi))
+                .collect();
+            Some((self.filter.cloned(), buckets))
+        } else {
+            None
+        };
         let q = BucketSql {
             from: d.quote_name(self.table),
             filter,
             key,
             bounds: inner.iter().map(|b| b.sql(d)).collect(),
-            text_key: text_key(self.key, d.engine()),
+            text_key,
             row,
-            native_hash: self.native_hash,
+            hash: self.hash,
+            ranges,
         };
         d.checksum_buckets(&q)
             .ok_or_else(|| format!("{} has no md5 function in SQL", d.engine().name()))
@@ -450,9 +513,30 @@ pub(crate) fn postgres_buckets(q: &BucketSql) -> String {
         key,
         bounds,
         row,
-        native_hash,
+        hash,
         text_key,
+        ranges,
     } = q;
+    if let Some((configured, buckets)) = ranges {
+        // One index range scan per bucket, in key order (PostgreSQL keys fit in a bigint).
+        let ends = |pick: fn(&KeySpan) -> String| {
+            buckets.iter().map(pick).collect::<Vec<_>>().join(",")
+        };
+        let los = ends(|b| b.0.unwrap_or(i64::MIN as i128).to_string());
+        let his = ends(|b| b.1.unwrap_or(i64::MAX as i128).to_string());
+        let cond = Condition::filtered(
+            configured.as_ref(),
+            format!("{key} >= cutover_e.lo AND {key} <= cutover_e.hi"),
+        );
+        return format!(
+            "SELECT (cutover_e.i - 1)::text, cutover_x.n::text, cutover_x.h, '0' \
+             FROM unnest(ARRAY[{los}]::bigint[], ARRAY[{his}]::bigint[]) WITH ORDINALITY AS cutover_e(lo, hi, i) \
+             CROSS JOIN LATERAL (SELECT count(*) AS n, md5(string_agg(r, '' ORDER BY k)) AS h \
+             FROM (SELECT {key} AS k, {row} AS r FROM {from} WHERE {}) AS cutover_rows) AS cutover_x \
+             WHERE cutover_x.n > 0 ORDER BY cutover_e.i",
+            cond.render()
+        );
+    }
     let bucket = match (bounds.is_empty(), text_key) {
         (true, _) => "0".to_string(),
         // In the column's collation, which the cast keeps and the array's literals take.
@@ -462,7 +546,7 @@ pub(crate) fn postgres_buckets(q: &BucketSql) -> String {
         ),
         (false, false) => format!("width_bucket({key}, ARRAY[{}]::bigint[])", bounds.join(",")),
     };
-    if *native_hash {
+    if *hash == RowHash::Native {
         return format!(
             "SELECT b::text, count(*)::text, sum(hashtextextended(r, 0))::text, \
              sum(hashtextextended(r, 1))::text \
@@ -488,8 +572,45 @@ pub(crate) fn mysql_buckets(q: &BucketSql) -> String {
         bounds,
         row,
         text_key,
+        ranges,
         ..
     } = q;
+    if let Some((configured, buckets)) = ranges {
+        // MariaDB has no LATERAL, and a GROUP BY costs a temporary table: one aggregate per
+        // bucket, each an index range scan. The session's `group_concat_max_len` is raised, and a
+        // bucket cut short by `max_allowed_packet` raises a warning, which fails the statement.
+        let branches: Vec<String> = buckets
+            .iter()
+            .enumerate()
+            .map(|(i, (lo, hi))| {
+                let mut range = Vec::new();
+                if let Some(lo) = lo {
+                    range.push(format!("{key} >= {lo}"));
+                }
+                if let Some(hi) = hi {
+                    range.push(format!("{key} <= {hi}"));
+                }
+                let mut parts: Vec<Condition> = configured
+                    .iter()
+                    .map(|c| Condition::Configured(c.clone()))
+                    .collect();
+                if !range.is_empty() {
+                    parts.push(Condition::Built(range.join(" AND ")));
+                }
+                let filter = if parts.is_empty() {
+                    String::new()
+                } else {
+                    format!(" WHERE {}", Condition::All(parts).render())
+                };
+                format!(
+                    "SELECT '{i}', CAST(COUNT(*) AS CHAR), \
+                     MD5(GROUP_CONCAT({row} ORDER BY {key} SEPARATOR '')), '0' \
+                     FROM {from}{filter} HAVING COUNT(*) > 0"
+                )
+            })
+            .collect();
+        return branches.join(" UNION ALL ");
+    }
     let bucket = match (bounds.is_empty(), text_key) {
         (true, _) => "0".to_string(),
         (false, true) => search_case(key, bounds, 0, bounds.len()),

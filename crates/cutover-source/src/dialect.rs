@@ -555,6 +555,9 @@ impl Dialect for MySql {
             "SET SESSION time_zone = '+00:00'".into(),
             "SET NAMES utf8mb4".into(),
             "SET SESSION sql_mode = ''".into(),
+            // A bucket's rows joined for one md5 (checksums) are cut at this length (the
+            // largest MariaDB takes; `max_allowed_packet` cuts sooner, with a warning).
+            "SET SESSION group_concat_max_len = 1073741824".into(),
         ];
         if limits.lock_timeout_secs > 0 {
             out.push(format!(

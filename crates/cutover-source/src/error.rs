@@ -86,8 +86,22 @@ impl SourceError {
 
 /// A failed statement: the server's own message (without its source-file position), or a lost
 /// connection when the session ended under it.
+/// A statement as an error shows it: a checksum statement of a thousand key ranges runs to
+/// hundreds of kilobytes, so a long one is cut after its first 2,000 characters.
+pub(crate) fn shown_sql(sql: &str) -> String {
+    const SHOWN: usize = 2000;
+    match sql.char_indices().nth(SHOWN) {
+        Some((cut, _)) => format!(
+            "{} … ({} more characters)",
+            &sql[..cut],
+            sql[cut..].chars().count()
+        ),
+        None => sql.to_string(),
+    }
+}
+
 pub(crate) fn query_error(sql: &str, e: sqlx::Error) -> SourceError {
-    let sql = sql.to_string();
+    let sql = shown_sql(sql);
     match &e {
         sqlx::Error::Database(d) => {
             let code = d.code().unwrap_or_default();

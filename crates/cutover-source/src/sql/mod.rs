@@ -35,6 +35,13 @@ pub(crate) trait SqlEngine: Sized + Send + 'static {
         sql: &str,
         params: &[Option<String>],
     ) -> Result<Vec<Vec<Option<String>>>, SourceError>;
+    /// The warnings of the session's last statement, on engines that warn instead of failing
+    /// when a value is cut short (MySQL's `CONCAT` past `max_allowed_packet` is NULL, and
+    /// `GROUP_CONCAT` past `group_concat_max_len` is cut): a statement cutover builds to compute
+    /// exactly fails on any warning.
+    async fn warnings(&mut self) -> Result<Vec<String>, SourceError> {
+        Ok(Vec::new())
+    }
     /// Describes a table from the catalogue.
     async fn describe(&mut self, table: &str) -> Result<Option<TableSchema>, SourceError>;
     /// Describes a query's result columns without running it.
@@ -292,7 +299,14 @@ impl<E: SqlEngine> SqlConnector for Database<E> {
             for statement in &begin {
                 engine.execute(statement).await?;
             }
-            let rows = engine.text_rows(sql, &[]).await;
+            let mut rows = engine.text_rows(sql, &[]).await;
+            if rows.is_ok() {
+                rows = match engine.warnings().await {
+                    Ok(warnings) if warnings.is_empty() => rows,
+                    Ok(warnings) => Err(warned(sql, &warnings)),
+                    Err(e) => Err(e),
+                };
+            }
             let end = if rows.is_ok() { "COMMIT" } else { "ROLLBACK" };
             let _ = engine.execute(end).await;
             rows
@@ -308,6 +322,20 @@ impl<E: SqlEngine> SqlConnector for Database<E> {
             engine.execute(begin).await?;
             engine.text(select).await.map(Some)
         })
+    }
+}
+
+/// A statement cutover built to compute exactly, failed because the server warned.
+fn warned(sql: &str, warnings: &[String]) -> SourceError {
+    let mut listed = warnings[..warnings.len().min(3)].join("; ");
+    if warnings.len() > 3 {
+        listed.push_str("; …");
+    }
+    SourceError::Query {
+        sql: crate::error::shown_sql(sql),
+        message: format!(
+            "the server warned ({listed}), so the result may be cut short or converted"
+        ),
     }
 }
 

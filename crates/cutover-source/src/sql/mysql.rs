@@ -128,6 +128,23 @@ impl SqlEngine for MySql {
 
     super::sqlx_statements!();
 
+    async fn warnings(&mut self) -> Result<Vec<String>, SourceError> {
+        let sql = "SHOW WARNINGS";
+        let rows = sqlx::query(sql)
+            .fetch_all(&mut self.conn)
+            .await
+            .map_err(|e| query_error(sql, e))?;
+        rows.iter()
+            .map(|r| {
+                let level: String = r.try_get(0)?;
+                let code: u32 = r.try_get(1)?;
+                let message: String = r.try_get(2)?;
+                Ok(format!("{level} {code}: {message}"))
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(|e| query_error(sql, e))
+    }
+
     async fn transport(&mut self, url: &str) -> Result<crate::Transport, SourceError> {
         let sql = "SHOW SESSION STATUS LIKE 'Ssl_cipher'";
         let row = sqlx::query(sql)
