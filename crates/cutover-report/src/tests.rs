@@ -92,6 +92,7 @@ fn plan(name: &str, source_name: &str, checklist: &str) -> TablePlan {
         estimated_rows: None,
         mode: None,
         key_unique: true,
+        key_primary: [false; 2],
     }
 }
 

@@ -112,6 +112,7 @@ impl Sources {
                 .map(|(c, k, s)| (c, *k, *s))
                 .collect(),
             hash,
+            key_primary: plan.key_primary[i],
         }
     }
 }

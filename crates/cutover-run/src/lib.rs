@@ -392,7 +392,12 @@ fn plan_tables(
         |t: &cutover_config::TableConfig, src: &mut dyn Connector, tgt: &mut dyn Connector| {
             let mut plan = plan::plan_table(t, src, tgt, settings)?;
             let found = schema::findings(t, &plan, src, tgt, count_nulls);
-            (plan.schema, plan.estimated_rows, plan.key_unique) = found;
+            (
+                plan.schema,
+                plan.estimated_rows,
+                plan.key_unique,
+                plan.key_primary,
+            ) = found;
             // A unique key orders without a rule for NULLs.
             plan.show_sql(settings, src, tgt);
             Ok(plan)

@@ -79,6 +79,8 @@ pub struct TablePlan {
     /// True when both sides declare the key unique (a primary key or a unique index), so no
     /// duplicate key can hide in equal checksums.
     pub key_unique: bool,
+    /// True on a side whose primary key is the key, column for column (source, target).
+    pub key_primary: [bool; 2],
 }
 
 impl TablePlan {
@@ -299,6 +301,7 @@ pub(crate) fn plan_table(
         estimated_rows: None,
         mode: t.mode,
         key_unique: false,
+        key_primary: [false; 2],
     };
     plan.show_sql(settings, src, tgt);
     Ok(plan)

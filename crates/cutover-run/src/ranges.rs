@@ -90,6 +90,7 @@ fn bounds(job: &TableJob<'_>, e: &Eligible) -> Vec<KeyBound> {
         key: &plan.columns[0].source,
         columns: Vec::new(),
         hash: cutover_source::checksum::RowHash::Md5Sum,
+        key_primary: false,
     }
     .key_span_sql(cutover_source::dialect::of(engine));
     let Ok(mut conn) = cutover_source::open(job.endpoints[0]) else {

@@ -82,7 +82,7 @@ pub(crate) fn findings(
     src: &mut dyn Connector,
     tgt: &mut dyn Connector,
     count_nulls: bool,
-) -> (Vec<SchemaFinding>, Option<u64>, bool) {
+) -> (Vec<SchemaFinding>, Option<u64>, bool, [bool; 2]) {
     let target = match tgt.catalog(&plan.name) {
         Ok(Some(c)) => c,
         Ok(None) => {
@@ -90,14 +90,26 @@ pub(crate) fn findings(
                 vec![unreadable("target", "the table was not found".into())],
                 None,
                 false,
+                [false; 2],
             );
         }
-        Err(e) => return (vec![unreadable("target", e.to_string())], None, false),
+        Err(e) => {
+            return (
+                vec![unreadable("target", e.to_string())],
+                None,
+                false,
+                [false; 2],
+            );
+        }
     };
     let mut estimate = target.estimated_rows;
     let key: Vec<&ColumnPlan> = plan.columns[..plan.key_len].iter().collect();
     let mut key_unique =
         plan.key_len > 0 && unique(&target, key.iter().map(|c| c.target.name.as_str()));
+    let mut key_primary = [
+        false,
+        plan.key_len > 0 && primary(&target, key.iter().map(|c| c.target.name.as_str())),
+    ];
     let pairs: Vec<Pairing> = plan
         .columns
         .iter()
@@ -140,13 +152,21 @@ pub(crate) fn findings(
             Ok(Some(c)) => {
                 estimate = estimate.max(c.estimated_rows);
                 key_unique &= unique(&c, key.iter().map(|c| c.source.name.as_str()));
+                key_primary[0] = primary(&c, key.iter().map(|c| c.source.name.as_str()));
                 shape(src, &c, &rename)
             }
             Ok(None) => {
                 let f = unreadable("source", "the table was not found".into());
-                return (vec![f], estimate, false);
+                return (vec![f], estimate, false, [false; 2]);
             }
-            Err(e) => return (vec![unreadable("source", e.to_string())], estimate, false),
+            Err(e) => {
+                return (
+                    vec![unreadable("source", e.to_string())],
+                    estimate,
+                    false,
+                    [false; 2],
+                );
+            }
         }
     };
     let target = shape(tgt, &target, &|s: &str| s.to_string());
@@ -173,7 +193,18 @@ pub(crate) fn findings(
             source_nulls: &mut nulls,
         },
     );
-    (found, estimate, key_unique)
+    (found, estimate, key_unique, key_primary)
+}
+
+/// True when `columns` are the catalogue's whole primary key (compared case-insensitively), in
+/// key order.
+fn primary<'a>(catalog: &TableCatalog, columns: impl Iterator<Item = &'a str>) -> bool {
+    let want: Vec<&str> = columns.collect();
+    want.len() == catalog.primary_key.len()
+        && want
+            .iter()
+            .zip(&catalog.primary_key)
+            .all(|(w, p)| w.eq_ignore_ascii_case(p))
 }
 
 /// True when `columns` are the catalogue's primary key, or one of its unique indexes over
