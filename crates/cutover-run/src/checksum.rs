@@ -301,13 +301,20 @@ pub(crate) fn run(job: &TableJob<'_>, sources: Sources) -> TableResult {
     }
 }
 
+/// A side's error, named by its side.
+fn side_err(i: usize) -> impl Fn(SourceError) -> String {
+    move |e| format!("{} side: {e}", Side::ALL[i].name())
+}
+
+/// A new session on side `i`.
+fn open_side(job: &TableJob<'_>, i: usize) -> Result<Box<dyn Connector>, String> {
+    cutover_source::open(job.endpoints[i]).map_err(side_err(i))
+}
+
 fn checksums(job: &TableJob<'_>, sources: &Sources) -> Result<Option<TableResult>, NotUsed> {
     let plan = job.plan;
-    let side_err = |i: usize| move |e: SourceError| format!("{} side: {e}", Side::ALL[i].name());
     let dialects = sources.engines.map(cutover_source::dialect::of);
-    let open = |i: usize| -> Result<Box<dyn Connector>, String> {
-        cutover_source::open(job.endpoints[i]).map_err(side_err(i))
-    };
+    let open = |i: usize| open_side(job, i);
     // One pair of sessions asks the versions and the bounds, then serves the first worker.
     let mut first: Vec<Box<dyn Connector>> = vec![open(0)?, open(1)?];
     // PostgreSQL's own text hash is several times cheaper than md5, but it may change between
@@ -403,11 +410,8 @@ fn hashed(
     why: Option<String>,
 ) -> Result<Option<TableResult>, NotUsed> {
     let plan = job.plan;
-    let side_err = |i: usize| move |e: SourceError| format!("{} side: {e}", Side::ALL[i].name());
     let dialects = sources.engines.map(cutover_source::dialect::of);
-    let open = |i: usize| -> Result<Box<dyn Connector>, String> {
-        cutover_source::open(job.endpoints[i]).map_err(side_err(i))
-    };
+    let open = |i: usize| open_side(job, i);
     let mut first = first;
     let checkpoints = job.settings.checkpoints.as_deref();
     let bounds = match &earlier {

@@ -84,8 +84,6 @@ impl SourceError {
     }
 }
 
-/// A failed statement: the server's own message (without its source-file position), or a lost
-/// connection when the session ended under it.
 /// A statement as an error shows it: a checksum statement of a thousand key ranges runs to
 /// hundreds of kilobytes, so a long one is cut after its first 2,000 characters.
 pub(crate) fn shown_sql(sql: &str) -> String {
@@ -100,6 +98,8 @@ pub(crate) fn shown_sql(sql: &str) -> String {
     }
 }
 
+/// A failed statement: the server's own message (without its source-file position), or a lost
+/// connection when the session ended under it.
 pub(crate) fn query_error(sql: &str, e: sqlx::Error) -> SourceError {
     let sql = shown_sql(sql);
     match &e {
